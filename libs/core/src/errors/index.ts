@@ -1,0 +1,5 @@
+export * from './config-validation.error.js';
+export * from './messages.js';
+export * from './pool.error.js';
+export * from './pool-closed.error.js';
+export * from './pool-timeout.error.js';

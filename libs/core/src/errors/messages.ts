@@ -1,0 +1,61 @@
+import type { ConfigIssue } from '../config/config-issue.interface.js';
+
+/** Shown with every configuration error: where to look next. */
+export const CONFIG_DOCS_HINT =
+  'Fix each variable listed (in the environment or the module options) and start again; ' +
+  'every variable, its unit and its allowed range is described in docs/configuration.md.';
+
+function poolLabel(poolName: string | undefined): string {
+  return poolName === undefined ? 'Pool' : `Pool "${poolName}"`;
+}
+
+/** One configuration issue as a message line: `- VAR: given "x"; allowed: …`. */
+export function formatConfigIssue(issue: ConfigIssue): string {
+  return `  - ${issue.variable}: given ${issue.given}; allowed: ${issue.allowed}`;
+}
+
+/**
+ * Message of a {@link ConfigValidationError}: the title with the number of problems, one line per
+ * issue, and what to do next.
+ */
+export function configValidationMessage(title: string, issues: readonly ConfigIssue[]): string {
+  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+  return [`${title} (${count}):`, ...issues.map(formatConfigIssue), CONFIG_DOCS_HINT].join('\n');
+}
+
+/** Title of a configuration error for one pool kind and name. */
+export function configValidationTitle(kind: string, poolName: string): string {
+  return `Invalid configuration of ${kind} pool "${poolName}"`;
+}
+
+/**
+ * Message of a {@link PoolTimeoutError}.
+ *
+ * @param operation what timed out, e.g. `acquiring a dedicated connection`
+ * @param timeoutMs the limit in milliseconds
+ * @param next what to do next; a generic hint when omitted
+ */
+export function poolTimeoutMessage(opts: {
+  poolName?: string;
+  operation: string;
+  timeoutMs: number;
+  limit?: string;
+  next?: string;
+}): string {
+  const limit = opts.limit === undefined ? '' : ` (${opts.limit})`;
+  const next =
+    opts.next ??
+    'Check that the server is reachable and not saturated (pool metrics show waiting requests), ' +
+      'or raise the limit if the work legitimately takes longer.';
+  return `${poolLabel(opts.poolName)}: ${opts.operation} timed out after ${opts.timeoutMs} ms${limit}. ${next}`;
+}
+
+/** Message of a {@link PoolClosedError}. */
+export function poolClosedMessage(opts: { poolName?: string; operation?: string }): string {
+  const op = opts.operation === undefined ? 'the request' : opts.operation;
+  return (
+    `${poolLabel(opts.poolName)} is closed (the application is shutting down); ${op} was refused. ` +
+    'Stop sending work before shutdown begins (readiness turns 503 first), or create a new ' +
+    'application context.'
+  );
+}
