@@ -1,0 +1,3 @@
+export * from './pool-metrics.constants.js';
+export * from './pool-metrics.js';
+export * from './pool-metrics.module.js';

@@ -1,0 +1,172 @@
+import { Module } from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { Counter, Gauge, Histogram, register as globalRegistry, Registry } from 'prom-client';
+
+import { PoolError } from '../errors/pool.error.js';
+import { POOL_METRIC_NAMES, POOL_METRICS_REGISTRY } from './pool-metrics.constants.js';
+import { PoolMetrics } from './pool-metrics.js';
+import { PoolMetricsModule } from './pool-metrics.module.js';
+
+const EXPECTED: Record<keyof typeof POOL_METRIC_NAMES, { type: string; labels: string[] }> = {
+  connectionCount: { type: 'gauge', labels: ['pool_name', 'db_system', 'state'] },
+  connectionMax: { type: 'gauge', labels: ['pool_name', 'db_system'] },
+  connectionIdleMin: { type: 'gauge', labels: ['pool_name', 'db_system'] },
+  pendingRequests: { type: 'gauge', labels: ['pool_name', 'db_system'] },
+  timeouts: { type: 'counter', labels: ['pool_name', 'db_system'] },
+  waitTime: { type: 'histogram', labels: ['pool_name', 'db_system'] },
+  useTime: { type: 'histogram', labels: ['pool_name', 'db_system'] },
+  createTime: { type: 'histogram', labels: ['pool_name', 'db_system'] },
+  httpOpenConnections: {
+    type: 'gauge',
+    labels: ['pool_name', 'server_address', 'server_port', 'state'],
+  },
+  httpPendingRequests: { type: 'gauge', labels: ['pool_name', 'server_address', 'server_port'] },
+  httpRequestDuration: {
+    type: 'histogram',
+    labels: [
+      'pool_name',
+      'http_request_method',
+      'http_response_status_class',
+      'server_address',
+      'server_port',
+    ],
+  },
+  httpRetries: { type: 'counter', labels: ['pool_name', 'server_address', 'reason'] },
+  errors: { type: 'counter', labels: ['pool_name', 'pool_system', 'error_type'] },
+  circuitState: { type: 'gauge', labels: ['pool_name', 'pool_system'] },
+  leaks: { type: 'counter', labels: ['pool_name', 'pool_system'] },
+  reconnects: { type: 'counter', labels: ['pool_name', 'pool_system'] },
+  poolCleared: { type: 'counter', labels: ['pool_name', 'pool_system'] },
+};
+
+function labelNamesOf(metric: unknown): string[] {
+  return [...((metric as { labelNames: string[] }).labelNames ?? [])].sort();
+}
+
+describe('PoolMetrics', () => {
+  it('registers every family with the contract name, type and label names', () => {
+    const registry = new Registry();
+    const metrics = new PoolMetrics(registry);
+    const registered = registry.getMetricsAsArray();
+    expect(registered.map((m) => m.name).sort()).toEqual(Object.values(POOL_METRIC_NAMES).sort());
+
+    for (const [key, want] of Object.entries(EXPECTED)) {
+      const name = POOL_METRIC_NAMES[key as keyof typeof POOL_METRIC_NAMES];
+      const family = registry.getSingleMetric(name);
+      expect(family).toBe(metrics[key as keyof typeof EXPECTED]);
+      const kind = { gauge: Gauge, counter: Counter, histogram: Histogram }[want.type];
+      expect(family).toBeInstanceOf(kind);
+      expect({ name, labels: labelNamesOf(family) }).toEqual({
+        name,
+        labels: [...want.labels].sort(),
+      });
+    }
+  });
+
+  it('never writes to the global prom-client registry', () => {
+    const before = globalRegistry.getMetricsAsArray().length;
+    new PoolMetrics(new Registry());
+    expect(globalRegistry.getMetricsAsArray()).toHaveLength(before);
+    expect(globalRegistry.getSingleMetric(POOL_METRIC_NAMES.connectionCount)).toBeUndefined();
+  });
+
+  it('creates families once per registry and shares them between instances', () => {
+    const registry = new Registry();
+    const a = new PoolMetrics(registry);
+    const b = new PoolMetrics(registry);
+    expect(b.connectionCount).toBe(a.connectionCount);
+    expect(b.httpRequestDuration).toBe(a.httpRequestDuration);
+    expect(registry.getMetricsAsArray()).toHaveLength(Object.keys(POOL_METRIC_NAMES).length);
+  });
+
+  it('refuses a same-named metric of another shape with an explanation', () => {
+    const registry = new Registry();
+    new Counter({ name: POOL_METRIC_NAMES.connectionMax, help: 'x', registers: [registry] });
+    expect(() => new PoolMetrics(registry)).toThrow(PoolError);
+    expect(() => new PoolMetrics(registry)).toThrow(/db_client_connection_max.*own registry/s);
+  });
+
+  it('exports observations with seconds-based histogram buckets', async () => {
+    const registry = new Registry();
+    const metrics = new PoolMetrics(registry);
+    metrics.waitTime.observe({ pool_name: 'p', db_system: 'redis' }, 0.003);
+    metrics.httpRequestDuration.observe(
+      {
+        pool_name: 'github',
+        server_address: 'api.github.com',
+        server_port: '443',
+        http_request_method: 'GET',
+        http_response_status_class: '2xx',
+      },
+      0.2,
+    );
+    const text = await registry.metrics();
+    expect(text).toContain(
+      'db_client_connection_wait_time_seconds_bucket{le="0.005",pool_name="p",db_system="redis"} 1',
+    );
+    expect(text).toContain(
+      'db_client_connection_wait_time_seconds_bucket{le="0.0025",pool_name="p",db_system="redis"} 0',
+    );
+    expect(text).toMatch(/http_client_request_duration_seconds_bucket\{le="0\.25",.*\} 1/);
+    expect(text).toMatch(/http_client_request_duration_seconds_bucket\{le="0\.1",.*\} 0/);
+  });
+
+  it('forgetPool removes only that pool\u2019s label sets, in every family', async () => {
+    const registry = new Registry();
+    const metrics = new PoolMetrics(registry);
+    for (const pool of ['gone', 'kept']) {
+      metrics.connectionCount.set({ pool_name: pool, db_system: 'mongodb', state: 'idle' }, 2);
+      metrics.connectionCount.set({ pool_name: pool, db_system: 'mongodb', state: 'used' }, 1);
+      metrics.waitTime.observe({ pool_name: pool, db_system: 'mongodb' }, 0.01);
+      metrics.errors.inc({ pool_name: pool, pool_system: 'mongodb', error_type: 'MongoError' });
+      metrics.httpRetries.inc({ pool_name: pool, server_address: 'h', reason: '503' });
+    }
+    metrics.forgetPool('gone');
+    const text = await registry.metrics();
+    expect(text).not.toContain('pool_name="gone"');
+    expect(text).toContain(
+      'db_client_connection_count{pool_name="kept",db_system="mongodb",state="used"} 1',
+    );
+    expect(text).toContain('db_client_connection_wait_time_seconds_count{pool_name="kept"');
+    expect(text).toContain('pool_errors_total{pool_name="kept"');
+    expect(text).toContain('http_client_retries_total{pool_name="kept"');
+  });
+});
+
+describe('PoolMetricsModule', () => {
+  @Module({ imports: [PoolMetricsModule] })
+  class RedisLikeModule {}
+  @Module({ imports: [PoolMetricsModule] })
+  class MongoLikeModule {}
+  @Module({ imports: [RedisLikeModule, MongoLikeModule, PoolMetricsModule] })
+  class AppModule {}
+
+  const modules: TestingModule[] = [];
+  afterAll(async () => {
+    await Promise.all(modules.map((m) => m.close()));
+  });
+
+  async function compile(): Promise<TestingModule> {
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    modules.push(moduleRef);
+    return moduleRef;
+  }
+
+  it('gives one registry to every importer of one app and a fresh one to another app', async () => {
+    const first = await compile();
+    const second = await compile();
+
+    const registry = first.get<Registry>(POOL_METRICS_REGISTRY);
+    expect(registry).toBeInstanceOf(Registry);
+    expect(registry).not.toBe(globalRegistry);
+    expect(first.select(RedisLikeModule).get(POOL_METRICS_REGISTRY)).toBe(registry);
+    expect(first.select(MongoLikeModule).get(PoolMetrics)).toBe(first.get(PoolMetrics));
+    expect(first.get(PoolMetrics).registry).toBe(registry);
+
+    const other = second.get<Registry>(POOL_METRICS_REGISTRY);
+    expect(other).not.toBe(registry);
+    first.get(PoolMetrics).leaks.inc({ pool_name: 'a', pool_system: 'redis' });
+    expect(await other.metrics()).not.toContain('pool_name="a"');
+    expect(await registry.metrics()).toContain('pool_leak_detections_total{pool_name="a"');
+  });
+});

@@ -1,0 +1,259 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+import { PoolError } from '../errors/pool.error.js';
+import {
+  CONNECTION_CREATE_BUCKETS,
+  CONNECTION_USE_BUCKETS,
+  CONNECTION_WAIT_BUCKETS,
+  HTTP_REQUEST_DURATION_BUCKETS,
+  POOL_METRIC_NAMES,
+  POOL_METRICS_REGISTRY,
+} from './pool-metrics.constants.js';
+
+/** `db_system` label values: the database behind a `db_client_connection_*` metric. */
+export type DbSystem = 'mongodb' | 'redis';
+
+/** `pool_system` label values: which kind of pool a `pool_*` metric belongs to. */
+export type PoolSystem = 'mongodb' | 'redis' | 'http';
+
+/** Labels of the database connection-pool families except `connectionCount`. */
+export type DbPoolLabel = 'pool_name' | 'db_system';
+
+/** Labels of the `pool_*` families shared by the three pool kinds. */
+export type PoolLabel = 'pool_name' | 'pool_system';
+
+/** Labels of the HTTP client families that are per upstream server. */
+export type HttpServerLabel = 'pool_name' | 'server_address' | 'server_port';
+
+type Family = Gauge<string> | Counter<string> | Histogram<string>;
+type FamilyClass = typeof Gauge | typeof Counter | typeof Histogram;
+
+/** prom-client keeps every label set of a family in `hashMap`; `forgetPool` walks it. */
+interface LabelSetStore {
+  hashMap?: Record<string, { labels?: Record<string, unknown> } | undefined>;
+}
+
+/**
+ * The pool metric families of one application, on the injected prom-client {@link Registry}
+ * (never the global one). Families are get-or-create: every `PoolMetrics` built on the same
+ * registry shares the same family objects, so the Mongo, Redis and HTTP pools of one application
+ * write to one set of families told apart by `pool_name`.
+ *
+ * Label values must be bounded and free of secrets: pool names, `server_address` as a host name
+ * (never a full URL), error class names or codes as `error_type`.
+ *
+ * @example
+ * ```ts
+ * metrics.connectionCount.set({ pool_name: 'default', db_system: 'redis', state: 'idle' }, 3);
+ * metrics.waitTime.observe({ pool_name: 'default', db_system: 'redis' }, 0.002);
+ * ```
+ */
+@Injectable()
+export class PoolMetrics {
+  /** Gauge `db_client_connection_count`: open connections by `state` (`idle` | `used`). */
+  readonly connectionCount: Gauge<DbPoolLabel | 'state'>;
+  /** Gauge `db_client_connection_max`: the configured maximum pool size. */
+  readonly connectionMax: Gauge<DbPoolLabel>;
+  /** Gauge `db_client_connection_idle_min`: the configured minimum of idle connections. */
+  readonly connectionIdleMin: Gauge<DbPoolLabel>;
+  /** Gauge `db_client_connection_pending_requests`: callers waiting for a connection. */
+  readonly pendingRequests: Gauge<DbPoolLabel>;
+  /** Counter `db_client_connection_timeouts_total`: acquisitions that timed out. */
+  readonly timeouts: Counter<DbPoolLabel>;
+  /** Histogram `db_client_connection_wait_time_seconds`: time spent waiting for a connection. */
+  readonly waitTime: Histogram<DbPoolLabel>;
+  /** Histogram `db_client_connection_use_time_seconds`: time a connection was held. */
+  readonly useTime: Histogram<DbPoolLabel>;
+  /** Histogram `db_client_connection_create_time_seconds`: time to open a new connection. */
+  readonly createTime: Histogram<DbPoolLabel>;
+  /** Gauge `http_client_open_connections`: sockets to an upstream by `state` (`active` | `idle`). */
+  readonly httpOpenConnections: Gauge<HttpServerLabel | 'state'>;
+  /** Gauge `http_client_pending_requests`: requests queued for a free socket. */
+  readonly httpPendingRequests: Gauge<HttpServerLabel>;
+  /** Histogram `http_client_request_duration_seconds`: outbound request duration. */
+  readonly httpRequestDuration: Histogram<
+    HttpServerLabel | 'http_request_method' | 'http_response_status_class'
+  >;
+  /** Counter `http_client_retries_total`: retried requests by `reason`. */
+  readonly httpRetries: Counter<'pool_name' | 'server_address' | 'reason'>;
+  /** Counter `pool_errors_total`: pool errors by `error_type`. */
+  readonly errors: Counter<PoolLabel | 'error_type'>;
+  /** Gauge `pool_circuit_breaker_state`: 0 closed, 1 half-open, 2 open. */
+  readonly circuitState: Gauge<PoolLabel>;
+  /** Counter `pool_leak_detections_total`: connections held past the leak threshold. */
+  readonly leaks: Counter<PoolLabel>;
+  /** Counter `pool_reconnects_total`: reconnections after a lost connection. */
+  readonly reconnects: Counter<PoolLabel>;
+  /** Counter `pool_cleared_total`: times the pool was cleared (all connections dropped). */
+  readonly poolCleared: Counter<PoolLabel>;
+
+  private readonly families: Family[] = [];
+
+  /**
+   * @param registry the application's registry (from {@link POOL_METRICS_REGISTRY}); families
+   *   already on it are reused, missing ones are created on it.
+   */
+  constructor(@Inject(POOL_METRICS_REGISTRY) readonly registry: Registry) {
+    const n = POOL_METRIC_NAMES;
+    const db = ['pool_name', 'db_system'] as const;
+    const pool = ['pool_name', 'pool_system'] as const;
+    const server = ['pool_name', 'server_address', 'server_port'] as const;
+
+    this.connectionCount = this.gauge(n.connectionCount, 'Open connections by state.', [
+      ...db,
+      'state',
+    ]);
+    this.connectionMax = this.gauge(n.connectionMax, 'Maximum connections allowed.', db);
+    this.connectionIdleMin = this.gauge(
+      n.connectionIdleMin,
+      'Minimum idle connections the pool keeps open.',
+      db,
+    );
+    this.pendingRequests = this.gauge(
+      n.pendingRequests,
+      'Requests waiting for a connection to become available.',
+      db,
+    );
+    this.timeouts = this.counter(
+      n.timeouts,
+      'Connection acquisitions that timed out waiting for the pool.',
+      db,
+    );
+    this.waitTime = this.histogram(
+      n.waitTime,
+      'Time to obtain a connection from the pool, in seconds.',
+      db,
+      CONNECTION_WAIT_BUCKETS,
+    );
+    this.useTime = this.histogram(
+      n.useTime,
+      'Time between borrowing a connection and returning it, in seconds.',
+      db,
+      CONNECTION_USE_BUCKETS,
+    );
+    this.createTime = this.histogram(
+      n.createTime,
+      'Time to create a new connection, in seconds.',
+      db,
+      CONNECTION_CREATE_BUCKETS,
+    );
+    this.httpOpenConnections = this.gauge(
+      n.httpOpenConnections,
+      'Open outbound HTTP connections by state.',
+      [...server, 'state'],
+    );
+    this.httpPendingRequests = this.gauge(
+      n.httpPendingRequests,
+      'Outbound HTTP requests waiting for a free connection.',
+      server,
+    );
+    this.httpRequestDuration = this.histogram(
+      n.httpRequestDuration,
+      'Duration of outbound HTTP requests, in seconds.',
+      [...server, 'http_request_method', 'http_response_status_class'],
+      HTTP_REQUEST_DURATION_BUCKETS,
+    );
+    this.httpRetries = this.counter(n.httpRetries, 'Outbound HTTP requests retried, by reason.', [
+      'pool_name',
+      'server_address',
+      'reason',
+    ]);
+    this.errors = this.counter(n.errors, 'Pool errors by type.', [...pool, 'error_type']);
+    this.circuitState = this.gauge(
+      n.circuitState,
+      'Circuit breaker state: 0 closed, 1 half-open, 2 open.',
+      pool,
+    );
+    this.leaks = this.counter(
+      n.leaks,
+      'Connections held longer than the leak detection threshold.',
+      pool,
+    );
+    this.reconnects = this.counter(n.reconnects, 'Reconnections after a lost connection.', pool);
+    this.poolCleared = this.counter(
+      n.poolCleared,
+      'Times the pool was cleared and its connections dropped.',
+      pool,
+    );
+  }
+
+  /**
+   * Removes every label set of `poolName` from every family, so a closed pool stops being
+   * exported (and a pool re-created under the same name starts from zero).
+   *
+   * @param poolName value of the `pool_name` label to remove
+   */
+  forgetPool(poolName: string): void {
+    for (const family of this.families) {
+      const store = (family as unknown as LabelSetStore).hashMap ?? {};
+      for (const entry of Object.values(store)) {
+        const labels = entry?.labels;
+        if (labels?.['pool_name'] === poolName) {
+          (family as Gauge<string>).remove(labels as Record<string, string>);
+        }
+      }
+    }
+  }
+
+  private gauge<T extends string>(name: string, help: string, labelNames: readonly T[]): Gauge<T> {
+    const family =
+      this.existing<Gauge<T>>(name, Gauge, labelNames) ??
+      new Gauge<T>({ name, help, labelNames, registers: [this.registry] });
+    this.families.push(family);
+    return family;
+  }
+
+  private counter<T extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly T[],
+  ): Counter<T> {
+    const family =
+      this.existing<Counter<T>>(name, Counter, labelNames) ??
+      new Counter<T>({ name, help, labelNames, registers: [this.registry] });
+    this.families.push(family);
+    return family;
+  }
+
+  private histogram<T extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly T[],
+    buckets: readonly number[],
+  ): Histogram<T> {
+    const family =
+      this.existing<Histogram<T>>(name, Histogram, labelNames) ??
+      new Histogram<T>({
+        name,
+        help,
+        labelNames,
+        buckets: [...buckets],
+        registers: [this.registry],
+      });
+    this.families.push(family);
+    return family;
+  }
+
+  /** The family already registered under `name`, after checking it has the expected shape. */
+  private existing<M extends Family>(
+    name: string,
+    kind: FamilyClass,
+    labelNames: readonly string[],
+  ): M | undefined {
+    const found = this.registry.getSingleMetric(name);
+    if (found === undefined) return undefined;
+    const foundLabels = (found as unknown as { labelNames?: readonly string[] }).labelNames ?? [];
+    const sameLabels =
+      foundLabels.length === labelNames.length && labelNames.every((l) => foundLabels.includes(l));
+    if (!(found instanceof kind) || !sameLabels) {
+      throw new PoolError(
+        `Metric "${name}" is already registered on this registry as a different family ` +
+          `(expected a ${kind.name} with labels ${labelNames.join(', ')}; found ` +
+          `${found.constructor.name} with labels ${foundLabels.join(', ')}). Remove the other ` +
+          'metric or give the pools their own registry through PoolMetricsModule.',
+      );
+    }
+    return found as M;
+  }
+}
