@@ -1,0 +1,2 @@
+export * from './redis/index.js';
+export * from './util/index.js';

@@ -1,0 +1,3 @@
+export * from './redis-binary.js';
+export * from './redis-process.js';
+export * from './redis-test-server.js';

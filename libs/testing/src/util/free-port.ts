@@ -1,0 +1,29 @@
+import { createServer } from 'node:net';
+
+/**
+ * Asks the OS for a free TCP port on `host` by binding port 0 and releasing it again.
+ *
+ * The port is free at the moment of the call; another process may take it before the caller
+ * binds it, so callers that must own the port retry on `EADDRINUSE`.
+ *
+ * @param host Interface to probe.
+ * @default host '127.0.0.1'
+ * @returns The port number the OS handed out.
+ * @example
+ * const port = await getFreePort();
+ */
+export async function getFreePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ port: 0, host, exclusive: true }, () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        server.close();
+        reject(new Error(`Could not read the port bound on ${host}; check that ${host} is local.`));
+        return;
+      }
+      server.close((err) => (err ? reject(err) : resolve(address.port)));
+    });
+  });
+}
