@@ -2,3 +2,4 @@ export * from './config/index.js';
 export * from './errors/index.js';
 export * from './metrics/index.js';
 export * from './redaction/index.js';
+export * from './resilience/index.js';
