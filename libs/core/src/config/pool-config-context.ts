@@ -1,0 +1,300 @@
+import { z } from 'zod';
+
+import { redact, REDACTED, redactEnvValue, redactObject } from '../redaction/redaction.js';
+import { type AppEnv, type EnvSource, inspectAppEnv } from './app-env.js';
+import type { ConfigIssue } from './config-issue.interface.js';
+import type { PoolField, PoolKind } from './pool-field.js';
+import { POOL_PRESETS } from './presets.js';
+
+/** Switches of the parse functions that apply to applications rather than libraries. */
+export interface PoolConfigParseFlags {
+  /**
+   * With `APP_ENV=production` (or `NODE_ENV` fallback), refuse the `localhost` URL default: the
+   * URL must be given as an option or env variable (`MONGODB_URL`, `REDIS_URL` for a standalone
+   * Redis). Off by default so libraries and tests stay usable; applications turn it on.
+   * @default false
+   */
+  requireUrlInProduction?: boolean;
+}
+
+/** Where a resolved value came from. */
+export type PoolValueOrigin = 'option' | 'env' | 'preset' | 'default';
+
+interface ValueSource {
+  origin: PoolValueOrigin;
+  /** As the user wrote it: env name (alias included) or `options.<key>`; canonical name otherwise. */
+  variable: string;
+  raw?: unknown;
+}
+
+/** An option or env variable that drivers no longer support, refused with an explanation. */
+export interface UnsupportedPoolOption {
+  /** Option key, e.g. `waitQueueMultiple`. */
+  readonly option: string;
+  /** Env name that would carry it, e.g. `MONGODB_WAIT_QUEUE_MULTIPLE`. */
+  readonly env?: string;
+  /** Why it is refused and what to use instead. */
+  readonly explanation: string;
+}
+
+/** Static description of one pool kind for the parse engine. */
+export interface PoolSpec {
+  readonly kind: PoolKind;
+  readonly fields: Readonly<Record<string, PoolField<unknown>>>;
+  readonly unsupported: readonly UnsupportedPoolOption[];
+  /** Option keys computed from others; accepted in options only when they agree. */
+  readonly derived: readonly string[];
+  /** Cross-field rules and derived values. */
+  readonly check: (ctx: PoolConfigContext) => void;
+}
+
+const MAX_GIVEN = 160;
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+const nameSchema = z.string().trim().regex(NAME_PATTERN);
+
+function clip(text: string): string {
+  return text.length > MAX_GIVEN ? `${text.slice(0, MAX_GIVEN)}…` : text;
+}
+
+function formatOptionValue(value: unknown, secret: boolean): string {
+  if (secret) return JSON.stringify(REDACTED);
+  if (typeof value === 'string') return clip(JSON.stringify(redact(value)));
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    return String(value);
+  }
+  if (value === null) return 'null';
+  try {
+    return clip(JSON.stringify(redactObject(value)) ?? typeof value);
+  } catch {
+    return `(${typeof value})`;
+  }
+}
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * The state of one parse: resolved values, where each came from, and the issues found. Cross-field
+ * rules of each pool kind run against it.
+ */
+export class PoolConfigContext {
+  readonly issues: ConfigIssue[] = [];
+  readonly values: Record<string, unknown> = {};
+  readonly appEnv: AppEnv;
+  readonly name: string;
+  private readonly sources = new Map<string, ValueSource>();
+  private readonly failed = new Set<string>();
+
+  constructor(
+    readonly spec: PoolSpec,
+    readonly env: EnvSource,
+    rawOptions: unknown,
+    readonly flags: PoolConfigParseFlags,
+  ) {
+    const inspection = inspectAppEnv(env);
+    this.appEnv = inspection.appEnv;
+    if (inspection.issue) this.issues.push(inspection.issue);
+
+    let options: Record<string, unknown> = {};
+    if (isPlainRecord(rawOptions)) {
+      options = rawOptions;
+    } else if (rawOptions !== undefined && rawOptions !== null) {
+      this.issues.push({
+        variable: 'options',
+        given: formatOptionValue(rawOptions, false),
+        allowed: 'a plain object of option keys',
+      });
+    }
+
+    this.name = this.resolveName(options.name);
+    this.checkOptionKeys(options);
+    this.checkUnsupportedEnv();
+    for (const [key, field] of Object.entries(spec.fields)) this.resolve(key, field, options);
+    spec.check(this);
+  }
+
+  private resolveName(raw: unknown): string {
+    if (raw === undefined || raw === null) return 'default';
+    const parsed = nameSchema.safeParse(raw);
+    if (parsed.success) return parsed.data;
+    this.issues.push({
+      variable: 'options.name',
+      given: formatOptionValue(raw, false),
+      allowed:
+        'a pool name: 1–64 characters, letters, digits, _ . : - (starting with a letter or digit)',
+    });
+    return 'default';
+  }
+
+  private checkOptionKeys(options: Record<string, unknown>): void {
+    const known = ['name', ...Object.keys(this.spec.fields), ...this.spec.derived];
+    for (const key of Object.keys(options)) {
+      if (known.includes(key)) continue;
+      const unsupported = this.spec.unsupported.find((u) => u.option === key);
+      this.issues.push({
+        variable: `options.${key}`,
+        given: formatOptionValue(options[key], false),
+        allowed: unsupported
+          ? unsupported.explanation
+          : `no such option; the ${this.spec.kind} pool accepts: ${known.join(', ')}`,
+      });
+    }
+    for (const key of this.spec.derived) {
+      if (options[key] !== undefined)
+        this.sources.set(key, { origin: 'option', variable: `options.${key}`, raw: options[key] });
+    }
+  }
+
+  private checkUnsupportedEnv(): void {
+    for (const u of this.spec.unsupported) {
+      if (u.env === undefined) continue;
+      const raw = this.env[u.env];
+      if (raw === undefined || raw.trim() === '') continue;
+      this.issues.push({
+        variable: u.env,
+        given: JSON.stringify(redactEnvValue(u.env, raw)),
+        allowed: u.explanation,
+      });
+    }
+  }
+
+  private resolve(key: string, field: PoolField<unknown>, options: Record<string, unknown>): void {
+    const option = options[key];
+    if (option !== undefined && option !== null) {
+      this.sources.set(key, { origin: 'option', variable: `options.${key}`, raw: option });
+      const parsed = field.fromOption.safeParse(option);
+      if (parsed.success) {
+        this.values[key] = parsed.data;
+      } else {
+        this.fail(key, field.allowedOption);
+      }
+      return;
+    }
+    if (field.env !== undefined && field.fromEnv !== undefined) {
+      for (const name of [field.env, ...(field.aliases ?? [])]) {
+        const raw = this.env[name];
+        if (raw === undefined || raw.trim() === '') continue;
+        this.sources.set(key, { origin: 'env', variable: name, raw });
+        const parsed = field.fromEnv.safeParse(raw);
+        if (parsed.success) {
+          this.values[key] = parsed.data;
+        } else {
+          this.fail(key, field.allowed);
+        }
+        return;
+      }
+    }
+    const preset = (POOL_PRESETS[this.appEnv][this.spec.kind] as Record<string, unknown>)[key];
+    if (preset !== undefined) {
+      this.sources.set(key, { origin: 'preset', variable: field.env ?? `options.${key}` });
+      this.values[key] = preset;
+      return;
+    }
+    this.sources.set(key, { origin: 'default', variable: field.env ?? `options.${key}` });
+    if (field.default !== undefined) this.values[key] = field.default;
+  }
+
+  private fail(key: string, allowed: string): void {
+    this.failed.add(key);
+    this.issue(key, allowed);
+  }
+
+  /** Whether the key's value came from an option or env variable (not a preset or default). */
+  isUserSet(key: string): boolean {
+    const origin = this.sources.get(key)?.origin;
+    return origin === 'option' || origin === 'env';
+  }
+
+  /** Whether the key resolved to a valid value (rules involving invalid keys are skipped). */
+  isValid(key: string): boolean {
+    return !this.failed.has(key);
+  }
+
+  /** The variable as the user wrote it (`REQUESTS_TIMEOUT`, `options.poolLimit`). */
+  variable(key: string): string {
+    return this.sources.get(key)?.variable ?? this.spec.fields[key]?.env ?? `options.${key}`;
+  }
+
+  /** The given value of a key, masked and quoted, or `(not set)`. */
+  given(key: string): string {
+    const source = this.sources.get(key);
+    const secret = this.spec.fields[key]?.secret ?? false;
+    if (!source || (source.origin !== 'option' && source.origin !== 'env')) {
+      const value = this.values[key];
+      return value === undefined
+        ? '(not set)'
+        : `${formatOptionValue(value, secret)} (${this.originText(key)})`;
+    }
+    if (source.origin === 'env') {
+      const raw = String(source.raw);
+      return JSON.stringify(secret ? REDACTED : redactEnvValue(source.variable, raw));
+    }
+    return formatOptionValue(source.raw, secret);
+  }
+
+  /** `APP_ENV=production preset`, `library default`, or the variable name. */
+  originText(key: string): string {
+    const source = this.sources.get(key);
+    if (source?.origin === 'preset') return `${this.appEnv} preset`;
+    if (source?.origin === 'default' || !source) return 'library default';
+    return source.variable;
+  }
+
+  /** Records an issue about `key` as the user wrote it. */
+  issue(key: string, allowed: string): void {
+    this.issues.push({ variable: this.variable(key), given: this.given(key), allowed });
+  }
+
+  /**
+   * Enforces `values[low] <= values[high]`. When the low side was set by the user it is an issue;
+   * when only the high side was, a preset/default low side is lowered to fit (presets are starting
+   * points, never a reason to reject an explicit value).
+   */
+  checkOrder(low: string, high: string, relation: string): void {
+    if (!this.isValid(low) || !this.isValid(high)) return;
+    const lo = this.values[low];
+    const hi = this.values[high];
+    if (typeof lo !== 'number' || typeof hi !== 'number' || lo <= hi) return;
+    if (this.isUserSet(low)) {
+      this.issue(
+        low,
+        `at most ${hi}, the ${relation} (${this.variable(high)} = ${hi}, from ${this.originText(high)}); ` +
+          `lower ${this.variable(low)} or raise ${this.variable(high)}`,
+      );
+    } else {
+      this.values[low] = hi;
+    }
+  }
+
+  /**
+   * Refuses a URL that fell back to its default in production when the caller asked for it
+   * ({@link PoolConfigParseFlags.requireUrlInProduction}).
+   */
+  requireExplicitInProduction(key: string, allowed: string): void {
+    if (!this.flags.requireUrlInProduction || this.appEnv !== 'production') return;
+    if (this.isUserSet(key)) return;
+    this.issues.push({
+      variable: this.spec.fields[key]?.env ?? `options.${key}`,
+      given: '(not set)',
+      allowed: `${allowed}, set explicitly: production never falls back to the localhost default`,
+    });
+  }
+
+  /** An option value given for a derived key, if any. */
+  derivedOption(key: string): unknown {
+    const source = this.sources.get(key);
+    return source?.origin === 'option' ? source.raw : undefined;
+  }
+
+  /** The resolved config with `name` first and unset keys left out. */
+  result(): Record<string, unknown> {
+    const out: Record<string, unknown> = { name: this.name };
+    for (const [key, value] of Object.entries(this.values)) {
+      if (value !== undefined) out[key] = value;
+    }
+    return out;
+  }
+}
