@@ -1,0 +1,171 @@
+import type {
+  IncomingHttpHeaders,
+  IncomingMessage,
+  OutgoingHttpHeaders,
+  ServerResponse,
+} from 'node:http';
+
+/**
+ * How the upstream answers a request. Used as the global behaviour
+ * ({@link HttpUpstreamOptions}) and per route ({@link HttpUpstreamOptions.routes}); a route's
+ * fields replace the global ones, unset fields fall back to them.
+ *
+ * Order of events for one request: the request body is read in full, `latencyMs` passes,
+ * `reset: 'before-response'` fires, the headers are sent, `bodyDelayMs` passes, the body is
+ * written (in `chunks` when set; `reset: 'mid-response'` fires after half of it).
+ */
+export interface UpstreamBehavior {
+  /**
+   * Status code, or a sequence of codes answered in turn (`[503, 503, 200]`); the last one
+   * repeats. Each route keeps its own position; `resetCounters()` rewinds every sequence.
+   * @default 200
+   */
+  status?: number | readonly number[];
+  /**
+   * Extra response headers, e.g. `{ 'retry-after': '1' }`.
+   * @default {}
+   */
+  headers?: OutgoingHttpHeaders;
+  /**
+   * Response body. Ignored when `bodySize` is set.
+   * @default a JSON object `{ method, path, request, connection }` describing the request
+   */
+  body?: string | Buffer;
+  /**
+   * Generate a body of this many bytes (a repeating ASCII pattern, streamed without holding it
+   * in memory unless `gzip` is on). Use for large or streamed bodies.
+   * @default undefined (use `body`)
+   */
+  bodySize?: number;
+  /**
+   * Delay before the status line and headers are sent (time to first byte), in milliseconds.
+   * @default 0
+   */
+  latencyMs?: number;
+  /**
+   * Delay between the headers and the first body byte, in milliseconds.
+   * @default 0
+   */
+  bodyDelayMs?: number;
+  /**
+   * Slow body: the body is split into `count` pieces with `intervalMs` pauses between them.
+   * @default undefined (the body is written at once)
+   */
+  chunks?: { count: number; intervalMs: number };
+  /**
+   * Gzip the body and send `Content-Encoding: gzip`.
+   * @default false
+   */
+  gzip?: boolean;
+  /**
+   * Send `Content-Length`. With `false` the body goes out with `Transfer-Encoding: chunked`.
+   * @default true
+   */
+  contentLength?: boolean;
+  /**
+   * Abort the connection with a TCP RST: `'before-response'` after the request was read (and
+   * `latencyMs` passed) but before any byte of the response; `'mid-response'` after the headers
+   * and half of the body.
+   * @default undefined (no reset)
+   */
+  reset?: 'before-response' | 'mid-response';
+  /**
+   * Advertise `Keep-Alive: timeout=<n>` (seconds) regardless of the real idle timeout
+   * (`keepAliveTimeoutMs`), e.g. to advertise more than the server keeps.
+   * @default undefined (Node's own header derived from `keepAliveTimeoutMs`)
+   */
+  keepAliveHeaderSeconds?: number;
+  /**
+   * Answer with `Connection: close` and close the socket after the response.
+   * @default false
+   */
+  closeConnection?: boolean;
+}
+
+/** What the upstream knows about one received request. */
+export interface UpstreamRequestRecord {
+  /** 1-based number of the request since start (or the last `resetCounters()`). */
+  requestNo: number;
+  /** Id of the TCP connection that carried it (1-based, in accept order). */
+  connectionId: number;
+  /** HTTP method. */
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  /** Full request target (path and query). */
+  url: string;
+  /** Request headers (lower-cased names). */
+  headers: IncomingHttpHeaders;
+  /** Request body (at most `maxRecordedBodyBytes` bytes are kept). */
+  body: Buffer;
+  /** Total size of the request body in bytes. */
+  bodyBytes: number;
+}
+
+/** Context handed to an {@link UpstreamHandler}. */
+export interface UpstreamRequestContext {
+  /** The request as recorded (body already read). */
+  record: UpstreamRequestRecord;
+  /** Aborted when the client goes away or the upstream closes; pass it to your delays. */
+  signal: AbortSignal;
+}
+
+/**
+ * Custom request handler. As a route value it answers the request itself. As the global
+ * `handler` it runs before routing and returns `true` when it answered; anything else falls
+ * through to the configured behaviour. The request body has already been read (see
+ * `ctx.record.body`).
+ */
+export type UpstreamHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: UpstreamRequestContext,
+) => boolean | void | Promise<boolean | void>;
+
+/** Options of {@link HttpTestUpstream} and {@link startHttpUpstream}. */
+export interface HttpUpstreamOptions extends UpstreamBehavior {
+  /**
+   * Per-path behaviour or handler. Keys are exact paths (`'/items'`) or prefixes ending in `*`
+   * (`'/slow/*'`); an exact key wins over a prefix, a longer prefix over a shorter one.
+   * @default {}
+   */
+  routes?: Record<string, UpstreamBehavior | UpstreamHandler>;
+  /**
+   * Runs first for every request; return `true` when it answered.
+   * @default undefined
+   */
+  handler?: UpstreamHandler;
+  /**
+   * How long an idle keep-alive connection stays open (`server.keepAliveTimeout`), in ms.
+   * @default 5000
+   */
+  keepAliveTimeoutMs?: number;
+  /**
+   * Port to listen on.
+   * @default 0 (a free port)
+   */
+  port?: number;
+  /**
+   * Interface to bind.
+   * @default '127.0.0.1'
+   */
+  host?: string;
+  /**
+   * Bytes of each request body kept in the request records.
+   * @default 1048576
+   */
+  maxRecordedBodyBytes?: number;
+  /**
+   * Request records kept (oldest dropped first).
+   * @default 1000
+   */
+  maxRecordedRequests?: number;
+}
+
+/** Snapshot of the upstream's counters. */
+export interface UpstreamStats {
+  /** TCP connections accepted. */
+  connections: { total: number; open: number };
+  /** Requests received, in total and per path. */
+  requests: { total: number; byPath: Record<string, number> };
+}

@@ -1,0 +1,2 @@
+export * from './http-test-upstream.js';
+export * from './http-upstream.types.js';
