@@ -166,9 +166,9 @@ const mongoUrl = z
     ),
   );
 
-const WAIT_QUEUE_MULTIPLE =
-  'not supported: waitQueueMultiple was removed from the MongoDB Node.js driver (4.0+), which ' +
-  'would ignore it; size the pool with maxPoolSize (MONGODB_MAX_POOL_SIZE) and bound waiting with ' +
+const WAIT_QUEUE_MULTIPLE_REASON =
+  'waitQueueMultiple was removed from the MongoDB Node.js driver (4.0+), which would ignore it; ' +
+  'size the pool with maxPoolSize (MONGODB_MAX_POOL_SIZE) and bound waiting with ' +
   'waitQueueTimeoutMS (MONGODB_WAIT_QUEUE_TIMEOUT_MS)';
 
 const MONGO_FIELDS = {
@@ -314,7 +314,7 @@ const MONGO_SPEC: PoolSpec = {
     {
       option: 'waitQueueMultiple',
       env: 'MONGODB_WAIT_QUEUE_MULTIPLE',
-      explanation: WAIT_QUEUE_MULTIPLE,
+      explanation: `not supported: ${WAIT_QUEUE_MULTIPLE_REASON}`,
     },
   ],
   check(ctx) {
@@ -324,7 +324,10 @@ const MONGO_SPEC: PoolSpec = {
       const query = url.split('?')[1] ?? '';
       const params = new URLSearchParams(query);
       if ([...params.keys()].some((k) => k.toLowerCase() === 'waitqueuemultiple')) {
-        ctx.issue('url', `a connection string without waitQueueMultiple: ${WAIT_QUEUE_MULTIPLE}`);
+        ctx.issue(
+          'url',
+          `a connection string without waitQueueMultiple (${WAIT_QUEUE_MULTIPLE_REASON})`,
+        );
       }
     }
     ctx.requireExplicitInProduction('url', 'a mongodb:// or mongodb+srv:// connection string');

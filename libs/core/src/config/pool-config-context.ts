@@ -259,10 +259,12 @@ export class PoolConfigContext {
     const hi = this.values[high];
     if (typeof lo !== 'number' || typeof hi !== 'number' || lo <= hi) return;
     if (this.isUserSet(low)) {
+      const from = this.isUserSet(high)
+        ? `${this.variable(high)} = ${hi}`
+        : `${hi} from the ${this.originText(high)}`;
       this.issue(
         low,
-        `at most ${hi}, the ${relation} (${this.variable(high)} = ${hi}, from ${this.originText(high)}); ` +
-          `lower ${this.variable(low)} or raise ${this.variable(high)}`,
+        `at most the ${relation} (${from}); lower ${this.variable(low)} or raise ${this.variable(high)}`,
       );
     } else {
       this.values[low] = hi;

@@ -372,10 +372,12 @@ const REDIS_SPEC: PoolSpec = {
       );
     }
     if (hasSentinels && ctx.values.sentinelName === undefined && ctx.isValid('sentinelName')) {
-      ctx.issue(
-        'sentinelName',
-        `the master group name the sentinels monitor (required because ${ctx.variable('sentinels')} is set)`,
-      );
+      const sentinels = ctx.variable('sentinels');
+      ctx.issues.push({
+        variable: sentinels.startsWith('options.') ? 'options.sentinelName' : 'REDIS_SENTINEL_NAME',
+        given: '(not set)',
+        allowed: `the master group name the sentinels monitor (required because ${sentinels} is set)`,
+      });
     }
     const topology = hasSentinels ? 'sentinel' : hasCluster ? 'cluster' : 'standalone';
     ctx.values.topology = topology;

@@ -69,8 +69,8 @@ describe('ConfigValidationError', () => {
     expect(err.issues).toEqual(issues);
     const lines = err.message.split('\n');
     expect(lines[0]).toBe('Invalid configuration of mongo pool (2 problems):');
-    expect(lines[1]).toBe('  - MONGODB_MAX_POOL_SIZE: given "abc"; allowed: an integer >= 1');
-    expect(lines[2]).toBe('  - options.waitQueueMultiple: given 4; allowed: not supported');
+    expect(lines[1]).toBe('  - MONGODB_MAX_POOL_SIZE = "abc"; allowed: an integer >= 1');
+    expect(lines[2]).toBe('  - options.waitQueueMultiple = 4; allowed: not supported');
     expect(lines[3]).toMatch(/docs\/configuration\.md/);
   });
 });

@@ -9,9 +9,9 @@ function poolLabel(poolName: string | undefined): string {
   return poolName === undefined ? 'Pool' : `Pool "${poolName}"`;
 }
 
-/** One configuration issue as a message line: `- VAR: given "x"; allowed: …`. */
+/** One configuration issue as a message line: `  - VAR = "given"; allowed: …`. */
 export function formatConfigIssue(issue: ConfigIssue): string {
-  return `  - ${issue.variable}: given ${issue.given}; allowed: ${issue.allowed}`;
+  return `  - ${issue.variable} = ${issue.given}; allowed: ${issue.allowed}`;
 }
 
 /**

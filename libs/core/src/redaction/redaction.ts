@@ -22,7 +22,7 @@ const TOKEN_PATTERNS: readonly RegExp[] = [
 
 // `password=…`, `api_key: …`, `FOO_TOKEN=…` inside free text.
 const ASSIGNMENT =
-  /\b([A-Za-z0-9_.-]*(?:pass(?:word|wd)?|pwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key))(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&"']+)/gi;
+  /\b([A-Za-z0-9_.-]*(?:pass(?:word|wd)?|pwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key))(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&"'(][^\s,;&"']*)/gi;
 
 /**
  * Masks the password in a URL's userinfo (`scheme://user:***@host`) and the values of secret
