@@ -4,3 +4,5 @@ export type {
   WireConnectionStats,
 } from './mongo-wire-server.js';
 export { MongoWireServer } from './mongo-wire-server.js';
+export type { MongoTestBackend, MongoTestBackendKind, StartMongoOptions } from './start-mongo.js';
+export { startMongo, withDatabase } from './start-mongo.js';

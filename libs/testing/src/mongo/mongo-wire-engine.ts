@@ -120,10 +120,18 @@ export class MongoWireEngine {
   private readonly cursors = new Map<number, OpenCursor>();
   private nextCursorId = Math.floor(Math.random() * 2 ** 40) + 1;
 
-  private mingoOptions(db: string, collation?: Document): Partial<MingoOptions> {
+  /**
+   * Queries run on the stored objects (CLONE_OFF) so writes can find them by reference;
+   * pipelines clone their input so no stage can alter stored documents.
+   */
+  private mingoOptions(
+    db: string,
+    collation?: Document,
+    mode: ProcessingMode = ProcessingMode.CLONE_INPUT,
+  ): Partial<MingoOptions> {
     return {
       scriptEnabled: false,
-      processingMode: ProcessingMode.CLONE_INPUT,
+      processingMode: mode,
       collectionResolver: (name: string) => this.store.get(db, name)?.docs ?? [],
       ...(collation ? { collation: collation as MingoOptions['collation'] } : {}),
     };
@@ -277,16 +285,19 @@ export class MongoWireEngine {
     },
   ): Document[] {
     if (!coll) return [];
+    const projection =
+      opts.projection && Object.keys(opts.projection).length ? opts.projection : undefined;
     const cursor = find(
       coll.docs,
       opts.filter ?? {},
-      opts.projection && Object.keys(opts.projection).length ? opts.projection : undefined,
-      this.mingoOptions(scope.db, opts.collation),
+      projection,
+      this.mingoOptions(scope.db, opts.collation, ProcessingMode.CLONE_OFF),
     );
     if (opts.sort && Object.keys(opts.sort).length) cursor.sort(opts.sort);
     if (opts.skip) cursor.skip(opts.skip);
     if (opts.limit) cursor.limit(Math.abs(opts.limit));
-    return cursor.all().map(idFirst);
+    const docs = cursor.all();
+    return projection ? docs.map(idFirst) : docs;
   }
 
   private find(cmd: Document, scope: CommandScope): Document {
