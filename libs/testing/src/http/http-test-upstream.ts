@@ -9,6 +9,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 
+import { resetSocket } from '../util/reset-socket.js';
 import type {
   HttpUpstreamOptions,
   UpstreamBehavior,
@@ -50,17 +51,6 @@ function patternBody(size: number): WireBody {
 
 function isHandler(spec: UpstreamBehavior | UpstreamHandler): spec is UpstreamHandler {
   return typeof spec === 'function';
-}
-
-function resetSocket(socket: Socket): void {
-  if (socket.destroyed) return;
-  // RST makes clients see ECONNRESET, the way a crashed or overloaded server looks; a plain
-  // destroy would send FIN. A socket still connecting cannot be reset, so it is just destroyed.
-  try {
-    socket.resetAndDestroy();
-  } catch {
-    socket.destroy();
-  }
 }
 
 /** Resolves after `ms`, or false at once when `signal` aborts first. */
