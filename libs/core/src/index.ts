@@ -4,3 +4,4 @@ export * from './health/index.js';
 export * from './metrics/index.js';
 export * from './redaction/index.js';
 export * from './resilience/index.js';
+export * from './shutdown/index.js';

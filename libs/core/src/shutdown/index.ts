@@ -1,0 +1,6 @@
+export * from './interfaces/shutdown-module-options.interface.js';
+export * from './readiness-state.js';
+export * from './shutdown.constants.js';
+export * from './shutdown.module.js';
+export { SHUTDOWN_MODULE_OPTIONS } from './shutdown.module-definition.js';
+export * from './shutdown-coordinator.js';
