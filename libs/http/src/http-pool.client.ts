@@ -1,0 +1,209 @@
+import type { HttpPoolConfig, PoolMetrics, ShutdownCoordinator } from '@nest-pools/core';
+import {
+  backoffDelay,
+  type HealthCheckOutcome,
+  redactUrl,
+  SharedHealthCheck,
+} from '@nest-pools/core';
+import { HttpService } from '@nestjs/axios';
+import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { AxiosInstance } from 'axios';
+import axios from 'axios';
+
+import { ErrorWindow } from './error-window.js';
+import {
+  HTTP_POOL_DEGRADED_ERROR_RATIO,
+  HTTP_POOL_ERROR_MIN_SAMPLES,
+  HTTP_POOL_ERROR_WINDOW_MS,
+  HTTP_POOL_GAUGE_REFRESH_MS,
+  HTTP_POOL_HEALTH_CACHE_TTL_MS,
+} from './http-pool.constants.js';
+import { HttpPoolMetricsRecorder } from './http-pool.metrics.js';
+import type { HttpPoolStats } from './interfaces/http-pool-stats.interface.js';
+import { NodeHttpTransport } from './transport/node-http-transport.js';
+import { createPooledAdapter, type RetrySettings } from './transport/pooled-adapter.js';
+import type { PooledTransport } from './transport/transport.interface.js';
+import { UndiciTransport } from './transport/undici-transport.js';
+
+/** What a health probe of a client reports besides its status. */
+export interface HttpPoolHealthDetails {
+  /** `url` when a health URL was requested, `pool` for the error-ratio verdict. */
+  mode: 'url' | 'pool';
+  /** Status of the health request (url mode). */
+  statusCode?: number;
+  /** The pool's figures at probe time. */
+  stats: HttpPoolStats;
+}
+
+/**
+ * One pooled outbound HTTP client: its transport (sockets, limits, keep-alive), the axios
+ * instance and `HttpService` on it, retry, metrics, health and orderly close. Created by
+ * `HttpPoolModule` per client name; inject it with `getHttpPoolClientToken(name)` for stats or
+ * health, and the `HttpService` with `InjectHttpPool(name)` for requests.
+ */
+export class HttpPoolClient implements OnModuleInit, OnApplicationShutdown {
+  /** The axios instance every request of this client goes through. */
+  readonly axios: AxiosInstance;
+  /** `@nestjs/axios`'s `HttpService` on {@link axios}. */
+  readonly httpService: HttpService;
+  /** The transport that owns the sockets. */
+  readonly transport: PooledTransport;
+
+  private readonly logger: Logger;
+  private readonly recorder: HttpPoolMetricsRecorder;
+  private readonly window = new ErrorWindow(HTTP_POOL_ERROR_WINDOW_MS);
+  private readonly health: SharedHealthCheck<HttpPoolHealthDetails>;
+  private readonly probe: AxiosInstance;
+  private readonly gaugeTimer: NodeJS.Timeout;
+  private unregister: (() => void) | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    readonly config: HttpPoolConfig,
+    metrics: PoolMetrics,
+    private readonly coordinator?: ShutdownCoordinator,
+  ) {
+    this.logger = new Logger(`HttpPool(${config.name})`);
+    this.transport =
+      config.transport === 'http' ? new NodeHttpTransport(config) : new UndiciTransport(config);
+    this.recorder = new HttpPoolMetricsRecorder(metrics, config.name, (ok) =>
+      this.window.record(ok),
+    );
+    const retry: RetrySettings = {
+      retries: config.retries,
+      retryNonIdempotent: config.retryNonIdempotent,
+      retryAfterMaxMs: config.retryAfterMaxMs,
+      backoffMs: (attempt) =>
+        backoffDelay(attempt, {
+          baseMs: config.retryBackoffMs,
+          maxMs: Math.max(config.retryBackoffMs, config.retryAfterMaxMs),
+          jitter: 'full',
+        }),
+    };
+    const defaults = {
+      baseURL: config.baseURL,
+      timeout: config.timeoutTotalMs,
+      maxRedirects: config.maxRedirects,
+      headers: { ...config.headers, 'User-Agent': config.userAgent },
+    };
+    this.axios = axios.create({
+      ...defaults,
+      adapter: createPooledAdapter(this.transport.send, retry, this.recorder),
+    });
+    this.httpService = new HttpService(this.axios);
+    // Health requests are not retried: a probe reports what the upstream does now.
+    this.probe = axios.create({
+      ...defaults,
+      adapter: createPooledAdapter(this.transport.send, { ...retry, retries: 0 }, this.recorder),
+    });
+    this.health = new SharedHealthCheck((signal) => this.check(signal), {
+      timeoutMs: config.healthTimeoutMs,
+      cacheTtlMs: HTTP_POOL_HEALTH_CACHE_TTL_MS,
+      label: config.healthUrl ? `GET ${redactUrl(config.healthUrl)}` : 'http pool error ratio',
+      poolName: config.name,
+      classify: (details) =>
+        details.mode === 'pool' &&
+        details.stats.recent.requests >= HTTP_POOL_ERROR_MIN_SAMPLES &&
+        details.stats.recent.errorRatio >= HTTP_POOL_DEGRADED_ERROR_RATIO
+          ? 'degraded'
+          : 'up',
+    });
+    this.gaugeTimer = setInterval(() => this.refreshGauges(), HTTP_POOL_GAUGE_REFRESH_MS);
+    this.gaugeTimer.unref();
+  }
+
+  /** Client name. */
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** Registers the client's close with the application's `ShutdownCoordinator`, when present. */
+  onModuleInit(): void {
+    this.unregister = this.coordinator?.register({
+      name: `http "${this.name}"`,
+      phase: 'http',
+      close: () => this.close(),
+      timeoutMs: this.config.shutdownTimeoutMs + 1000,
+      describeOpen: () => {
+        const s = this.stats();
+        return [`${s.acquired} requests in flight, ${s.connections} sockets open`];
+      },
+    });
+  }
+
+  /** Closes the client (through the coordinator, so every pool closes in its order). */
+  async onApplicationShutdown(): Promise<void> {
+    await (this.coordinator ? this.coordinator.closeAll() : this.close());
+    this.unregister?.();
+  }
+
+  /** The seeds' pool figures plus pending requests and the recent error ratio. */
+  stats(): HttpPoolStats {
+    const origins = this.transport.origins();
+    const acquiredPerHost: Record<string, number> = {};
+    let connections = 0;
+    let idle = 0;
+    let pending = this.transport.pending();
+    for (const o of origins) {
+      acquiredPerHost[o.origin] = o.active;
+      connections += o.connected;
+      idle += o.idle;
+      if (this.transport.kind === 'undici') pending += o.pending;
+    }
+    const recent = this.window.totals();
+    return {
+      name: this.name,
+      transport: this.transport.kind,
+      limit: this.config.poolLimit,
+      limitPerHost: this.config.limitPerHost,
+      connections,
+      idle,
+      acquired: this.transport.acquired(),
+      acquiredPerHost,
+      pending,
+      recent: { requests: recent.total, failed: recent.failed, errorRatio: recent.ratio },
+      origins,
+      closed: this.closing !== undefined,
+    };
+  }
+
+  /**
+   * Health of the client; never rejects. With `healthUrl`: a GET (not retried) within
+   * `healthTimeoutMs`, `up` on a status below 400. Without: `degraded` when at least half of the
+   * recent attempts (≥ 10 in the last minute) failed, else `up`.
+   */
+  checkHealth(): Promise<HealthCheckOutcome<HttpPoolHealthDetails>> {
+    return this.health.run();
+  }
+
+  /**
+   * Stops new requests, lets in-flight ones finish for up to `shutdownTimeoutMs`, then destroys
+   * the remaining sockets. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.gaugeTimer);
+      const started = Date.now();
+      await this.transport.close(this.config.shutdownTimeoutMs);
+      this.refreshGauges();
+      this.logger.log(`closed in ${Date.now() - started} ms`);
+    })();
+    return this.closing;
+  }
+
+  private refreshGauges(): void {
+    this.recorder.refreshSockets(this.transport.origins(), this.transport.pendingByOrigin());
+  }
+
+  private async check(signal: AbortSignal): Promise<HttpPoolHealthDetails> {
+    const url = this.config.healthUrl;
+    if (!url) return { mode: 'pool', stats: this.stats() };
+    const response = await this.probe.get<unknown>(url, {
+      signal,
+      timeout: this.config.healthTimeoutMs,
+      responseType: 'arraybuffer',
+      validateStatus: (status) => status < 400,
+    });
+    return { mode: 'url', statusCode: response.status, stats: this.stats() };
+  }
+}

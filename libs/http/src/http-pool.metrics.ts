@@ -1,0 +1,138 @@
+import type { PoolMetrics } from '@nest-pools/core';
+
+import type { RetryReason } from './retry/retry-rules.js';
+import type { RequestObserver } from './transport/pooled-adapter.js';
+import type { OriginSocketStats } from './transport/transport.interface.js';
+
+/** Bounded `error_type` values of `pool_errors_total{pool_system="http"}`. */
+const KNOWN_ERROR_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_CANCELED',
+  'ERR_NETWORK',
+  'ERR_BAD_RESPONSE',
+  'ERR_BAD_REQUEST',
+  'ERR_FR_TOO_MANY_REDIRECTS',
+  'ERR_INVALID_URL',
+  'ERR_POOL_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** The `error_type` label of a failed attempt: its code when known, else `other`. */
+export function httpErrorType(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && KNOWN_ERROR_CODES.has(code) ? code : 'other';
+}
+
+/** `server_port` label: the explicit port, else the scheme's default. */
+function portOf(url: { port: string; protocol: string }): string {
+  return url.port || (url.protocol === 'https:' ? '443' : '80');
+}
+
+/**
+ * Writes one client's requests and sockets to the shared {@link PoolMetrics} families:
+ * `http_client_request_duration_seconds` per attempt (method, status class, origin),
+ * `http_client_retries_total` by reason, `pool_errors_total` by error code, and the
+ * `http_client_open_connections` / `http_client_pending_requests` gauges from socket snapshots.
+ * Labels carry host names and ports only, never paths, query strings or credentials.
+ */
+export class HttpPoolMetricsRecorder implements RequestObserver {
+  private readonly seenOrigins = new Map<string, { server_address: string; server_port: string }>();
+
+  constructor(
+    private readonly metrics: PoolMetrics,
+    private readonly poolName: string,
+    private readonly onOutcome: (success: boolean) => void,
+  ) {}
+
+  attemptFinished(
+    url: URL,
+    method: string,
+    status: number | undefined,
+    seconds: number,
+    error: unknown,
+  ): void {
+    this.metrics.httpRequestDuration.observe(
+      {
+        pool_name: this.poolName,
+        http_request_method: method,
+        http_response_status_class:
+          status === undefined ? 'error' : `${Math.floor(status / 100)}xx`,
+        server_address: url.hostname,
+        server_port: portOf(url),
+      },
+      seconds,
+    );
+    if (error !== undefined) {
+      this.metrics.errors.inc({
+        pool_name: this.poolName,
+        pool_system: 'http',
+        error_type: httpErrorType(error),
+      });
+    }
+    // Cancels are the caller's choice, not the upstream's health.
+    if (httpErrorType(error) !== 'ERR_CANCELED') {
+      this.onOutcome(error === undefined && (status === undefined || status < 500));
+    }
+  }
+
+  retrying(url: URL, reason: RetryReason): void {
+    this.metrics.httpRetries.inc({
+      pool_name: this.poolName,
+      server_address: url.hostname,
+      reason,
+    });
+  }
+
+  /** Sets the socket gauges from a snapshot; origins gone since the last one drop to 0. */
+  refreshSockets(
+    origins: readonly OriginSocketStats[],
+    queuedByOrigin: ReadonlyMap<string, number>,
+  ): void {
+    const current = new Set<string>();
+    for (const o of origins) {
+      current.add(o.origin);
+      const labels = this.labelsOf(o.origin);
+      this.setSockets(labels, o.active, o.idle, o.pending + (queuedByOrigin.get(o.origin) ?? 0));
+    }
+    for (const [origin, count] of queuedByOrigin) {
+      if (current.has(origin)) continue;
+      current.add(origin);
+      this.setSockets(this.labelsOf(origin), 0, 0, count);
+    }
+    for (const [origin, labels] of this.seenOrigins) {
+      if (!current.has(origin)) this.setSockets(labels, 0, 0, 0);
+    }
+  }
+
+  private setSockets(
+    labels: { server_address: string; server_port: string },
+    active: number,
+    idle: number,
+    pending: number,
+  ): void {
+    const base = { pool_name: this.poolName, ...labels };
+    this.metrics.httpOpenConnections.set({ ...base, state: 'active' }, active);
+    this.metrics.httpOpenConnections.set({ ...base, state: 'idle' }, idle);
+    this.metrics.httpPendingRequests.set(base, pending);
+  }
+
+  private labelsOf(origin: string): { server_address: string; server_port: string } {
+    let labels = this.seenOrigins.get(origin);
+    if (!labels) {
+      const url = new URL(origin);
+      labels = { server_address: url.hostname, server_port: portOf(url) };
+      this.seenOrigins.set(origin, labels);
+    }
+    return labels;
+  }
+}

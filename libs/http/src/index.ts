@@ -1,0 +1,29 @@
+export { ErrorWindow } from './error-window.js';
+export { HttpPoolClient, type HttpPoolHealthDetails } from './http-pool.client.js';
+export {
+  DEFAULT_HTTP_POOL_NAME,
+  HTTP_POOL_DEGRADED_ERROR_RATIO,
+  HTTP_POOL_ERROR_WINDOW_MS,
+} from './http-pool.constants.js';
+export { InjectHttpPool } from './http-pool.decorators.js';
+export { HttpPoolHealthIndicator, type HttpPoolHealthOptions } from './http-pool.health.js';
+export { httpErrorType } from './http-pool.metrics.js';
+export { HttpPoolModule } from './http-pool.module.js';
+export { HttpPoolService } from './http-pool.service.js';
+export { getHttpPoolClientToken, getHttpPoolToken } from './http-pool.utils.js';
+export type {
+  HttpPoolModuleExtras,
+  HttpPoolModuleOptions,
+} from './interfaces/http-pool-options.interface.js';
+export type { HttpPoolOriginStats, HttpPoolStats } from './interfaces/http-pool-stats.interface.js';
+export {
+  hasIdempotencyKey,
+  IDEMPOTENT_METHODS,
+  isRequestRetryable,
+  parseRetryAfterMs,
+  RETRYABLE_STATUSES,
+  type RetryReason,
+  retryReasonForError,
+  retryReasonForStatus,
+} from './retry/retry-rules.js';
+export { type KeepAliveHint, parseKeepAliveHeader } from './transport/keep-alive.js';

@@ -1,0 +1,48 @@
+import type { HttpTransport } from '@nest-pools/core';
+
+/** Sockets of one upstream origin. */
+export interface HttpPoolOriginStats {
+  /** `protocol//host:port`. */
+  origin: string;
+  /** Open sockets. */
+  connected: number;
+  /** Sockets serving a request. */
+  active: number;
+  /** Sockets waiting for the next request. */
+  idle: number;
+  /** Requests waiting for a socket of this origin. */
+  pending: number;
+  /** What the upstream advertised with `Keep-Alive: timeout=`, in ms (undici transport). */
+  upstreamKeepAliveMs?: number;
+}
+
+/**
+ * Figures of one pooled HTTP client: the seeds' `limit`, `limit_per_host`, `connections`,
+ * `acquired`, `acquired_per_host`, plus pending requests and the recent error ratio.
+ */
+export interface HttpPoolStats {
+  /** Client name. */
+  name: string;
+  /** Transport in use. */
+  transport: HttpTransport;
+  /** Total socket limit (`poolLimit`). */
+  limit: number;
+  /** Socket limit per origin (`limitPerHost`). */
+  limitPerHost: number;
+  /** Open sockets across origins. */
+  connections: number;
+  /** Idle sockets across origins. */
+  idle: number;
+  /** Requests holding a socket. */
+  acquired: number;
+  /** Sockets serving a request, per origin. */
+  acquiredPerHost: Record<string, number>;
+  /** Requests waiting for a socket (total limit and per-origin queues). */
+  pending: number;
+  /** Attempts in the health window and the share of them that failed (network error or 5xx). */
+  recent: { requests: number; failed: number; errorRatio: number };
+  /** Per-origin detail. */
+  origins: HttpPoolOriginStats[];
+  /** True once the client was closed. */
+  closed: boolean;
+}

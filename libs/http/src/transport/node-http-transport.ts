@@ -1,0 +1,147 @@
+import http from 'node:http';
+import https from 'node:https';
+
+import type { AxiosAdapter, AxiosResponse } from 'axios';
+import axios, { AxiosError } from 'axios';
+
+import type {
+  OriginSocketStats,
+  PooledTransport,
+  SendAttempt,
+  TransportAttempt,
+} from './transport.interface.js';
+
+/** Settings of the Node `http`/`https` agent transport. */
+export interface NodeHttpTransportOptions {
+  /** Sockets across all origins (`maxTotalSockets`). */
+  poolLimit: number;
+  /** Sockets per origin (`maxSockets`, also the idle sockets kept per origin). */
+  limitPerHost: number;
+  /** Idle socket timeout (the agent's `timeout`); Node also honours `Keep-Alive: timeout=`. */
+  keepAliveTimeoutMs: number;
+  /** Longest silence on the socket during one attempt (axios's own per-request `timeout`). */
+  readTimeoutMs: number;
+}
+
+/**
+ * The stock axios `http` adapter on keep-alive `http.Agent`/`https.Agent`s with socket limits and
+ * LIFO reuse. Kept selectable (`transport: 'http'`) for code that relies on Node's agents (custom
+ * `lookup`, proxies, `socketPath`); it is several times slower than the undici transport.
+ */
+export class NodeHttpTransport implements PooledTransport {
+  readonly kind = 'http' as const;
+  readonly httpAgent: http.Agent;
+  readonly httpsAgent: https.Agent;
+  private readonly stock: AxiosAdapter;
+  private inFlight = 0;
+  private closing: Promise<void> | undefined;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly options: NodeHttpTransportOptions) {
+    const agentOptions: http.AgentOptions = {
+      keepAlive: true,
+      maxSockets: options.limitPerHost,
+      maxTotalSockets: options.poolLimit,
+      maxFreeSockets: options.limitPerHost,
+      scheduling: 'lifo',
+      timeout: options.keepAliveTimeoutMs,
+    };
+    this.httpAgent = new http.Agent(agentOptions);
+    this.httpsAgent = new https.Agent(agentOptions);
+    this.stock = axios.getAdapter('http');
+  }
+
+  readonly send: SendAttempt = async ({ config, signal }: TransportAttempt) => {
+    if (this.closing) {
+      throw new AxiosError(
+        'The HTTP client is shutting down; no new requests are sent.',
+        'ERR_POOL_CLOSED',
+        config,
+      );
+    }
+    this.inFlight++;
+    try {
+      const response: AxiosResponse = await this.stock({
+        ...config,
+        signal,
+        cancelToken: undefined,
+        // The caller's timeout is the total budget and is enforced above this transport.
+        timeout: this.options.readTimeoutMs,
+        validateStatus: null,
+        httpAgent: this.httpAgent,
+        httpsAgent: this.httpsAgent,
+      });
+      response.config = config;
+      return response;
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      if (error instanceof AxiosError) error.config = config;
+      throw error;
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  };
+
+  acquired(): number {
+    return this.inFlight;
+  }
+
+  pending(): number {
+    return this.origins().reduce((sum, o) => sum + o.pending, 0);
+  }
+
+  pendingByOrigin(): Map<string, number> {
+    return new Map();
+  }
+
+  origins(): OriginSocketStats[] {
+    const byOrigin = new Map<string, OriginSocketStats>();
+    const add = (agent: http.Agent, scheme: string) => {
+      const count = (
+        table: NodeJS.ReadOnlyDict<unknown[]>,
+        field: 'active' | 'idle' | 'pending',
+      ) => {
+        for (const [name, list] of Object.entries(table)) {
+          // Agent keys look like `host:port:` (plus TLS options for https).
+          const [host = '', port = ''] = name.split(':');
+          const origin = `${scheme}//${host}${port ? `:${port}` : ''}`;
+          const entry = byOrigin.get(origin) ?? {
+            origin,
+            connected: 0,
+            active: 0,
+            idle: 0,
+            pending: 0,
+          };
+          entry[field] += list?.length ?? 0;
+          byOrigin.set(origin, entry);
+        }
+      };
+      count(agent.sockets, 'active');
+      count(agent.freeSockets, 'idle');
+      count(agent.requests, 'pending');
+    };
+    add(this.httpAgent, 'http:');
+    add(this.httpsAgent, 'https:');
+    for (const entry of byOrigin.values()) entry.connected = entry.active + entry.idle;
+    return [...byOrigin.values()];
+  }
+
+  close(timeoutMs: number): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.inFlight > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, timeoutMs);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      this.httpAgent.destroy();
+      this.httpsAgent.destroy();
+    })();
+    return this.closing;
+  }
+}

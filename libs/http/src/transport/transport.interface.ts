@@ -1,0 +1,55 @@
+import type { AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+
+/** One attempt of a logical request, as handed to a transport. */
+export interface TransportAttempt {
+  /** The axios config after interceptors and `transformRequest` (`data` is final). */
+  config: InternalAxiosRequestConfig;
+  /** Absolute request URL (base URL, path and params already combined). */
+  url: URL;
+  /** Upper-case method. */
+  method: string;
+  /** Aborts this attempt: caller cancel or the total timeout; its `reason` is the error to throw. */
+  signal: AbortSignal;
+}
+
+/**
+ * Sends one attempt and resolves with the response whatever its status (the caller applies
+ * `validateStatus` after the retry rules), or rejects with an `AxiosError` whose `code` names the
+ * failure.
+ */
+export type SendAttempt = (attempt: TransportAttempt) => Promise<AxiosResponse>;
+
+/** Sockets of one upstream origin, as the transport sees them. */
+export interface OriginSocketStats {
+  /** `protocol//host:port` of the upstream. */
+  origin: string;
+  /** Open sockets. */
+  connected: number;
+  /** Open sockets currently serving a request. */
+  active: number;
+  /** Open sockets waiting in the pool for the next request. */
+  idle: number;
+  /** Requests queued for a socket of this origin. */
+  pending: number;
+  /** Idle timeout the upstream advertised with `Keep-Alive: timeout=`, when it did. */
+  upstreamKeepAliveMs?: number;
+}
+
+/** A pooled transport: one attempt at a time, socket statistics, orderly close. */
+export interface PooledTransport {
+  readonly kind: 'undici' | 'http';
+  readonly send: SendAttempt;
+  /** Requests holding a slot of the total limit. */
+  acquired(): number;
+  /** Requests waiting for a slot of the total limit. */
+  pending(): number;
+  /** Requests waiting for a slot of the total limit, per origin. */
+  pendingByOrigin(): Map<string, number>;
+  /** Per-origin socket statistics. */
+  origins(): OriginSocketStats[];
+  /**
+   * Stops accepting requests, lets in-flight ones finish for up to `timeoutMs`, then destroys
+   * every socket. Resolves once nothing is left open.
+   */
+  close(timeoutMs: number): Promise<void>;
+}
