@@ -48,7 +48,7 @@ describe('TcpFaultProxy in front of an HTTP upstream', () => {
   let base: string;
 
   beforeAll(async () => {
-    upstream = await startHttpUpstream();
+    upstream = await startHttpUpstream({ routes: { '/big': { bodySize: 4 * 1024 * 1024 } } });
     proxy = await startFaultProxy({ target: { host: upstream.host, port: upstream.port } });
     base = `http://${proxy.host}:${proxy.port}`;
   });
@@ -81,6 +81,23 @@ describe('TcpFaultProxy in front of an HTTP upstream', () => {
     await waitFor(() => proxy.openConnections === 0 && upstream.openConnections === 0, {
       description: 'both sides closed',
     });
+  });
+
+  it('carries large bodies intact, also under latency', async () => {
+    const fetchBig = (): Promise<number> =>
+      new Promise((resolve, reject) => {
+        request(`${base}/big`, { agent: false }, (res) => {
+          let bytes = 0;
+          res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+          res.on('end', () => resolve(bytes));
+          res.on('error', reject);
+        })
+          .on('error', reject)
+          .end();
+      });
+    expect(await fetchBig()).toBe(4 * 1024 * 1024);
+    await proxy.latency(5);
+    expect(await fetchBig()).toBe(4 * 1024 * 1024);
   });
 
   it('adds measurable latency per direction, and heal removes it', async () => {

@@ -50,6 +50,7 @@ class Lane {
   private readonly queue: Item[] = [];
   private timer: NodeJS.Timeout | undefined;
   private lastDueAt = 0;
+  private awaitingDrain = false;
 
   constructor(
     private readonly proxy: TcpFaultProxy,
@@ -83,9 +84,11 @@ class Lane {
       if (dest.destroyed) continue;
       if (head.data === END) {
         dest.end();
-      } else if (!dest.write(head.data)) {
+      } else if (!dest.write(head.data) && !this.awaitingDrain) {
+        this.awaitingDrain = true;
         this.source.pause();
         dest.once('drain', () => {
+          this.awaitingDrain = false;
           if (this.proxy.mode !== 'blackhole') this.source.resume();
         });
       }
