@@ -116,6 +116,8 @@ interface WireConnection {
   streamingHello: boolean;
   timers: Set<NodeJS.Timeout>;
   closed: boolean;
+  /** Settles once the socket has closed and the bookkeeping is done. */
+  whenClosed: Promise<void>;
 }
 
 interface PendingFailure extends FailNextOptions {
@@ -214,8 +216,11 @@ export class MongoWireServer {
     this.running = false;
     this.hanging = false;
     this.closeListener();
-    for (const conn of this.connections) conn.socket.destroy();
-    await Promise.all([...this.closingListeners]);
+    const closing = [...this.connections].map((conn) => {
+      conn.socket.destroy();
+      return conn.whenClosed;
+    });
+    await Promise.all([...closing, ...this.closingListeners]);
     this.engine.clearCursors();
     this.options.log?.(`MongoWireServer on port ${this.boundPort} stopped`);
   }
@@ -396,6 +401,8 @@ export class MongoWireServer {
     }
     this.accepted += 1;
     socket.setNoDelay(true);
+    let markClosed = (): void => undefined;
+    const whenClosed = new Promise<void>((resolve) => (markClosed = resolve));
     const conn: WireConnection = {
       id: this.nextConnectionId++,
       socket,
@@ -408,6 +415,7 @@ export class MongoWireServer {
       streamingHello: false,
       timers: new Set(),
       closed: false,
+      whenClosed,
     };
     this.connections.add(conn);
     socket.on('data', (chunk: Buffer) => {
@@ -431,6 +439,7 @@ export class MongoWireServer {
       for (const timer of conn.timers) clearTimeout(timer);
       conn.timers.clear();
       this.connections.delete(conn);
+      markClosed();
     });
   }
 
