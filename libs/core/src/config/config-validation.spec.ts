@@ -499,7 +499,7 @@ describe('configuration validation', () => {
       REQUESTS_RETRY_BACKOFF: '0.2',
     };
     expect(
-      collectPoolConfigIssues(template, ['mongo', 'redis', 'http'], {
+      collectPoolConfigIssues({ ...template, APP_ENV: 'production' }, ['mongo', 'redis', 'http'], {
         requireUrlInProduction: true,
       }),
     ).toEqual([]);
