@@ -1,0 +1,301 @@
+import { performance } from 'node:perf_hooks';
+
+import {
+  PoolClosedError,
+  poolClosedMessage,
+  PoolTimeoutError,
+  poolTimeoutMessage,
+  type RedisPoolConfig,
+  withTimeout,
+} from '@nest-pools/core';
+import type { LoggerService } from '@nestjs/common';
+import { createPool, type Pool } from 'generic-pool';
+import { Cluster, Redis } from 'ioredis';
+
+import { leakMessage } from './errors/redis-pool.messages.js';
+import type { RedisPoolClient } from './redis-pool.client.js';
+import { buildDedicatedClientOptions } from './redis-pool.client-options.js';
+import type { RedisPoolMetrics } from './redis-pool.metrics.js';
+
+/** Figures of the dedicated-connection pool (the seeds' names in camelCase). */
+export interface RedisDedicatedPoolStats {
+  /** Dedicated connections open (idle + in use). */
+  created: number;
+  /** Open and idle. */
+  available: number;
+  /** Lent out. */
+  inUse: number;
+  /** Acquires waiting for a connection. */
+  pending: number;
+  /** Upper bound (`REDIS_MAX_CONNECTIONS`). */
+  max: number;
+  /** Kept open even when idle (`REDIS_MIN_CONNECTIONS`). */
+  min: number;
+  /** Connections reported as held past the leak threshold since start. */
+  leaksDetected: number;
+}
+
+interface Lease {
+  readonly acquiredAt: number;
+  readonly stack: string | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Callbacks the dedicated pool uses to report to its owner. */
+export interface RedisDedicatedPoolHooks {
+  /** Re-publishes the pool's connection gauges after a change. */
+  changed(): void;
+}
+
+/**
+ * Bounded pool of dedicated Redis connections (generic-pool) for what cannot share the main
+ * client's socket: blocking commands, WATCH/MULTI/EXEC, SUBSCRIBE. Acquire timeout, idle eviction,
+ * PING validation on borrow, leak detection, metrics.
+ */
+export class RedisDedicatedPool {
+  private readonly pool: Pool<RedisPoolClient>;
+  private readonly leases = new Map<RedisPoolClient, Lease>();
+  private leaks = 0;
+  private lastCreateError: unknown;
+  private closing: Promise<void> | undefined;
+
+  /**
+   * @param config The parsed pool configuration.
+   * @param metrics The pool's metrics.
+   * @param logger Logger of the pool.
+   * @param hooks Change notifications for the owner.
+   */
+  constructor(
+    private readonly config: RedisPoolConfig,
+    private readonly metrics: RedisPoolMetrics,
+    private readonly logger: LoggerService,
+    private readonly hooks: RedisDedicatedPoolHooks,
+  ) {
+    const idle = config.idleTimeoutMs;
+    this.pool = createPool<RedisPoolClient>(
+      {
+        create: () => this.create(),
+        destroy: (conn) => this.destroyConnection(conn),
+        validate: (conn) => this.validate(conn),
+      },
+      {
+        max: config.maxConnections,
+        min: config.minConnections,
+        acquireTimeoutMillis: config.acquireTimeoutMs > 0 ? config.acquireTimeoutMs : undefined,
+        testOnBorrow: true,
+        // The most recently used connection first: the rest stay idle long enough to be evicted.
+        fifo: false,
+        idleTimeoutMillis: idle > 0 ? idle : Number.MAX_SAFE_INTEGER,
+        evictionRunIntervalMillis: idle > 0 ? Math.max(100, Math.min(idle, 30_000)) : 0,
+        numTestsPerEvictionRun: config.maxConnections,
+        autostart: true,
+      },
+    );
+    this.pool.on('factoryCreateError', (err: unknown) => {
+      this.lastCreateError = err;
+      this.metrics.error(err);
+      this.hooks.changed();
+    });
+  }
+
+  /** Current figures. */
+  stats(): RedisDedicatedPoolStats {
+    return {
+      created: this.pool.size,
+      available: this.pool.available,
+      inUse: this.pool.borrowed,
+      pending: this.pool.pending,
+      max: this.pool.max,
+      min: this.pool.min,
+      leaksDetected: this.leaks,
+    };
+  }
+
+  /**
+   * Lends a dedicated connection, validated with PING. Waits at most `acquireTimeoutMs`.
+   * @throws PoolTimeoutError naming the pool and `REDIS_MAX_CONNECTIONS` when none frees up in time.
+   * @throws PoolClosedError once the pool is shutting down.
+   */
+  async acquire(): Promise<RedisPoolClient> {
+    if (this.closing) throw this.closedError();
+    const started = performance.now();
+    let conn: RedisPoolClient;
+    try {
+      conn = await this.pool.acquire();
+    } catch (err) {
+      this.hooks.changed();
+      throw this.acquireError(err);
+    }
+    this.metrics.waited((performance.now() - started) / 1000);
+    this.lease(conn);
+    this.hooks.changed();
+    return conn;
+  }
+
+  /**
+   * Takes a connection back. One that is no longer usable (disconnected, or left in subscriber
+   * mode) is closed instead of being lent again.
+   * @returns false when the connection was not lent by this pool.
+   */
+  async release(conn: RedisPoolClient): Promise<boolean> {
+    const lease = this.leases.get(conn);
+    if (lease === undefined) return false;
+    this.leases.delete(conn);
+    if (lease.timer) clearTimeout(lease.timer);
+    this.metrics.used((performance.now() - lease.acquiredAt) / 1000);
+    const reusable = conn.status === 'ready' && !(conn instanceof Redis && conn.mode !== 'normal');
+    await (reusable ? this.pool.release(conn) : this.pool.destroy(conn));
+    this.hooks.changed();
+    return true;
+  }
+
+  /** Whether this pool lent `conn` and has not had it back yet. */
+  owns(conn: RedisPoolClient): boolean {
+    return this.leases.has(conn);
+  }
+
+  /**
+   * Stops lending, waits up to `timeoutMs` for lent connections to come back, then closes every
+   * connection (still-lent ones included). Idempotent.
+   */
+  close(timeoutMs: number): Promise<void> {
+    this.closing ??= this.drain(timeoutMs);
+    return this.closing;
+  }
+
+  private async drain(timeoutMs: number): Promise<void> {
+    const drained = this.pool.drain();
+    try {
+      await withTimeout(drained, timeoutMs, 'draining dedicated Redis connections');
+    } catch {
+      // Still lent after the deadline: close them so the drain (and the process) can finish.
+      for (const [conn, lease] of this.leases) {
+        if (lease.timer) clearTimeout(lease.timer);
+        this.leases.delete(conn);
+        conn.disconnect();
+        await this.pool.destroy(conn).catch(() => undefined);
+      }
+      await drained;
+    }
+    await this.pool.clear();
+    this.hooks.changed();
+  }
+
+  private lease(conn: RedisPoolClient): void {
+    const threshold = this.config.leakDetectionThresholdMs;
+    const lease: Lease = {
+      acquiredAt: performance.now(),
+      // Capturing a stack costs microseconds; only pay for it when someone will read it.
+      stack:
+        threshold > 0
+          ? new Error('acquired here').stack?.split('\n').slice(2).join('\n')
+          : undefined,
+      timer: undefined,
+    };
+    if (threshold > 0) {
+      lease.timer = setTimeout(() => this.reportLeak(lease), threshold);
+      lease.timer.unref();
+    }
+    this.leases.set(conn, lease);
+  }
+
+  private reportLeak(lease: Lease): void {
+    this.leaks += 1;
+    this.metrics.leak();
+    this.logger.warn(
+      leakMessage({
+        poolName: this.config.name,
+        heldMs: Math.round(performance.now() - lease.acquiredAt),
+        thresholdMs: this.config.leakDetectionThresholdMs,
+        stack: lease.stack,
+      }),
+    );
+  }
+
+  private async create(): Promise<RedisPoolClient> {
+    const started = performance.now();
+    const built = buildDedicatedClientOptions(this.config);
+    const conn: RedisPoolClient =
+      built.topology === 'cluster'
+        ? new Cluster(built.nodes, built.options)
+        : new Redis(built.options);
+    // Errors surface through the commands that hit them; the listener keeps ioredis from
+    // printing "Unhandled error event" for every broken dedicated socket.
+    conn.on('error', (err: unknown) => this.metrics.error(err));
+    try {
+      await withTimeout(
+        conn.connect(),
+        this.config.connectTimeoutMs,
+        'connecting a dedicated Redis connection',
+      );
+    } catch (err) {
+      conn.disconnect();
+      throw err;
+    }
+    this.metrics.created((performance.now() - started) / 1000);
+    this.lastCreateError = undefined;
+    return conn;
+  }
+
+  private async destroyConnection(conn: RedisPoolClient): Promise<void> {
+    if (conn.status === 'ready') {
+      await withTimeout(conn.quit(), this.config.shutdownTimeoutMs, 'QUIT').catch(() => undefined);
+    }
+    conn.disconnect();
+  }
+
+  private async validate(conn: RedisPoolClient): Promise<boolean> {
+    if (conn.status !== 'ready') return false;
+    try {
+      await withTimeout(conn.ping(), this.config.healthTimeoutMs, 'PING on borrow');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private closedError(): PoolClosedError {
+    return new PoolClosedError(
+      poolClosedMessage({
+        poolName: this.config.name,
+        operation: 'acquiring a dedicated connection',
+      }),
+      { poolName: this.config.name },
+    );
+  }
+
+  private acquireError(err: unknown): Error {
+    if (err instanceof Error && err.name === 'TimeoutError') {
+      this.metrics.acquireTimeout();
+      const { name, maxConnections, acquireTimeoutMs } = this.config;
+      const cause = this.lastCreateError;
+      const why =
+        cause === undefined
+          ? `all ${maxConnections} dedicated connections (REDIS_MAX_CONNECTIONS=${maxConnections}) are in use`
+          : `no dedicated connection could be opened (last error: ${cause instanceof Error ? cause.message : 'unknown'})`;
+      const error = new PoolTimeoutError(
+        poolTimeoutMessage({
+          poolName: name,
+          operation: `acquiring a dedicated connection (${why})`,
+          timeoutMs: acquireTimeoutMs,
+          limit: 'REDIS_ACQUIRE_TIMEOUT_MS',
+          next:
+            'Release connections promptly (withConnection() always does), keep blocking commands ' +
+            'short, or raise REDIS_MAX_CONNECTIONS; check Redis is reachable if none could be opened.',
+        }),
+        {
+          poolName: name,
+          timeoutMs: acquireTimeoutMs,
+          limit: 'acquireTimeoutMs',
+          context: { maxConnections },
+          cause: cause ?? err,
+        },
+      );
+      this.metrics.error(error);
+      return error;
+    }
+    if (err instanceof Error && err.message.includes('draining')) return this.closedError();
+    this.metrics.error(err);
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}

@@ -1,0 +1,168 @@
+import { backoffDelay, type RedisPoolConfig } from '@nest-pools/core';
+import type {
+  ClusterNode,
+  ClusterOptions as IoClusterOptions,
+  RedisOptions as IoRedisOptions,
+} from 'ioredis';
+
+/** ioredis client options with RESP2-shaped replies (the shape every typed command returns). */
+export type RedisOptions = IoRedisOptions & { replyMapping?: 'legacy' };
+/** ioredis cluster options with RESP2-shaped replies. */
+export type ClusterOptions = IoClusterOptions & {
+  redisOptions?: IoClusterOptions['redisOptions'] & { replyMapping?: 'legacy' };
+};
+
+/** Connection target and credentials read from a `redis://` or `rediss://` URL. */
+export interface RedisUrlParts {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  db?: number;
+  /** Set for `rediss://`: TLS with certificate verification against `servername`. */
+  tls?: { servername: string };
+}
+
+const DEFAULT_PORT = 6379;
+
+/**
+ * Splits a `redis://[user:pass@]host[:port][/db]` or `rediss://…` URL into ioredis options. TLS
+ * keeps Node's default certificate verification on; only the SNI name is set.
+ * @param url The URL as configured (validated by the config schema).
+ */
+export function parseRedisUrl(url: string): RedisUrlParts {
+  const parsed = new URL(url);
+  const host = parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
+  const parts: RedisUrlParts = {
+    host,
+    port: parsed.port === '' ? DEFAULT_PORT : Number(parsed.port),
+  };
+  if (parsed.username !== '') parts.username = decodeURIComponent(parsed.username);
+  if (parsed.password !== '') parts.password = decodeURIComponent(parsed.password);
+  const db = parsed.pathname.replace(/^\//, '');
+  if (db !== '') parts.db = Number(db);
+  if (parsed.protocol === 'rediss:') parts.tls = { servername: host };
+  return parts;
+}
+
+/**
+ * Reconnect delay of the main client: exponential from `retryBaseDelayMs`, capped at
+ * `retryMaxDelayMs`, with full jitter so many clients do not reconnect in step.
+ */
+export function createRetryStrategy(
+  config: Pick<RedisPoolConfig, 'retryBaseDelayMs' | 'retryMaxDelayMs'>,
+): (attempt: number) => number {
+  return (attempt: number) =>
+    backoffDelay(attempt, {
+      baseMs: config.retryBaseDelayMs,
+      maxMs: config.retryMaxDelayMs,
+      jitter: 'full',
+    });
+}
+
+/** After a failover the old master answers READONLY: reconnect (to the new master) and resend. */
+export function reconnectOnReadonly(err: Error): boolean | 2 {
+  return err.message.startsWith('READONLY') ? 2 : false;
+}
+
+/** Options of the main client, per topology. */
+export type MainClientOptions =
+  | { topology: 'standalone' | 'sentinel'; options: RedisOptions }
+  | { topology: 'cluster'; nodes: ClusterNode[]; options: ClusterOptions };
+
+function connectionOptions(config: RedisPoolConfig, role: 'main' | 'dedicated'): RedisOptions {
+  const url = parseRedisUrl(config.url);
+  const options: RedisOptions = {
+    username: url.username,
+    password: url.password,
+    db: url.db,
+    connectTimeout: config.connectTimeoutMs,
+    keepAlive: config.keepAliveMs,
+    connectionName: `nest-pools:${config.name}:${role}`,
+    // The module connects explicitly, so a server that is down never blocks construction.
+    lazyConnect: true,
+  };
+  if (url.tls) options.tls = url.tls;
+  if (config.topology === 'standalone') {
+    options.host = url.host;
+    options.port = url.port;
+  } else if (config.topology === 'sentinel') {
+    options.sentinels = config.sentinels ?? [];
+    options.name = config.sentinelName;
+    if (config.sentinelPassword !== undefined) options.sentinelPassword = config.sentinelPassword;
+    options.enableTLSForSentinelMode = url.tls !== undefined;
+  }
+  return options;
+}
+
+/**
+ * ioredis options of the main (multiplexed) client: command timeout, a socket timeout of the same
+ * length (a silent, blackholed socket is destroyed and reconnected rather than waited on),
+ * reconnect with capped exponential backoff and jitter, retries per request, the offline queue and
+ * auto-pipelining as configured.
+ * @param config The parsed pool configuration.
+ */
+export function buildMainClientOptions(config: RedisPoolConfig): MainClientOptions {
+  const retryStrategy = createRetryStrategy(config);
+  const base: RedisOptions = {
+    ...connectionOptions(config, 'main'),
+    commandTimeout: config.commandTimeoutMs,
+    socketTimeout: config.commandTimeoutMs,
+    maxRetriesPerRequest: config.maxRetriesPerRequest,
+    enableOfflineQueue: config.enableOfflineQueue,
+    enableAutoPipelining: config.autoPipelining,
+    reconnectOnError: reconnectOnReadonly,
+  };
+  if (config.topology === 'cluster') {
+    // Cluster reconnects its nodes itself (clusterRetryStrategy); queueing is cluster-wide.
+    const { lazyConnect, enableOfflineQueue, enableAutoPipelining, ...redisOptions } = base;
+    return {
+      topology: 'cluster',
+      nodes: config.clusterNodes ?? [],
+      options: {
+        redisOptions,
+        clusterRetryStrategy: retryStrategy,
+        scaleReads: config.clusterScaleReads,
+        lazyConnect,
+        enableOfflineQueue,
+        enableAutoPipelining,
+      },
+    };
+  }
+  return {
+    topology: config.topology,
+    options: { ...base, retryStrategy, sentinelRetryStrategy: retryStrategy },
+  };
+}
+
+/**
+ * ioredis options of a dedicated connection: no command or socket timeout (BLPOP and XREAD BLOCK
+ * wait as long as they ask to), no offline queue and no reconnect — a broken dedicated connection
+ * fails the work in hand and is replaced by the pool on the next acquire.
+ * @param config The parsed pool configuration.
+ */
+export function buildDedicatedClientOptions(config: RedisPoolConfig): MainClientOptions {
+  const base: RedisOptions = {
+    ...connectionOptions(config, 'dedicated'),
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+  };
+  if (config.topology === 'cluster') {
+    const { lazyConnect, enableOfflineQueue, ...redisOptions } = base;
+    return {
+      topology: 'cluster',
+      nodes: config.clusterNodes ?? [],
+      options: {
+        redisOptions,
+        clusterRetryStrategy: () => null,
+        scaleReads: config.clusterScaleReads,
+        lazyConnect,
+        enableOfflineQueue,
+      },
+    };
+  }
+  return {
+    topology: config.topology,
+    options: { ...base, retryStrategy: () => null, sentinelRetryStrategy: () => null },
+  };
+}

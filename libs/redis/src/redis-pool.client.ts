@@ -1,0 +1,98 @@
+import { Cluster, type ClusterNode, type Command, Redis } from 'ioredis';
+
+import type { ClusterOptions, RedisOptions } from './redis-pool.client-options.js';
+
+/** A client of the module: a standalone or Sentinel `Redis`, or a `Cluster`. */
+export type RedisPoolClient = Redis | Cluster;
+
+/** What the main client asks of its pool on every command. */
+export interface RedisClientGuard {
+  /** Commands allowed to wait in the offline queue while disconnected; `0` refuses them all. */
+  readonly offlineQueueMax: number;
+  /** Builds the error a command gets when the offline queue is full. */
+  offlineQueueFull(commandName: string, queued: number): Error;
+  /** Sees every command that failed (timeouts, reply errors, closed connections). */
+  commandFailed(err: unknown): void;
+}
+
+type SendStream = Parameters<Redis['sendCommand']>[1];
+
+/** `offlineQueue` is private in ioredis' typings; its length is all the guard reads. */
+function offlineQueueLength(client: Redis | Cluster): number {
+  return (client as unknown as { offlineQueue: { length: number } }).offlineQueue.length;
+}
+
+/**
+ * Redis (standalone or Sentinel) main client: ioredis plus a bound on the offline queue, so a long
+ * outage turns into fast errors instead of unbounded memory, and a hook that counts failed
+ * commands for the pool's metrics.
+ */
+export class GuardedRedis extends Redis {
+  private readonly guard: RedisClientGuard;
+  private readonly onFailure: (err: unknown) => void;
+
+  /**
+   * @param options ioredis options (connection, timeouts, retry strategy).
+   * @param guard Offline-queue bound and failure hook.
+   */
+  constructor(options: RedisOptions, guard: RedisClientGuard) {
+    super(options);
+    this.guard = guard;
+    this.onFailure = (err: unknown) => guard.commandFailed(err);
+  }
+
+  override sendCommand(command: Command, stream?: SendStream): unknown {
+    // `this.guard` is unset while ioredis' own constructor runs; nothing is sent then.
+    const guard = this.guard as RedisClientGuard | undefined;
+    if (guard === undefined) return super.sendCommand(command, stream);
+    if (this.status !== 'ready' && this.status !== 'connect' && this.options.enableOfflineQueue) {
+      // 'connect' is the handshake (HELLO, AUTH, the ready check): never refuse those.
+      const queued = offlineQueueLength(this);
+      if (queued >= guard.offlineQueueMax) {
+        command.reject(guard.offlineQueueFull(command.name, queued));
+        return command.promise;
+      }
+    }
+    // Handshake commands ('connect') may fail by design (CLIENT SETINFO on Redis < 7.2).
+    const counted = this.status !== 'connect';
+    const result = super.sendCommand(command, stream);
+    if (counted) command.promise.catch(this.onFailure);
+    return result;
+  }
+}
+
+/**
+ * Cluster main client with the same offline-queue bound and failure hook as {@link GuardedRedis}.
+ * The bound applies while the cluster as a whole is not ready.
+ */
+export class GuardedCluster extends Cluster {
+  private readonly guard: RedisClientGuard;
+  private readonly onFailure: (err: unknown) => void;
+
+  /**
+   * @param nodes Startup nodes.
+   * @param options ioredis cluster options.
+   * @param guard Offline-queue bound and failure hook.
+   */
+  constructor(nodes: ClusterNode[], options: ClusterOptions, guard: RedisClientGuard) {
+    super(nodes, options);
+    this.guard = guard;
+    this.onFailure = (err: unknown) => guard.commandFailed(err);
+  }
+
+  override sendCommand(command: Command, stream?: SendStream, node?: unknown): unknown {
+    const guard = this.guard as RedisClientGuard | undefined;
+    if (guard === undefined) return super.sendCommand(command, stream, node);
+    if (this.status !== 'ready' && this.options.enableOfflineQueue) {
+      const queued = offlineQueueLength(this);
+      if (queued >= guard.offlineQueueMax) {
+        command.reject(guard.offlineQueueFull(command.name, queued));
+        return command.promise;
+      }
+    }
+    const result = super.sendCommand(command, stream, node);
+    // A cluster re-sends redirected commands (MOVED/ASK) through here; count each failure once.
+    if (node === undefined) command.promise.catch(this.onFailure);
+    return result;
+  }
+}

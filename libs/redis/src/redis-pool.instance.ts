@@ -1,0 +1,359 @@
+import { performance } from 'node:perf_hooks';
+
+import {
+  type HealthCheckOutcome,
+  parseRedisPoolConfig,
+  type PoolMetrics,
+  redact,
+  redactUrl,
+  type RedisPoolConfig,
+  SharedHealthCheck,
+  type ShutdownCoordinator,
+  withTimeout,
+} from '@nest-pools/core';
+import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Cluster } from 'ioredis';
+
+import { RedisOfflineQueueFullError } from './errors/redis-offline-queue-full.error.js';
+import { connectFailedMessage, offlineQueueFullMessage } from './errors/redis-pool.messages.js';
+import { RedisPoolConnectError } from './errors/redis-pool-connect.error.js';
+import type { RedisPoolModuleOptions } from './interfaces/redis-pool-options.interface.js';
+import { RedisDedicatedPool, type RedisDedicatedPoolStats } from './redis-dedicated.pool.js';
+import { GuardedCluster, GuardedRedis, type RedisPoolClient } from './redis-pool.client.js';
+import { buildMainClientOptions } from './redis-pool.client-options.js';
+import { REDIS_POOL_LOGGER_CONTEXT, REDIS_SHUTDOWN_PHASE } from './redis-pool.constants.js';
+import { RedisPoolMetrics } from './redis-pool.metrics.js';
+
+/** How long a health outcome is reused by concurrent and back-to-back probes. */
+const HEALTH_CACHE_TTL_MS = 250;
+/** At most one warning per this interval while the main client keeps failing to connect. */
+const ERROR_LOG_INTERVAL_MS = 10_000;
+const INFO_FIELDS = ['connected_clients', 'used_memory', 'keyspace_hits', 'keyspace_misses'];
+
+/** Where pools are registered by name. */
+export interface RedisPoolRegistry {
+  register(instance: RedisPoolInstance): void;
+  unregister(instance: RedisPoolInstance): void;
+}
+
+/** State of the main (multiplexed) client. */
+export interface RedisMainClientStats {
+  /** ioredis status: `wait`, `connecting`, `connect`, `ready`, `reconnecting`, `close`, `end`. */
+  status: string;
+  /** Whether commands go straight to the server (`status === 'ready'`). */
+  connected: boolean;
+  /** Reconnect attempts since start. */
+  reconnects: number;
+  /** Commands waiting for the connection (bounded by `offlineQueueMax`). */
+  offlineQueue: number;
+}
+
+/** What `RedisPoolService.getPoolStats(name)` reports. */
+export interface RedisPoolStats extends RedisDedicatedPoolStats {
+  /** Pool name. */
+  name: string;
+  /** `standalone`, `sentinel` or `cluster`. */
+  topology: RedisPoolConfig['topology'];
+  /** The main client. */
+  main: RedisMainClientStats;
+}
+
+/** Details a health check reports. */
+export interface RedisHealthDetails {
+  topology: RedisPoolConfig['topology'];
+  /** Round trip of the PING, in milliseconds. */
+  pingMs: number;
+  /** INFO fields, when asked for. */
+  info?: Record<string, string>;
+  /** `cluster_state` and slot figures of CLUSTER INFO (Cluster only). */
+  cluster?: Record<string, string>;
+}
+
+function readInfoFields(text: string, fields: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const at = line.indexOf(':');
+    if (at <= 0) continue;
+    const key = line.slice(0, at);
+    if (fields.includes(key)) out[key] = line.slice(at + 1).trim();
+  }
+  return out;
+}
+
+/**
+ * One named Redis pool: the main client, the dedicated-connection pool, health checks, metrics
+ * and shutdown. Created by `RedisPoolModule`, reached through `RedisPoolService`.
+ */
+export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
+  /** Parsed and validated configuration. */
+  readonly config: RedisPoolConfig;
+  /** The main (multiplexed) client. */
+  readonly client: RedisPoolClient;
+  /** The dedicated-connection pool. */
+  readonly dedicated: RedisDedicatedPool;
+  private readonly logger: Logger;
+  private readonly metrics: RedisPoolMetrics;
+  private readonly healthChecks = new Map<string, SharedHealthCheck<RedisHealthDetails>>();
+  private reconnects = 0;
+  private lastErrorLogAt = 0;
+  private everReady = false;
+  private unregisterShutdown: (() => void) | undefined;
+  private closing: Promise<void> | undefined;
+  private closed = false;
+  private pinger: NodeJS.Timeout | undefined;
+
+  /**
+   * @param name Pool name.
+   * @param options Module options (validated here: an invalid configuration fails bootstrap).
+   * @param poolMetrics The application's shared pool metrics.
+   * @param registry Where the pool is found by name (`RedisPoolService`).
+   * @param coordinator Shutdown coordinator, when the application has one.
+   */
+  constructor(
+    readonly name: string,
+    options: RedisPoolModuleOptions,
+    poolMetrics: PoolMetrics,
+    private readonly registry: RedisPoolRegistry,
+    private readonly coordinator: ShutdownCoordinator | undefined,
+  ) {
+    const { env, ...explicit } = options;
+    this.config = parseRedisPoolConfig(env ?? {}, { ...explicit, name });
+    this.logger = new Logger(`${REDIS_POOL_LOGGER_CONTEXT}(${name})`);
+    this.metrics = new RedisPoolMetrics(poolMetrics, name);
+    this.client = this.createMainClient();
+    this.dedicated = new RedisDedicatedPool(this.config, this.metrics, this.logger, {
+      changed: () => this.publishCounts(),
+    });
+    this.metrics.limits(this.config.maxConnections, this.config.minConnections);
+    this.publishCounts();
+    registry.register(this);
+  }
+
+  /** Where the pool connects, without secrets (for logs and errors). */
+  get target(): string {
+    switch (this.config.topology) {
+      case 'sentinel':
+        return `sentinel master "${this.config.sentinelName ?? ''}" via ${(this.config.sentinels ?? []).map((s) => `${s.host}:${s.port}`).join(',')}`;
+      case 'cluster':
+        return `cluster ${(this.config.clusterNodes ?? []).map((n) => `${n.host}:${n.port}`).join(',')}`;
+      default:
+        return redactUrl(this.config.url);
+    }
+  }
+
+  /** Starts connecting; with `failFast`, waits for the connection and fails bootstrap without it. */
+  async onModuleInit(): Promise<void> {
+    this.unregisterShutdown = this.coordinator?.register({
+      name: `redis:${this.name}`,
+      phase: REDIS_SHUTDOWN_PHASE,
+      close: () => this.close(),
+      describeOpen: () => this.describeOpen(),
+    });
+    if (this.config.healthCheckIntervalMs > 0) {
+      // A periodic PING keeps the health result fresh and surfaces a silently dead socket
+      // (the socket timeout then forces a reconnect) before user traffic runs into it.
+      this.pinger = setInterval(() => void this.checkHealth(), this.config.healthCheckIntervalMs);
+      this.pinger.unref();
+    }
+    const connecting = this.client.connect();
+    if (!this.config.failFast) {
+      // Boot never waits for Redis: the client keeps reconnecting and health reports it down.
+      connecting.catch((err: unknown) =>
+        this.logger.warn(
+          `Redis at ${this.target} is not reachable yet (${redact(String(err))}); the ` +
+            'application starts anyway and the client keeps reconnecting in the background.',
+        ),
+      );
+      return;
+    }
+    try {
+      await withTimeout(connecting, this.config.connectTimeoutMs, 'connecting to Redis', {
+        poolName: this.name,
+        limit: 'connectTimeoutMs',
+      });
+    } catch (err) {
+      connecting.catch(() => undefined);
+      this.unregisterShutdown?.();
+      await this.close();
+      throw new RedisPoolConnectError(
+        connectFailedMessage({
+          poolName: this.name,
+          target: this.target,
+          timeoutMs: this.config.connectTimeoutMs,
+          reason: redact(err instanceof Error ? err.message : String(err)),
+        }),
+        {
+          poolName: this.name,
+          context: { target: this.target, connectTimeoutMs: this.config.connectTimeoutMs },
+          cause: err,
+        },
+      );
+    }
+  }
+
+  /** Closes through the shutdown coordinator when there is one (ordered http → redis → mongo). */
+  async onApplicationShutdown(): Promise<void> {
+    await (this.coordinator ? this.coordinator.closeAll() : this.close());
+  }
+
+  /**
+   * Drains the dedicated pool, sends QUIT on the main client (waiting at most
+   * `shutdownTimeoutMs`), then disconnects. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  /** The pool's figures: dedicated connections and main client state. */
+  stats(): RedisPoolStats {
+    return {
+      name: this.name,
+      topology: this.config.topology,
+      ...this.dedicated.stats(),
+      main: {
+        status: this.client.status,
+        connected: this.client.status === 'ready',
+        reconnects: this.reconnects,
+        offlineQueue:
+          (this.client as unknown as { offlineQueue?: { length: number } }).offlineQueue?.length ??
+          0,
+      },
+    };
+  }
+
+  /**
+   * PING (plus INFO / CLUSTER INFO when asked) bounded by `timeoutMs`; concurrent callers share
+   * one check and its result is reused for a moment. Never rejects.
+   * @param timeoutMs Time limit; the pool's `healthTimeoutMs` when omitted.
+   * @param info Whether to read INFO fields too.
+   */
+  checkHealth(timeoutMs?: number, info = false): Promise<HealthCheckOutcome<RedisHealthDetails>> {
+    const limit = timeoutMs ?? this.config.healthTimeoutMs;
+    const key = `${limit}:${info}`;
+    let check = this.healthChecks.get(key);
+    if (check === undefined) {
+      check = new SharedHealthCheck<RedisHealthDetails>(() => this.probe(info), {
+        timeoutMs: limit,
+        cacheTtlMs: Math.min(HEALTH_CACHE_TTL_MS, limit),
+        label: info ? 'Redis PING + INFO' : 'Redis PING',
+        poolName: this.name,
+      });
+      this.healthChecks.set(key, check);
+    }
+    return check.run();
+  }
+
+  private async probe(info: boolean): Promise<RedisHealthDetails> {
+    const client = this.client;
+    if (client.status !== 'ready') {
+      // Queuing a PING behind a dead connection would only wait for the timeout.
+      throw new Error(`not connected to ${this.target} (client status "${client.status}")`);
+    }
+    const started = performance.now();
+    await client.ping();
+    const details: RedisHealthDetails = {
+      topology: this.config.topology,
+      pingMs: Math.round((performance.now() - started) * 100) / 100,
+    };
+    if (client instanceof Cluster) {
+      const text = String(await client.cluster('INFO'));
+      details.cluster = readInfoFields(text, [
+        'cluster_state',
+        'cluster_slots_ok',
+        'cluster_known_nodes',
+        'cluster_size',
+      ]);
+      if (details.cluster['cluster_state'] !== 'ok') {
+        throw new Error(`cluster_state is ${details.cluster['cluster_state'] ?? 'unknown'}`);
+      }
+    }
+    if (info) {
+      const text = String(await client.info());
+      details.info = readInfoFields(text, INFO_FIELDS);
+    }
+    return details;
+  }
+
+  private createMainClient(): RedisPoolClient {
+    const built = buildMainClientOptions(this.config);
+    const guard = {
+      offlineQueueMax: this.config.offlineQueueMax,
+      offlineQueueFull: (command: string, queued: number) =>
+        new RedisOfflineQueueFullError(
+          offlineQueueFullMessage({ poolName: this.name, command, limit: queued }),
+          { poolName: this.name, context: { limit: this.config.offlineQueueMax, command } },
+        ),
+      commandFailed: (err: unknown) => this.metrics.error(err),
+    };
+    const client =
+      built.topology === 'cluster'
+        ? new GuardedCluster(built.nodes, built.options, guard)
+        : new GuardedRedis(built.options, guard);
+    client.on('error', (err: unknown) => this.onClientError(err));
+    client.on('reconnecting', () => {
+      this.reconnects += 1;
+      this.metrics.reconnect();
+      this.publishCounts();
+    });
+    client.on('ready', () => {
+      if (this.everReady) {
+        this.logger.log(`Reconnected to ${this.target}.`);
+      }
+      this.everReady = true;
+      this.publishCounts();
+    });
+    client.on('close', () => this.publishCounts());
+    return client;
+  }
+
+  private onClientError(err: unknown): void {
+    this.metrics.error(err);
+    const now = Date.now();
+    if (now - this.lastErrorLogAt < ERROR_LOG_INTERVAL_MS) return;
+    this.lastErrorLogAt = now;
+    this.logger.warn(
+      `Redis connection error at ${this.target}: ${redact(err instanceof Error ? err.message : String(err))} ` +
+        `(client status "${this.client.status}"; reconnecting with backoff up to ${this.config.retryMaxDelayMs} ms).`,
+    );
+  }
+
+  private publishCounts(): void {
+    // After close the label sets are forgotten; late socket events must not bring them back.
+    if (this.closed) return;
+    const stats = this.dedicated.stats();
+    const client = this.client as RedisPoolClient | undefined;
+    let main = 0;
+    if (client?.status === 'ready') main = client instanceof Cluster ? client.nodes().length : 1;
+    this.metrics.connections({
+      idle: stats.available,
+      used: stats.inUse + main,
+      pending: stats.pending,
+    });
+  }
+
+  private describeOpen(): string[] {
+    const stats = this.stats();
+    const open: string[] = [];
+    if (stats.main.status !== 'end')
+      open.push(`Redis pool "${this.name}" main client (${stats.main.status})`);
+    if (stats.inUse > 0)
+      open.push(`Redis pool "${this.name}": ${stats.inUse} dedicated connection(s) still lent`);
+    return open;
+  }
+
+  private async closeOnce(): Promise<void> {
+    if (this.pinger) clearInterval(this.pinger);
+    const timeoutMs = this.config.shutdownTimeoutMs;
+    await this.dedicated.close(timeoutMs);
+    this.closed = true;
+    if (this.client.status === 'ready') {
+      await withTimeout(this.client.quit(), timeoutMs, 'QUIT').catch((err: unknown) =>
+        this.logger.warn(`QUIT did not finish (${redact(String(err))}); disconnecting.`),
+      );
+    }
+    this.client.disconnect();
+    this.metrics.forget();
+    this.registry.unregister(this);
+  }
+}

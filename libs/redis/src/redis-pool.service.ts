@@ -1,0 +1,125 @@
+import { PoolError } from '@nest-pools/core';
+import { Injectable } from '@nestjs/common';
+
+import { unknownConnectionMessage, unknownPoolMessage } from './errors/redis-pool.messages.js';
+import type { RedisPoolClient } from './redis-pool.client.js';
+import { DEFAULT_REDIS_POOL_NAME } from './redis-pool.constants.js';
+import type { RedisPoolInstance, RedisPoolStats } from './redis-pool.instance.js';
+
+/**
+ * Every Redis pool of the application, by name: main clients, dedicated connections and their
+ * figures. One instance per application, shared by all `RedisPoolModule` instances.
+ *
+ * @example
+ * const job = await this.redisPools.withConnection('default', (conn) => conn.blpop('jobs', 5));
+ */
+@Injectable()
+export class RedisPoolService {
+  private readonly pools = new Map<string, RedisPoolInstance>();
+
+  /**
+   * Adds a pool (called by `RedisPoolModule`).
+   * @throws PoolError when a pool of that name already exists: two modules never share a name.
+   */
+  register(instance: RedisPoolInstance): void {
+    if (this.pools.has(instance.name)) {
+      throw new PoolError(
+        `Two RedisPoolModule instances are named "${instance.name}". Give each forRoot/forRootAsync ` +
+          'its own name option (pools with different names never share clients).',
+        { poolName: instance.name },
+      );
+    }
+    this.pools.set(instance.name, instance);
+  }
+
+  /** Removes a pool (called by `RedisPoolModule` on shutdown). */
+  unregister(instance: RedisPoolInstance): void {
+    if (this.pools.get(instance.name) === instance) this.pools.delete(instance.name);
+  }
+
+  /** Names of the registered pools. */
+  names(): string[] {
+    return [...this.pools.keys()];
+  }
+
+  /**
+   * A pool by name.
+   * @throws PoolError naming the registered pools when there is none of that name.
+   */
+  get(name: string = DEFAULT_REDIS_POOL_NAME): RedisPoolInstance {
+    const instance = this.pools.get(name);
+    if (instance === undefined) {
+      throw new PoolError(unknownPoolMessage(name, this.names()), { poolName: name });
+    }
+    return instance;
+  }
+
+  /**
+   * The pool's main (multiplexed) client, the one `InjectRedisPool(name)` injects.
+   * @param name Pool name.
+   * @default name 'default'
+   */
+  getClient(name: string = DEFAULT_REDIS_POOL_NAME): RedisPoolClient {
+    return this.get(name).client;
+  }
+
+  /**
+   * Borrows a dedicated connection (validated with PING). Pair every call with
+   * {@link release} in a `finally` block, or use {@link withConnection}.
+   * @param name Pool name.
+   * @default name 'default'
+   * @throws PoolTimeoutError naming the pool and its limit after `acquireTimeoutMs`.
+   * @throws PoolClosedError during shutdown.
+   */
+  acquire(name: string = DEFAULT_REDIS_POOL_NAME): Promise<RedisPoolClient> {
+    return this.get(name).dedicated.acquire();
+  }
+
+  /**
+   * Returns a connection obtained from {@link acquire}. A connection left unusable (closed, or
+   * in subscriber mode) is closed instead of being lent again.
+   * @throws PoolError when the connection was not lent by any pool (or was released already).
+   */
+  async release(conn: RedisPoolClient): Promise<void> {
+    for (const instance of this.pools.values()) {
+      if (instance.dedicated.owns(conn)) {
+        await instance.dedicated.release(conn);
+        return;
+      }
+    }
+    throw new PoolError(unknownConnectionMessage());
+  }
+
+  /**
+   * Runs `fn` on a dedicated connection and always gives it back, also when `fn` throws.
+   * Use it for blocking commands (BLPOP, BRPOPLPUSH, XREAD BLOCK), WATCH/MULTI/EXEC and
+   * SUBSCRIBE; everything else belongs on the main client.
+   * @param name Pool name.
+   * @param fn Work to run; its result (or error) is passed through.
+   * @example
+   * await pools.withConnection('default', async (conn) => {
+   *   await conn.watch('balance');
+   *   const balance = Number(await conn.get('balance'));
+   *   return conn.multi().set('balance', balance - 10).exec(); // null when balance changed
+   * });
+   */
+  async withConnection<T>(name: string, fn: (conn: RedisPoolClient) => Promise<T> | T): Promise<T> {
+    const instance = this.get(name);
+    const conn = await instance.dedicated.acquire();
+    try {
+      return await fn(conn);
+    } finally {
+      await instance.dedicated.release(conn);
+    }
+  }
+
+  /**
+   * The seeds' figures (created, available, in use, max) plus pending acquires, detected leaks,
+   * and the main client's state and reconnect count.
+   * @param name Pool name.
+   * @default name 'default'
+   */
+  getPoolStats(name: string = DEFAULT_REDIS_POOL_NAME): RedisPoolStats {
+    return this.get(name).stats();
+  }
+}
