@@ -13,6 +13,7 @@ import {
   encodeOpMsg,
   encodeOpReply,
   MessageFramer,
+  OpCode,
   OpMsgFlag,
   SUPPORTED_COMPRESSORS,
   WireProtocolError,
@@ -170,6 +171,11 @@ export class MongoWireServer {
   private rejected = 0;
   private bytesIn = 0;
   private bytesOut = 0;
+  /** zlib traffic as mongod's serverStatus.network.compression.zlib reports it. */
+  private readonly zlib = {
+    compressor: { bytesIn: 0, bytesOut: 0 },
+    decompressor: { bytesIn: 0, bytesOut: 0 },
+  };
   private requests = 0;
   private readonly seen = new Map<string, number>();
   private globalLatencyMs = 0;
@@ -463,6 +469,10 @@ export class MongoWireServer {
   private send(conn: WireConnection, bytes: Buffer): void {
     if (conn.closed || conn.socket.destroyed) return;
     this.bytesOut += bytes.length;
+    if (bytes.readInt32LE(12) === OpCode.OP_COMPRESSED) {
+      this.zlib.compressor.bytesIn += bytes.readInt32LE(20);
+      this.zlib.compressor.bytesOut += bytes.length - 25;
+    }
     conn.socket.write(bytes);
   }
 
@@ -478,6 +488,10 @@ export class MongoWireServer {
       if (!(error instanceof WireProtocolError)) throw error;
       this.protocolFailure(conn, error);
       return;
+    }
+    if (request.kind !== 'unsupported' && request.compressor) {
+      this.zlib.decompressor.bytesIn += message.length - 25;
+      this.zlib.decompressor.bytesOut += message.readInt32LE(20);
     }
     const replyId = (): number => this.nextRequestId++;
     if (request.kind === 'unsupported') {
@@ -715,6 +729,18 @@ export class MongoWireServer {
       network: {
         bytesIn: Long.fromNumber(this.bytesIn),
         bytesOut: Long.fromNumber(this.bytesOut),
+        compression: {
+          zlib: {
+            compressor: {
+              bytesIn: Long.fromNumber(this.zlib.compressor.bytesIn),
+              bytesOut: Long.fromNumber(this.zlib.compressor.bytesOut),
+            },
+            decompressor: {
+              bytesIn: Long.fromNumber(this.zlib.decompressor.bytesIn),
+              bytesOut: Long.fromNumber(this.zlib.decompressor.bytesOut),
+            },
+          },
+        },
         numRequests: Long.fromNumber(this.requests),
       },
       opcounters: {
