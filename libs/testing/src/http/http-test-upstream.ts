@@ -49,6 +49,13 @@ function patternBody(size: number): WireBody {
   };
 }
 
+/** Per-connection bookkeeping: id, requests being answered, idle timer. */
+interface ConnectionState {
+  id: number;
+  inFlight: number;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
 function isHandler(spec: UpstreamBehavior | UpstreamHandler): spec is UpstreamHandler {
   return typeof spec === 'function';
 }
@@ -103,7 +110,7 @@ export class HttpTestUpstream {
   /** The underlying `node:http` server (e.g. to tune `headersTimeout`). */
   readonly server: Server;
   private readonly closing = new AbortController();
-  private readonly sockets = new Map<Socket, number>();
+  private readonly sockets = new Map<Socket, ConnectionState>();
   private readonly routes = new Map<string, UpstreamBehavior | UpstreamHandler>();
   private readonly statusPositions = new Map<string, number>();
   private readonly byPath = new Map<string, number>();
@@ -116,6 +123,7 @@ export class HttpTestUpstream {
   private listening: AddressInfo | undefined;
   private closed: Promise<void> | undefined;
   private readonly maxBody: number;
+  private keepAliveMs: number;
   private readonly maxRecords: number;
 
   /**
@@ -139,12 +147,17 @@ export class HttpTestUpstream {
     this.maxRecords = maxRecordedRequests ?? 1000;
     for (const [key, spec] of Object.entries(routes ?? {})) this.routes.set(key, spec);
     this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = keepAliveTimeoutMs ?? 5000;
+    this.keepAliveMs = keepAliveTimeoutMs ?? 5000;
+    this.server.keepAliveTimeout = this.keepAliveMs;
     this.server.on('connection', (socket: Socket) => {
       const id = this.nextConnectionId++;
       this.connectionsTotal++;
-      this.sockets.set(socket, id);
-      socket.once('close', () => this.sockets.delete(socket));
+      const state: ConnectionState = { id, inFlight: 0, idleTimer: undefined };
+      this.sockets.set(socket, state);
+      socket.once('close', () => {
+        clearTimeout(state.idleTimer);
+        this.sockets.delete(socket);
+      });
     });
   }
 
@@ -255,6 +268,7 @@ export class HttpTestUpstream {
    * @param ms New `server.keepAliveTimeout` in milliseconds.
    */
   setKeepAliveTimeout(ms: number): void {
+    this.keepAliveMs = ms;
     this.server.keepAliveTimeout = ms;
   }
 
@@ -335,7 +349,7 @@ export class HttpTestUpstream {
     const queryAt = url.indexOf('?');
     return {
       requestNo: 0,
-      connectionId: this.sockets.get(req.socket) ?? 0,
+      connectionId: this.sockets.get(req.socket)?.id ?? 0,
       method: req.method ?? 'GET',
       path: queryAt >= 0 ? url.slice(0, queryAt) : url,
       url,
@@ -353,7 +367,27 @@ export class HttpTestUpstream {
     if (this.records.length > this.maxRecords) this.records.shift();
   }
 
+  /**
+   * Node keeps an idle keep-alive socket about a second longer than `keepAliveTimeout` (it pads
+   * the timer against the client race); the upstream closes it on its own timer instead, so a
+   * test sees the idle timeout it configured, to the millisecond.
+   */
+  private trackIdle(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket;
+    const state = this.sockets.get(socket);
+    if (!state) return;
+    clearTimeout(state.idleTimer);
+    state.idleTimer = undefined;
+    state.inFlight++;
+    res.once('close', () => {
+      state.inFlight--;
+      if (state.inFlight > 0 || socket.destroyed || this.keepAliveMs <= 0) return;
+      state.idleTimer = setTimeout(() => socket.destroy(), this.keepAliveMs);
+    });
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.trackIdle(req, res);
     const clientGone = new AbortController();
     res.once('close', () => clientGone.abort());
     const signal = AbortSignal.any([this.closing.signal, clientGone.signal]);

@@ -136,7 +136,10 @@ export interface HttpUpstreamOptions extends UpstreamBehavior {
    */
   handler?: UpstreamHandler;
   /**
-   * How long an idle keep-alive connection stays open (`server.keepAliveTimeout`), in ms.
+   * How long an idle keep-alive connection stays open after its last response, in ms; the
+   * upstream closes it on time (Node alone pads `server.keepAliveTimeout` by about a second).
+   * Also sets `server.keepAliveTimeout`, hence Node's advertised `Keep-Alive: timeout=<s>`.
+   * `0` keeps idle connections open.
    * @default 5000
    */
   keepAliveTimeoutMs?: number;
