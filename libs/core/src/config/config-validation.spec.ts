@@ -1,4 +1,4 @@
-import { ConfigValidationError } from '../errors/index.js';
+import { ConfigValidationError, formatConfigIssue } from '../errors/index.js';
 import {
   collectPoolConfigIssues,
   type EnvSource,
@@ -48,6 +48,43 @@ const NOISE: EnvSource = {
 const BAD_INPUTS: Array<
   [string, Parse, EnvSource, Record<string, unknown> | undefined, string, string]
 > = [
+  [
+    'secret too long',
+    redis,
+    {
+      REDIS_SENTINELS: 's1:26379',
+      REDIS_SENTINEL_NAME: 'm',
+      REDIS_SENTINEL_PASSWORD: `${'x'.repeat(1100)}sentinel-s3cret`,
+    },
+    undefined,
+    'REDIS_SENTINEL_PASSWORD',
+    '"***"',
+  ],
+  [
+    'URL with a token in its query',
+    http,
+    { HTTP_BASE_URL: 'ftp://files.example/x?access_token=tok-abcdef123456' },
+    undefined,
+    'HTTP_BASE_URL',
+    '"ftp://files.example/x?access_token=***"',
+  ],
+  [
+    'unknown secret-named option',
+    http,
+    {},
+    { apiToken: 'tok-abcdef123456' },
+    'options.apiToken',
+    '"***"',
+  ],
+  [
+    'URL missing its host after the password',
+    mongo,
+    { MONGODB_URL: 'mongodb://app:hunter2' },
+    undefined,
+    'MONGODB_URL',
+    '"mongodb://app:***"',
+  ],
+
   [
     'non-number pool size',
     mongo,
@@ -419,7 +456,7 @@ describe('configuration validation', () => {
       expect(issue).toBeDefined();
       expect(issue?.given).toBe(given);
       expect(issue?.allowed.length).toBeGreaterThan(5);
-      expect(err.message).toContain(`  - ${variable} = ${given}; allowed: `);
+      for (const each of err.issues) expect(err.message).toContain(formatConfigIssue(each));
       expectNoSecret(err);
     },
   );

@@ -144,7 +144,10 @@ export interface HttpPoolConfig {
  */
 export type HttpPoolConfigInput = Partial<HttpPoolConfig> & { readonly [key: string]: unknown };
 
-const httpUrl = z.url({ protocol: /^https?$/ }).trim();
+const httpUrl = z
+  .string()
+  .trim()
+  .pipe(z.url({ protocol: /^https?$/ }));
 const healthUrl = z.union([
   httpUrl,
   z

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 
-import { redact, REDACTED, redactEnvValue, redactObject } from '../redaction/redaction.js';
+import {
+  isSecretKey,
+  redact,
+  REDACTED,
+  redactEnvValue,
+  redactObject,
+} from '../redaction/redaction.js';
 import { type AppEnv, type EnvSource, inspectAppEnv } from './app-env.js';
 import type { ConfigIssue } from './config-issue.interface.js';
 import type { PoolField, PoolKind } from './pool-field.js';
@@ -136,7 +142,7 @@ export class PoolConfigContext {
       const unsupported = this.spec.unsupported.find((u) => u.option === key);
       this.issues.push({
         variable: `options.${key}`,
-        given: formatOptionValue(options[key], false),
+        given: formatOptionValue(options[key], isSecretKey(key)),
         allowed: unsupported
           ? unsupported.explanation
           : `no such option; the ${this.spec.kind} pool accepts: ${known.join(', ')}`,
@@ -232,7 +238,7 @@ export class PoolConfigContext {
       const raw = String(source.raw);
       return JSON.stringify(secret ? REDACTED : redactEnvValue(source.variable, raw));
     }
-    return formatOptionValue(source.raw, secret);
+    return formatOptionValue(source.raw, secret || isSecretKey(key));
   }
 
   /** `APP_ENV=production preset`, `library default`, or the variable name. */

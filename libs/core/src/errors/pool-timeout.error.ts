@@ -23,7 +23,10 @@ export class PoolTimeoutError extends PoolError {
 
   constructor(message: string, opts: PoolTimeoutErrorOptions = {}) {
     const { timeoutMs, limit, ...base } = opts;
-    super(message, { ...base, context: { ...(base.context ?? {}), limit, timeoutMs } });
+    const limits: Record<string, unknown> = {};
+    if (limit !== undefined) limits.limit = limit;
+    if (timeoutMs !== undefined) limits.timeoutMs = timeoutMs;
+    super(message, { ...base, context: { ...(base.context ?? {}), ...limits } });
     if (timeoutMs !== undefined) this.timeoutMs = timeoutMs;
     if (limit !== undefined) this.limit = limit;
   }

@@ -1,5 +1,6 @@
 import {
   isSecretEnvName,
+  isSecretKey,
   redact,
   REDACTED,
   redactEnvValue,
@@ -29,6 +30,9 @@ describe('redactUrl', () => {
       'mongodb://u:***@h/db?authSource=admin&password=***',
     ],
     ['not a url', 'not a url'],
+    ['mongodb://app:hunter2', 'mongodb://app:***'],
+    ['mongodb://h1:27017,h2:27018/db', 'mongodb://h1:27017,h2:27018/db'],
+    ['redis://[::1]:6379', 'redis://[::1]:6379'],
   ])('%s → %s', (input, expected) => {
     expect(redactUrl(input)).toBe(expected);
   });
@@ -83,6 +87,10 @@ describe('redactEnvValue', () => {
     expect(isSecretEnvName('TOKEN')).toBe(true);
     expect(isSecretEnvName('HTTP_TIMEOUT_TOTAL')).toBe(false);
     expect(isSecretEnvName('REDIS_SENTINEL_NAME')).toBe(false);
+    expect(isSecretKey('sentinelPassword')).toBe(true);
+    expect(isSecretKey('apiToken')).toBe(true);
+    expect(isSecretKey('GITHUB_TOKEN')).toBe(true);
+    expect(isSecretKey('maxPoolSize')).toBe(false);
   });
 });
 

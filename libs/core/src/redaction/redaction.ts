@@ -49,7 +49,14 @@ export function redactUrl(url: string): string {
   let authority: string;
   let tail: string;
   if (at === -1) {
-    authority = plainAuthority;
+    // `user:secret` with the `@host` part missing: a non-numeric "port" is more likely a password.
+    const colon = plainAuthority.indexOf(':');
+    const hostsLookBroken = plainAuthority
+      .split(',')
+      .some((host) => /^[^[\]:]*:(?!\d*$)/.test(host));
+    authority = hostsLookBroken
+      ? `${plainAuthority.slice(0, colon + 1)}${REDACTED}`
+      : plainAuthority;
     tail = rest.slice(plainAuthority.length);
   } else {
     const hostEnd = rest.slice(at + 1).search(/[/?#]/);
@@ -101,6 +108,14 @@ export function redact(value: string): string {
  */
 export function isSecretEnvName(name: string): boolean {
   return SECRET_ENV_NAME.test(name);
+}
+
+/**
+ * Whether a property or option key names a secret (`password`, `sentinelPassword`, `apiToken`,
+ * `clientSecret`, `authorization`, `cookie`, …) or is a secret env name.
+ */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key) || SECRET_ENV_NAME.test(key);
 }
 
 /**
