@@ -22,7 +22,11 @@ export function toAxiosError(
   response?: AxiosResponse,
 ): AxiosError {
   if (error instanceof AxiosError) return error;
-  const err = error instanceof Error ? error : new Error(String(error));
+  // Duck-typed: errors raised by Node internals may come from another realm (VM contexts).
+  const err: Error =
+    typeof error === 'object' && error !== null && 'message' in error
+      ? (error as Error)
+      : new Error(String(error));
   const rawCode = (err as { code?: unknown }).code;
   let code = typeof rawCode === 'string' ? (CODE_ALIASES[rawCode] ?? rawCode) : undefined;
   if (code === undefined && err.message === 'max redirects') code = 'ERR_FR_TOO_MANY_REDIRECTS';

@@ -236,6 +236,9 @@ export class UndiciTransport implements PooledTransport {
         if (signal.aborted) throw signal.reason;
         throw toAxiosError(error, config, request);
       }
+      // undici marks the socket free only after the I/O callback that ended the body; a caller
+      // sending its next request at once would find it busy and open a second connection.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       return response;
     } finally {
       if (!releaseOnClose) release();
