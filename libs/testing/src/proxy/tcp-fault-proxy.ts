@@ -43,6 +43,14 @@ export interface FaultProxyStats {
 }
 
 const END = Symbol('end');
+
+/** What the lanes of every connection ask the proxy while moving data. */
+interface LanePolicy {
+  /** Delay to add to a chunk entering the lane now, in milliseconds. */
+  delayFor(direction: 'upstream' | 'downstream'): number;
+  /** Whether data is held (blackhole) instead of delivered. */
+  holding(): boolean;
+}
 type Item = { data: Buffer | typeof END; dueAt: number };
 
 /** One direction of a proxied connection: queued chunks waiting for their due time. */
@@ -53,14 +61,14 @@ class Lane {
   private awaitingDrain = false;
 
   constructor(
-    private readonly proxy: TcpFaultProxy,
+    private readonly policy: LanePolicy,
     private readonly direction: 'upstream' | 'downstream',
     private readonly source: Socket,
     private readonly dest: () => Socket | undefined,
   ) {}
 
   push(data: Buffer | typeof END): void {
-    const dueAt = Math.max(Date.now() + this.proxy.delayFor(this.direction), this.lastDueAt);
+    const dueAt = Math.max(Date.now() + this.policy.delayFor(this.direction), this.lastDueAt);
     this.lastDueAt = dueAt;
     this.queue.push({ data, dueAt });
     this.pump();
@@ -72,7 +80,7 @@ class Lane {
       this.timer = undefined;
     }
     const dest = this.dest();
-    if (this.proxy.mode === 'blackhole' || dest === undefined) return;
+    if (this.policy.holding() || dest === undefined) return;
     const now = Date.now();
     while (this.queue.length > 0) {
       const head = this.queue[0] as Item;
@@ -89,7 +97,7 @@ class Lane {
         this.source.pause();
         dest.once('drain', () => {
           this.awaitingDrain = false;
-          if (this.proxy.mode !== 'blackhole') this.source.resume();
+          if (!this.policy.holding()) this.source.resume();
         });
       }
     }
@@ -118,10 +126,10 @@ class Link {
   readonly clientClosed: Promise<void>;
 
   constructor(
-    private readonly proxy: TcpFaultProxy,
+    private readonly policy: LanePolicy,
     private readonly client: Socket,
   ) {
-    this.toUpstream = new Lane(proxy, 'upstream', client, () => this.upstream);
+    this.toUpstream = new Lane(policy, 'upstream', client, () => this.upstream);
     client.setNoDelay(true);
     client.on('data', (chunk: Buffer) => this.toUpstream.push(chunk));
     client.on('end', () => this.toUpstream.push(END));
@@ -142,7 +150,7 @@ class Link {
     this.upstream = upstream;
     this.upstreamClosed = closedPromise(upstream);
     upstream.setNoDelay(true);
-    const toClient = new Lane(this.proxy, 'downstream', upstream, () => this.client);
+    const toClient = new Lane(this.policy, 'downstream', upstream, () => this.client);
     this.toClient = toClient;
     upstream.on('data', (chunk: Buffer) => toClient.push(chunk));
     upstream.on('end', () => toClient.push(END));
@@ -208,6 +216,14 @@ export class TcpFaultProxy {
   private connectionsTotal = 0;
   private upstreamConnectsTotal = 0;
   private closing: Promise<void> | undefined;
+  private readonly policy: LanePolicy = {
+    delayFor: (direction) =>
+      this.currentMode === 'latency' &&
+      (this.latencyDirection === 'both' || this.latencyDirection === direction)
+        ? this.latencyMs
+        : 0,
+    holding: () => this.currentMode === 'blackhole',
+  };
 
   /**
    * Creates the proxy; it listens after {@link start}.
@@ -268,14 +284,6 @@ export class TcpFaultProxy {
   resetCounters(): void {
     this.connectionsTotal = 0;
     this.upstreamConnectsTotal = 0;
-  }
-
-  /** @internal Delay a lane adds to a chunk now, in milliseconds. */
-  delayFor(direction: 'upstream' | 'downstream'): number {
-    if (this.currentMode !== 'latency') return 0;
-    return this.latencyDirection === 'both' || this.latencyDirection === direction
-      ? this.latencyMs
-      : 0;
   }
 
   /**
@@ -357,7 +365,7 @@ export class TcpFaultProxy {
       resetSocket(client);
       return;
     }
-    const link = new Link(this, client);
+    const link = new Link(this.policy, client);
     this.links.add(link);
     void link.clientClosed.then(() => this.links.delete(link));
     if (this.currentMode === 'blackhole') {
