@@ -111,11 +111,20 @@ export function buildMainClientOptions(config: RedisPoolConfig): MainClientOptio
     maxRetriesPerRequest: config.maxRetriesPerRequest,
     enableOfflineQueue: config.enableOfflineQueue,
     enableAutoPipelining: config.autoPipelining,
+    // ioredis runs one auto-pipeline per node at a time; a health PING stuck on a dead socket
+    // must not hold that lane and delay (the timeouts of) the application's commands.
+    autoPipeliningIgnoredCommands: ['ping'],
     reconnectOnError: reconnectOnReadonly,
   };
   if (config.topology === 'cluster') {
     // Cluster reconnects its nodes itself (clusterRetryStrategy); queueing is cluster-wide.
-    const { lazyConnect, enableOfflineQueue, enableAutoPipelining, ...redisOptions } = base;
+    const {
+      lazyConnect,
+      enableOfflineQueue,
+      enableAutoPipelining,
+      autoPipeliningIgnoredCommands,
+      ...redisOptions
+    } = base;
     return {
       topology: 'cluster',
       nodes: config.clusterNodes ?? [],
@@ -126,6 +135,7 @@ export function buildMainClientOptions(config: RedisPoolConfig): MainClientOptio
         lazyConnect,
         enableOfflineQueue,
         enableAutoPipelining,
+        autoPipeliningIgnoredCommands,
       },
     };
   }
