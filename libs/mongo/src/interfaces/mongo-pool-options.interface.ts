@@ -1,0 +1,85 @@
+import type { MongoPoolConfigInput } from '@nest-pools/core';
+
+/**
+ * Options of one MongoDB pool, the same keys as the core `MongoPoolConfig` (see docs/mongo.md
+ * for every key, its env variable, unit and default). Everything left out is read from the
+ * `MONGODB_*` environment variables through `ConfigService`, then the `APP_ENV` preset, then the
+ * library default. Options are validated exactly like the environment: one startup error lists
+ * every problem.
+ *
+ * The pool `name` and `isGlobal` are given next to the options (`forRoot({ name, ... })`,
+ * `forRootAsync({ name, useFactory })`), never from the factory.
+ */
+export type MongoPoolModuleOptions = Omit<MongoPoolConfigInput, 'name'>;
+
+/** Connection counts the server reports in `serverStatus.connections` (for all its clients). */
+export interface MongoServerConnections {
+  /** Incoming connections open on the server. */
+  current: number;
+  /** Connections the server can still accept. */
+  available: number;
+  /** Connections created on the server since it started. */
+  totalCreated: number;
+  /** Connections with an operation in progress (absent on servers that do not report it). */
+  active?: number;
+}
+
+/** Lifecycle state of a pool. */
+export type MongoPoolState = 'connecting' | 'connected' | 'disconnected' | 'closed';
+
+/**
+ * Snapshot of one pool. The top-level counts are the driver's own (this process only); `server`
+ * is what the server reports for all its clients, when the user may run `serverStatus`.
+ */
+export interface MongoPoolStats {
+  /** Pool name. */
+  name: string;
+  /** `connecting` until the first connection, then `connected` / `disconnected`; `closed` after shutdown. */
+  state: MongoPoolState;
+  /** Open connections of this pool (being established, idle or checked out). */
+  current: number;
+  /** Idle connections ready to be checked out. */
+  available: number;
+  /** Connections checked out by an operation. */
+  active: number;
+  /** Connections created since the pool started. */
+  totalCreated: number;
+  /** Operations waiting for a connection. */
+  waiting: number;
+  /** Configured `maxPoolSize`. */
+  maxPoolSize: number;
+  /** Configured `minPoolSize`. */
+  minPoolSize: number;
+  /** Check-outs that timed out in the wait queue. */
+  checkOutTimeouts: number;
+  /** Times the driver cleared the pool. */
+  poolCleared: number;
+  /** Check-outs held past the leak threshold. */
+  leaksDetected: number;
+  /** Topology type as the driver sees it (`Single`, `ReplicaSetWithPrimary`, …, `Unknown`). */
+  topologyType: string;
+  /** Number of servers the driver knows about. */
+  knownServers: number;
+  /** `serverStatus.connections`, or `null` when it could not be read (see `serverStatusError`). */
+  server: MongoServerConnections | null;
+  /** Why `server` is `null` (not connected, not authorized, timed out); redacted. */
+  serverStatusError?: string;
+}
+
+/** Details a health check reports next to its status and latency. */
+export interface MongoPoolHealthDetails {
+  /** Pool state at the time of the check. */
+  state: MongoPoolState;
+  /** Open connections of this pool. */
+  current: number;
+  /** Idle connections. */
+  available: number;
+  /** Checked-out connections. */
+  active: number;
+  /** Operations waiting for a connection. */
+  waiting: number;
+  /** Configured `maxPoolSize`. */
+  maxPoolSize: number;
+  /** Topology type as the driver sees it. */
+  topologyType: string;
+}

@@ -1,0 +1,327 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import {
+  backoffDelay,
+  type HealthCheckOutcome,
+  type MongoPoolConfig,
+  PoolClosedError,
+  poolClosedMessage,
+  PoolError,
+  type PoolMetrics,
+  redact,
+  redactUrl,
+  SharedHealthCheck,
+  withTimeout,
+} from '@nest-pools/core';
+import { Logger } from '@nestjs/common';
+import mongoose, { type Connection, type mongo } from 'mongoose';
+
+import { MongoPoolConnectError } from './errors/mongo-pool-connect.error.js';
+import type {
+  MongoPoolHealthDetails,
+  MongoPoolState,
+  MongoPoolStats,
+  MongoServerConnections,
+} from './interfaces/mongo-pool-options.interface.js';
+import {
+  MONGO_HEALTH_CACHE_TTL_MS,
+  MONGO_RECONNECT_BASE_DELAY_MS,
+  MONGO_RECONNECT_MAX_DELAY_MS,
+} from './mongo-pool.constants.js';
+import { toMongoDriverOptions } from './mongo-pool.driver-options.js';
+import { formatLeakReport, MongoLeakDetector } from './mongo-pool.leak-detector.js';
+import { MongoPoolMonitor } from './mongo-pool.metrics.js';
+
+/** mongoose `Connection.readyState` of an open connection. */
+const CONNECTED = mongoose.ConnectionStates.connected;
+
+/**
+ * One MongoDB pool: the driver's `MongoClient` (which owns the connection pool), the mongoose
+ * `Connection` on top of it, the CMAP monitor, leak detector and shared health check.
+ *
+ * The client is created here rather than by `mongoose.createConnection(uri)` so the CMAP
+ * listeners are attached before the first socket opens, and so a failed first connection can be
+ * retried in the background on the same client: the mongoose connection exists from the start
+ * (models can be registered, commands buffer) and is bound to the client once it connects.
+ */
+export class MongoPoolInstance {
+  /** The mongoose connection users inject. */
+  readonly connection: Connection;
+  /** The driver client that owns the pool. */
+  readonly client: mongo.MongoClient;
+
+  private readonly logger: Logger;
+  private readonly monitor: MongoPoolMonitor;
+  private readonly leaks: MongoLeakDetector | undefined;
+  private readonly health: SharedHealthCheck<MongoPoolHealthDetails>;
+  private readonly stopConnecting = new AbortController();
+  private leaksDetected = 0;
+  private everConnected = false;
+  private lastConnectError: string | undefined;
+  private closing: Promise<void> | undefined;
+  private warmUpRun: Promise<void> | undefined;
+
+  constructor(
+    readonly config: MongoPoolConfig,
+    metrics: PoolMetrics,
+  ) {
+    this.logger = new Logger(`MongoPool(${config.name})`);
+    const driverOptions = toMongoDriverOptions(config);
+    if (config.leakDetectionThresholdMS > 0) {
+      this.leaks = new MongoLeakDetector({
+        poolName: config.name,
+        thresholdMs: config.leakDetectionThresholdMS,
+        captureStacks: config.leakDetectionStacks,
+        onLeak: (report) => {
+          this.leaksDetected += 1;
+          this.monitor.leak();
+          this.logger.warn(formatLeakReport(report));
+        },
+      });
+    }
+    this.monitor = new MongoPoolMonitor(config.name, metrics, config, this.leaks);
+    this.client = new mongoose.mongo.MongoClient(config.url, driverOptions);
+    this.monitor.attach(this.client);
+    this.connection = mongoose.createConnection();
+    this.connection.on('reconnected', () => {
+      this.monitor.reconnected();
+      this.logger.log('Reconnected to MongoDB.');
+    });
+    this.connection.on('disconnected', () => {
+      if (this.everConnected && this.closing === undefined) {
+        this.logger.warn('Lost the connection to MongoDB; the driver reconnects by itself.');
+      }
+    });
+    this.health = new SharedHealthCheck((signal) => this.ping(signal), {
+      timeoutMs: config.healthTimeoutMS,
+      cacheTtlMs: MONGO_HEALTH_CACHE_TTL_MS,
+      label: 'mongodb ping',
+      poolName: config.name,
+      // Every connection busy and callers queued: still serving, but saturated.
+      classify: (d) => (d.waiting > 0 && d.active >= d.maxPoolSize ? 'degraded' : 'up'),
+    });
+  }
+
+  /** Pool name. */
+  get name(): string {
+    return this.config.name;
+  }
+
+  /**
+   * Starts connecting. With `failFast` it waits for the first connection and throws a
+   * {@link MongoPoolConnectError} after `serverSelectionTimeoutMS`; otherwise it returns at once
+   * and keeps trying in the background until connected or closed.
+   */
+  async start(): Promise<void> {
+    if (this.config.failFast) {
+      try {
+        await this.connectOnce();
+      } catch (cause) {
+        await this.close();
+        throw new MongoPoolConnectError({
+          poolName: this.name,
+          url: this.config.url,
+          timeoutMs: this.config.serverSelectionTimeoutMS,
+          cause,
+        });
+      }
+      return;
+    }
+    void this.connectInBackground();
+  }
+
+  /** Lifecycle state. */
+  state(): MongoPoolState {
+    if (this.closing !== undefined) return 'closed';
+    if (this.connection.readyState === CONNECTED) return 'connected';
+    return this.everConnected ? 'disconnected' : 'connecting';
+  }
+
+  /**
+   * Pings the server through the pool (shared by concurrent callers, cached briefly, bounded by
+   * `healthTimeoutMS`). Never rejects.
+   */
+  checkHealth(): Promise<HealthCheckOutcome<MongoPoolHealthDetails>> {
+    return this.health.run();
+  }
+
+  /** Resolves once the warm-up that follows the first connection has finished. */
+  async warmedUp(): Promise<void> {
+    await this.warmUpRun;
+  }
+
+  /** Driver-side snapshot plus `serverStatus.connections` when it can be read. */
+  async stats(): Promise<MongoPoolStats> {
+    const counts = this.monitor.counts();
+    const topology = this.monitor.topologySnapshot();
+    const stats: MongoPoolStats = {
+      name: this.name,
+      state: this.state(),
+      current: counts.open,
+      available: counts.idle,
+      active: counts.used,
+      totalCreated: counts.totalCreated,
+      waiting: counts.waiting,
+      maxPoolSize: this.config.maxPoolSize,
+      minPoolSize: this.config.minPoolSize,
+      checkOutTimeouts: counts.checkOutTimeouts,
+      poolCleared: counts.cleared,
+      leaksDetected: this.leaksDetected,
+      topologyType: topology.type,
+      knownServers: topology.servers.length,
+      server: null,
+    };
+    try {
+      stats.server = await this.serverConnections();
+    } catch (error) {
+      stats.serverStatusError = redact(error instanceof Error ? error.message : String(error));
+    }
+    return stats;
+  }
+
+  /** What is still open, for the shutdown coordinator's deadline report. */
+  describeOpen(): string[] {
+    if (this.closing === undefined && this.state() === 'connecting') {
+      return [`still connecting to ${redactUrl(this.config.url)}`];
+    }
+    const { open, used } = this.monitor.counts();
+    return open === 0 ? [] : [`${open} connection(s) open, ${used} checked out`];
+  }
+
+  /**
+   * Closes the client and the mongoose connection, bounded by `shutdownTimeoutMS`. Idempotent:
+   * every caller awaits the same close.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
+    this.stopConnecting.abort();
+    this.leaks?.stop();
+    try {
+      await withTimeout(
+        (async () => {
+          await this.connection.destroy();
+          await this.client.close();
+        })(),
+        this.config.shutdownTimeoutMS,
+        `MongoDB pool "${this.name}" did not close within ${this.config.shutdownTimeoutMS} ms`,
+        { poolName: this.name, limit: 'shutdownTimeoutMS' },
+      );
+    } catch (error) {
+      this.logger.warn(
+        `${redact(error instanceof Error ? error.message : String(error))}; in-flight ` +
+          'operations are abandoned. Raise MONGODB_SHUTDOWN_TIMEOUT_MS if they need more time.',
+      );
+    } finally {
+      this.monitor.detach();
+    }
+  }
+
+  private async connectOnce(): Promise<void> {
+    await this.client.connect();
+    if (this.stopConnecting.signal.aborted) return;
+    this.connection.setClient(this.client);
+    this.everConnected = true;
+    this.lastConnectError = undefined;
+    this.logger.log(`Connected to ${redactUrl(this.config.url)}.`);
+    if (this.config.warmUp && this.config.minPoolSize > 0) {
+      this.warmUpRun = this.warmUp();
+    }
+  }
+
+  private async connectInBackground(): Promise<void> {
+    for (let attempt = 1; !this.stopConnecting.signal.aborted; attempt += 1) {
+      try {
+        await this.connectOnce();
+        return;
+      } catch (error) {
+        if (this.stopConnecting.signal.aborted) return;
+        this.monitor.error('connect_failed');
+        this.lastConnectError = redact(error instanceof Error ? error.message : String(error));
+        const delay = backoffDelay(attempt, {
+          baseMs: MONGO_RECONNECT_BASE_DELAY_MS,
+          maxMs: MONGO_RECONNECT_MAX_DELAY_MS,
+        });
+        this.logger.warn(
+          `MongoDB at ${redactUrl(this.config.url)} is not reachable yet (${this.lastConnectError}); ` +
+            `retrying in ${delay} ms. Readiness reports this pool down until it connects.`,
+        );
+        try {
+          await sleep(delay, undefined, { signal: this.stopConnecting.signal });
+        } catch {
+          return;
+        }
+      }
+    }
+  }
+
+  /**
+   * Opens `minPoolSize` connections now rather than one per driver maintenance tick: waves of
+   * concurrent pings make the driver create up to `maxConnecting` connections at a time while
+   * none is idle. Stops when the target is reached, a wave adds nothing, or the pool closes.
+   */
+  private async warmUp(): Promise<void> {
+    const target = this.config.minPoolSize;
+    const admin = this.client.db('admin');
+    const deadline = Date.now() + this.config.connectTimeoutMS;
+    while (this.closing === undefined && Date.now() < deadline) {
+      const before = this.monitor.counts().open;
+      if (before >= target) return;
+      const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+      await Promise.allSettled(
+        Array.from({ length: target }, () => admin.command({ ping: 1 }, { signal })),
+      );
+      if (this.monitor.counts().open <= before) return;
+    }
+  }
+
+  private async ping(signal: AbortSignal): Promise<MongoPoolHealthDetails> {
+    if (this.closing !== undefined) {
+      throw new PoolClosedError(poolClosedMessage({ poolName: this.name, operation: 'ping' }), {
+        poolName: this.name,
+      });
+    }
+    if (this.connection.readyState !== CONNECTED) {
+      const why = this.everConnected
+        ? 'the driver lost the server and is reconnecting'
+        : `not connected yet${this.lastConnectError ? `: ${this.lastConnectError}` : ''}`;
+      throw new PoolError(`MongoDB pool "${this.name}" is down (${why}).`, {
+        poolName: this.name,
+      });
+    }
+    await this.client.db('admin').command({ ping: 1 }, { signal });
+    const counts = this.monitor.counts();
+    return {
+      state: this.state(),
+      current: counts.open,
+      available: counts.idle,
+      active: counts.used,
+      waiting: counts.waiting,
+      maxPoolSize: this.config.maxPoolSize,
+      topologyType: this.monitor.topologySnapshot().type,
+    };
+  }
+
+  private async serverConnections(): Promise<MongoServerConnections> {
+    if (this.connection.readyState !== CONNECTED) {
+      throw new Error(`pool is ${this.state()}`);
+    }
+    const status = await this.client
+      .db('admin')
+      .command({ serverStatus: 1 }, { signal: AbortSignal.timeout(this.config.healthTimeoutMS) });
+    const c = (status as { connections?: Record<string, unknown> }).connections;
+    if (c === undefined || typeof c['current'] !== 'number') {
+      throw new Error('serverStatus has no connections section');
+    }
+    const result: MongoServerConnections = {
+      current: c['current'],
+      available: Number(c['available'] ?? 0),
+      totalCreated: Number(c['totalCreated'] ?? 0),
+    };
+    if (typeof c['active'] === 'number') result.active = c['active'];
+    return result;
+  }
+}

@@ -1,0 +1,230 @@
+import type { EventEmitter } from 'node:events';
+
+import type { PoolMetrics } from '@nest-pools/core';
+import type { mongo } from 'mongoose';
+
+import { MONGO_DB_SYSTEM } from './mongo-pool.constants.js';
+import type { MongoLeakDetector } from './mongo-pool.leak-detector.js';
+
+/** Driver-side counts of one pool, kept from the driver's CMAP events. */
+export interface MongoPoolCounts {
+  /** Open connections (being established, idle or checked out). */
+  open: number;
+  /** Connections ready and not checked out. */
+  idle: number;
+  /** Connections checked out by an operation. */
+  used: number;
+  /** Connections being established (TCP, TLS, handshake, auth). */
+  establishing: number;
+  /** Operations waiting to check a connection out. */
+  waiting: number;
+  /** Connections created since the pool started. */
+  totalCreated: number;
+  /** Check-outs that failed because the wait-queue timeout expired. */
+  checkOutTimeouts: number;
+  /** Times the driver cleared the pool (after a network error or a server restart). */
+  cleared: number;
+}
+
+/** Latest topology as the driver's monitoring reported it. */
+export interface MongoTopologySnapshot {
+  /** `Single`, `ReplicaSetWithPrimary`, `ReplicaSetNoPrimary`, `Sharded`, `LoadBalanced` or `Unknown`. */
+  type: string;
+  /** Addresses (`host:port`) of every server the driver knows about. */
+  servers: string[];
+}
+
+interface Labels {
+  db: { pool_name: string; db_system: string };
+  pool: { pool_name: string; pool_system: string };
+  idle: { pool_name: string; db_system: string; state: string };
+  used: { pool_name: string; db_system: string; state: string };
+}
+
+type Listener = (...args: unknown[]) => void;
+
+/** The client as a plain emitter: the typed overloads cannot take an event name variable. */
+function emitter(client: mongo.MongoClient): EventEmitter {
+  return client;
+}
+
+/**
+ * Turns the driver's connection-pool (CMAP) and topology events into counts, Prometheus metrics
+ * and leak-detection input. Gauges are written once per burst of events (a microtask later), so
+ * a busy pool does not pay one label lookup per event.
+ */
+export class MongoPoolMonitor {
+  private readonly connections = new Map<string, boolean /* ready */>();
+  private readonly checkedOut = new Map<string, number /* since, ms */>();
+  private waiting = 0;
+  private totalCreated = 0;
+  private checkOutTimeouts = 0;
+  private cleared = 0;
+  private topology: MongoTopologySnapshot = { type: 'Unknown', servers: [] };
+  private gaugesDirty = false;
+  private readonly labels: Labels;
+  private readonly listeners: Array<[string, Listener]> = [];
+  private client: mongo.MongoClient | undefined;
+
+  constructor(
+    private readonly poolName: string,
+    private readonly metrics: PoolMetrics,
+    limits: { maxPoolSize: number; minPoolSize: number },
+    private readonly leaks?: MongoLeakDetector,
+  ) {
+    const db = { pool_name: poolName, db_system: MONGO_DB_SYSTEM };
+    this.labels = {
+      db,
+      pool: { pool_name: poolName, pool_system: MONGO_DB_SYSTEM },
+      idle: { ...db, state: 'idle' },
+      used: { ...db, state: 'used' },
+    };
+    metrics.connectionMax.set(db, limits.maxPoolSize);
+    metrics.connectionIdleMin.set(db, limits.minPoolSize);
+    this.writeGauges();
+  }
+
+  /** Subscribes to `client`'s events; call before `client.connect()` so nothing is missed. */
+  attach(client: mongo.MongoClient): void {
+    this.client = client;
+    this.on('connectionCreated', (e: mongo.ConnectionCreatedEvent) => {
+      this.connections.set(key(e), false);
+      this.totalCreated += 1;
+      this.touch();
+    });
+    this.on('connectionReady', (e: mongo.ConnectionReadyEvent) => {
+      this.connections.set(key(e), true);
+      this.metrics.createTime.observe(this.labels.db, e.durationMS / 1000);
+      this.touch();
+    });
+    this.on('connectionClosed', (e: mongo.ConnectionClosedEvent) => {
+      const k = key(e);
+      this.connections.delete(k);
+      this.checkedOut.delete(k);
+      this.leaks?.release(k);
+      if (e.reason === 'error') this.error('connection_error');
+      this.touch();
+    });
+    this.on('connectionCheckOutStarted', (e: mongo.ConnectionCheckOutStartedEvent) => {
+      this.waiting += 1;
+      this.leaks?.checkOutStarted(e.address);
+      this.touch();
+    });
+    this.on('connectionCheckedOut', (e: mongo.ConnectionCheckedOutEvent) => {
+      const k = key(e);
+      this.waiting = Math.max(0, this.waiting - 1);
+      this.checkedOut.set(k, performance.now());
+      this.metrics.waitTime.observe(this.labels.db, e.durationMS / 1000);
+      this.leaks?.track(k, e.connectionId, e.address, e.durationMS);
+      this.touch();
+    });
+    this.on('connectionCheckOutFailed', (e: mongo.ConnectionCheckOutFailedEvent) => {
+      this.waiting = Math.max(0, this.waiting - 1);
+      this.leaks?.checkOutFailed(e.address, e.durationMS);
+      if (e.reason === 'timeout') {
+        this.checkOutTimeouts += 1;
+        this.metrics.timeouts.inc(this.labels.db);
+        this.error('checkout_timeout');
+      } else if (e.reason === 'connectionError') {
+        this.error('connection_error');
+      } else {
+        this.error('pool_closed');
+      }
+      this.touch();
+    });
+    this.on('connectionCheckedIn', (e: mongo.ConnectionCheckedInEvent) => {
+      const k = key(e);
+      const since = this.checkedOut.get(k);
+      if (since !== undefined) {
+        this.checkedOut.delete(k);
+        this.metrics.useTime.observe(this.labels.db, (performance.now() - since) / 1000);
+      }
+      this.leaks?.release(k);
+      this.touch();
+    });
+    this.on('connectionPoolCleared', () => {
+      this.cleared += 1;
+      this.metrics.poolCleared.inc(this.labels.pool);
+    });
+    this.on('serverHeartbeatFailed', () => this.error('heartbeat_failed'));
+    this.on('topologyDescriptionChanged', (e: mongo.TopologyDescriptionChangedEvent) => {
+      this.topology = {
+        type: String(e.newDescription.type),
+        servers: [...e.newDescription.servers.keys()],
+      };
+    });
+  }
+
+  /** Unsubscribes from the client (the counts stay readable). */
+  detach(): void {
+    const client = this.client;
+    if (client !== undefined) {
+      for (const [event, listener] of this.listeners) emitter(client).off(event, listener);
+    }
+    this.listeners.length = 0;
+    this.client = undefined;
+  }
+
+  /** Counts an error of `errorType` in `pool_errors_total`. */
+  error(errorType: string): void {
+    this.metrics.errors.inc({ ...this.labels.pool, error_type: errorType });
+  }
+
+  /** Counts a reconnection after a lost connection in `pool_reconnects_total`. */
+  reconnected(): void {
+    this.metrics.reconnects.inc(this.labels.pool);
+  }
+
+  /** Counts a leak in `pool_leak_detections_total`. */
+  leak(): void {
+    this.metrics.leaks.inc(this.labels.pool);
+  }
+
+  /** Current driver-side counts. */
+  counts(): MongoPoolCounts {
+    let ready = 0;
+    for (const isReady of this.connections.values()) if (isReady) ready += 1;
+    const used = this.checkedOut.size;
+    return {
+      open: this.connections.size,
+      idle: Math.max(0, ready - used),
+      used,
+      establishing: this.connections.size - ready,
+      waiting: this.waiting,
+      totalCreated: this.totalCreated,
+      checkOutTimeouts: this.checkOutTimeouts,
+      cleared: this.cleared,
+    };
+  }
+
+  /** Latest topology type and known servers. */
+  topologySnapshot(): MongoTopologySnapshot {
+    return { type: this.topology.type, servers: [...this.topology.servers] };
+  }
+
+  private on<E>(event: string, handler: (event: E) => void): void {
+    const listener = handler as unknown as Listener;
+    this.listeners.push([event, listener]);
+    if (this.client !== undefined) emitter(this.client).on(event, listener);
+  }
+
+  private touch(): void {
+    if (this.gaugesDirty) return;
+    this.gaugesDirty = true;
+    queueMicrotask(() => {
+      this.gaugesDirty = false;
+      this.writeGauges();
+    });
+  }
+
+  private writeGauges(): void {
+    const { idle, used, waiting } = this.counts();
+    this.metrics.connectionCount.set(this.labels.idle, idle);
+    this.metrics.connectionCount.set(this.labels.used, used);
+    this.metrics.pendingRequests.set(this.labels.db, waiting);
+  }
+}
+
+function key(e: { address: string; connectionId?: number | string }): string {
+  return `${e.address}#${String(e.connectionId)}`;
+}

@@ -1,0 +1,71 @@
+import { type EnvSource, parseMongoPoolConfig, PoolMetrics } from '@nest-pools/core';
+import type { Provider } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+
+import type { MongoPoolModuleOptions } from './interfaces/mongo-pool-options.interface.js';
+import { MONGO_POOL_INSTANCE } from './mongo-pool.constants.js';
+import { MongoPoolInstance } from './mongo-pool.instance.js';
+import { MONGO_POOL_MODULE_OPTIONS } from './mongo-pool.module-definition.js';
+import {
+  getMongooseConnectionTokenFor,
+  getMongoPoolInstanceToken,
+  getMongoPoolToken,
+} from './mongo-pool.utils.js';
+
+/**
+ * An {@link EnvSource} backed by `ConfigService`, so values from `.env` files and custom
+ * configuration loaded by `ConfigModule.forRoot()` count like process environment variables.
+ */
+export function envFromConfigService(config: ConfigService): EnvSource {
+  return new Proxy(
+    {},
+    {
+      get: (_target, key) => {
+        if (typeof key !== 'string') return undefined;
+        const value: unknown = config.get(key);
+        if (value === undefined || value === null) return undefined;
+        // Loaded configuration may hold numbers or booleans; anything else is shown as given.
+        if (typeof value === 'string') return value;
+        if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+          return String(value);
+        }
+        return JSON.stringify(value);
+      },
+      has: (_target, key) => typeof key === 'string' && config.get(key) !== undefined,
+    },
+  );
+}
+
+/**
+ * Providers of the pool `name`: the pool itself (started while the module initialises), its
+ * mongoose connection under {@link getMongoPoolToken} and under the `@nestjs/mongoose` token.
+ */
+export function createMongoPoolProviders(name: string): Provider[] {
+  const instanceToken = getMongoPoolInstanceToken(name);
+  return [
+    {
+      provide: instanceToken,
+      useFactory: async (
+        options: MongoPoolModuleOptions,
+        configService: ConfigService,
+        metrics: PoolMetrics,
+      ): Promise<MongoPoolInstance> => {
+        const config = parseMongoPoolConfig(envFromConfigService(configService), {
+          ...options,
+          name,
+        });
+        const pool = new MongoPoolInstance(config, metrics);
+        await pool.start();
+        return pool;
+      },
+      inject: [MONGO_POOL_MODULE_OPTIONS, ConfigService, PoolMetrics],
+    },
+    { provide: MONGO_POOL_INSTANCE, useExisting: instanceToken },
+    {
+      provide: getMongoPoolToken(name),
+      useFactory: (pool: MongoPoolInstance) => pool.connection,
+      inject: [instanceToken],
+    },
+    { provide: getMongooseConnectionTokenFor(name), useExisting: getMongoPoolToken(name) },
+  ];
+}
