@@ -34,6 +34,10 @@ export class TelegramStandIn extends LocalJsonServer {
       sendJson(res, 200, chat ? this.messagesFor(Number(chat)) : this.messages);
       return;
     }
+    if (req.method === 'GET' && url.pathname === '/') {
+      // What health checks request: the API root, which needs no token.
+      return sendJson(res, 200, { ok: true, description: 'Telegram Bot API stand-in' });
+    }
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
     if (!match) return sendJson(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
     if (match[1] !== this.token) {

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { GistNotFoundError, GistsClient, GitHubUnavailableError } from '../github/gists.client.js';
 import { languageFromName, MAX_CODE_LENGTH, snippetNameFromFile } from './snippet.validation.js';
 import { SnippetExistsError } from './snippet-errors.js';
-import { SnippetsService,type SnippetView } from './snippets.service.js';
+import { SnippetsService, type SnippetView } from './snippets.service.js';
 
 /** Result of importing a gist: what was saved and which names were already taken. */
 export type ImportResult =

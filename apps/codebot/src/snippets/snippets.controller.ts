@@ -27,7 +27,7 @@ import {
 } from './snippet.validation.js';
 import { SnippetExistsError } from './snippet-errors.js';
 import { SnippetImportService } from './snippet-import.service.js';
-import { SnippetsService,type SnippetView } from './snippets.service.js';
+import { SnippetsService, type SnippetView } from './snippets.service.js';
 
 function badRequest(fields: FieldError[]): BadRequestException {
   return new BadRequestException({

@@ -1,0 +1,214 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import type { Agent } from 'node:http';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+/** Repository root. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The built app's entry point. */
+export const MAIN = join(ROOT, 'apps/codebot/dist/main.js');
+
+let build: Promise<void> | undefined;
+
+/**
+ * Compiles the app and the libs it references (incremental `tsc -b`), once per test process and
+ * under a file lock, so suites running in parallel never write the same outputs at once.
+ */
+export function buildCodebot(): Promise<void> {
+  build ??= execFileAsync(
+    'flock',
+    [
+      join(tmpdir(), 'nest-pools-codebot-build.lock'),
+      process.execPath,
+      join(ROOT, 'node_modules/typescript/bin/tsc'),
+      '-b',
+      join(ROOT, 'apps/codebot/tsconfig.app.json'),
+    ],
+    { cwd: ROOT, timeout: 240_000 },
+  ).then(() => {
+    if (!existsSync(MAIN)) throw new Error(`build finished but ${MAIN} is missing`);
+  });
+  return build;
+}
+
+/** A running CodeBot child process. */
+export interface CodebotProcess {
+  child: ChildProcess;
+  port: number;
+  baseUrl: string;
+  /** Everything written to stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit code (or signal name) once the process ended. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>;
+  /** Sends `signal` and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Base env for a child: quiet, development preset, no inherited pool/app settings. */
+export function baseEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'test',
+    PORT: '0',
+  };
+  if (process.env.REDISMS_SYSTEM_BINARY)
+    env.REDISMS_SYSTEM_BINARY = process.env.REDISMS_SYSTEM_BINARY;
+  for (const [key, value] of Object.entries(extra)) {
+    if (value !== undefined) env[key] = value;
+  }
+  return env;
+}
+
+/** Runs the built app with `env` (see {@link baseEnv}) until it prints its ready line. */
+export async function startCodebot(
+  env: NodeJS.ProcessEnv,
+  readyTimeoutMs = 20_000,
+): Promise<CodebotProcess> {
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: tmpdir(),
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+    atMs: Date.now(),
+  }));
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`CodeBot not ready within ${readyTimeoutMs} ms:\n${out}`));
+    }, readyTimeoutMs);
+    const onData = () => {
+      const match = /CODEBOT_READY port=(\d+)/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        child.stdout.off('data', onData);
+        resolvePort(Number(match[1]));
+      }
+    };
+    child.stdout.on('data', onData);
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`CodeBot exited with ${code} before ready:\n${out}`));
+    });
+  });
+  return {
+    child,
+    port,
+    baseUrl: `http://127.0.0.1:${port}`,
+    output: () => out,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const { code, signal: sig } = await exited;
+      return { code, signal: sig };
+    },
+  };
+}
+
+/** Runs the built app expecting it to exit; returns code and output. */
+export async function runCodebotToExit(
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 15_000,
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: tmpdir(),
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, output: out };
+}
+
+/** A JSON HTTP response. */
+export interface JsonResponse<T = unknown> {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: T;
+  text: string;
+}
+
+/** One HTTP request over `agent` (keep-alive by default) with a JSON body and answer. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- callers assert on the JSON shape
+export function http<T = any>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  agent?: Agent,
+): Promise<JsonResponse<T>> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolveRes, reject) => {
+    const req = request(
+      `${baseUrl}${path}`,
+      {
+        method,
+        agent,
+        headers: {
+          ...(payload
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
+          ...headers,
+        },
+        timeout: 10_000,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => {
+          let parsed: unknown;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {
+            parsed = text;
+          }
+          resolveRes({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: parsed as T,
+            text,
+          });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Polls `probe` every `intervalMs` until it returns true; resolves with the elapsed ms. */
+export async function waitUntil(
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 100,
+  what = 'condition',
+): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if (await probe().catch(() => false)) return Date.now() - start;
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`${what} not reached within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -1,0 +1,143 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access -- response bodies are JSON checked field by field by the assertions */
+import { startMongo, startRedis } from '@nest-pools/testing';
+
+import { GitHubStandIn } from '../../apps/codebot/src/dev/github-stand-in.js';
+import { TelegramStandIn } from '../../apps/codebot/src/dev/telegram-stand-in.js';
+import {
+  baseEnv,
+  buildCodebot,
+  type CodebotProcess,
+  http,
+  startCodebot,
+  waitUntil,
+} from './codebot-harness.js';
+
+const TOKEN = '777002:health-test-token';
+
+// The outage is made by stopping and restarting the test kit's wire server on the same port; an
+// external server from MONGODB_TEST_URL cannot be stopped by the test.
+const mongoOutageIt = process.env.MONGODB_TEST_URL ? it.skip : it;
+if (process.env.MONGODB_TEST_URL) {
+  console.log(
+    'skipping the MongoDB outage test: MONGODB_TEST_URL points at a server the test cannot stop',
+  );
+}
+
+describe('CodeBot health transitions (built app as a child process)', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let mongo: Awaited<ReturnType<typeof startMongo>>;
+  const telegram = new TelegramStandIn(TOKEN);
+  const github = new GitHubStandIn();
+  let app: CodebotProcess;
+
+  beforeAll(async () => {
+    await buildCodebot();
+    [redis, mongo] = await Promise.all([
+      startRedis(),
+      startMongo({ dbPrefix: 'codebot', tryMemoryServer: false }),
+      telegram.start(),
+      github.start(),
+    ]).then(([r, m]) => [r, m] as const);
+    app = await startCodebot(
+      baseEnv({
+        REDIS_URL: redis.url,
+        MONGODB_URL: mongo.url,
+        TELEGRAM_API_URL: telegram.url,
+        TELEGRAM_BOT_TOKEN: TOKEN,
+        GITHUB_API_URL: github.url,
+        // Reconnect attempts at most 1 s apart, so "back within 3 s" is bounded by configuration.
+        REDIS_RETRY_MAX_DELAY_MS: '1000',
+      }),
+    );
+    await waitUntil(
+      async () => (await http(app.baseUrl, 'GET', '/health/startup')).status === 200,
+      15_000,
+      100,
+      'startup',
+    );
+  }, 240_000);
+
+  afterAll(async () => {
+    const exit = await app?.stop('SIGTERM');
+    await Promise.all([redis?.stop(), mongo?.stop(), telegram.close(), github.close()]);
+    expect(exit?.code).toBe(0);
+  });
+
+  const ready = () => http(app.baseUrl, 'GET', '/health/ready');
+
+  async function expectOutageAndRecovery(
+    key: 'redis' | 'mongodb',
+    stop: () => Promise<void>,
+    start: () => Promise<void>,
+  ): Promise<void> {
+    expect((await ready()).status).toBe(200);
+    await stop();
+    const downAfter = await waitUntil(
+      async () => {
+        const res = await ready();
+        return res.status === 503 && res.body?.error?.[key]?.status === 'down';
+      },
+      2000,
+      50,
+      `/health/ready 503 naming ${key}`,
+    );
+    expect(downAfter).toBeLessThanOrEqual(2000);
+    // Liveness checks nothing external.
+    const live = await http(app.baseUrl, 'GET', '/health/live');
+    expect(live.status).toBe(200);
+    const full = await http(app.baseUrl, 'GET', '/health');
+    expect(full.status).toBe(503);
+    expect(full.body.error[key].status).toBe('down');
+
+    await start();
+    const upAfter = await waitUntil(
+      async () => (await ready()).status === 200,
+      3000,
+      50,
+      `${key} back`,
+    );
+    expect(upAfter).toBeLessThanOrEqual(3000);
+  }
+
+  it('Redis stopped → ready 503 naming redis within 2 s; started → 200 within 3 s', async () => {
+    await expectOutageAndRecovery(
+      'redis',
+      () => redis.stop({ keepData: true }),
+      async () => {
+        await redis.start();
+      },
+    );
+  });
+
+  mongoOutageIt(
+    'MongoDB stopped → ready 503 naming mongodb within 2 s; started → 200 within 3 s',
+    async () => {
+      const wire = mongo.wire;
+      if (!wire)
+        throw new Error(`the ${mongo.kind} MongoDB backend cannot be restarted by the test`);
+      await expectOutageAndRecovery(
+        'mongodb',
+        () => wire.stop(),
+        () => wire.start(),
+      );
+    },
+  );
+
+  it('optional upstreams down → degraded, still 200', async () => {
+    await github.close();
+    await telegram.close();
+    await waitUntil(
+      async () => {
+        const res = await ready();
+        return res.status === 200 && res.body.status === 'degraded';
+      },
+      5000,
+      100,
+      'degraded readiness',
+    );
+    const res = await ready();
+    expect(res.body.details.github.status).toBe('degraded');
+    expect(res.body.details.telegram.status).toBe('degraded');
+    expect(res.body.info.mongodb.status).toBe('up');
+  });
+});
