@@ -106,6 +106,7 @@ describe('buildMainClientOptions', () => {
       ],
       name: 'mymaster',
       sentinelPassword: 's3cret',
+      failoverDetector: true,
     });
     expect(built.options.host).toBeUndefined();
   });

@@ -141,7 +141,14 @@ export function buildMainClientOptions(config: RedisPoolConfig): MainClientOptio
   }
   return {
     topology: config.topology,
-    options: { ...base, retryStrategy, sentinelRetryStrategy: retryStrategy },
+    options: {
+      ...base,
+      retryStrategy,
+      sentinelRetryStrategy: retryStrategy,
+      // Follow +switch-master at once instead of writing to a demoted master until Sentinel
+      // reconfigures it (seconds later).
+      ...(config.topology === 'sentinel' && { failoverDetector: true }),
+    },
   };
 }
 
