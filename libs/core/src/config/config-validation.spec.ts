@@ -5,6 +5,7 @@ import {
   parseHttpPoolConfig,
   parseMongoPoolConfig,
   parseRedisPoolConfig,
+  poolEnvVariableNames,
   resolveAppEnv,
 } from './index.js';
 
@@ -624,5 +625,28 @@ describe('configuration validation', () => {
         },
       ]);
     });
+  });
+});
+
+describe('poolEnvVariableNames', () => {
+  it('lists presets, canonical names, aliases and refused names', () => {
+    const mongoNames = poolEnvVariableNames('mongo');
+    expect(mongoNames).toEqual(
+      expect.arrayContaining(['APP_ENV', 'NODE_ENV', 'MONGODB_URL', 'MONGODB_WAIT_QUEUE_MULTIPLE']),
+    );
+    expect(poolEnvVariableNames('http')).toEqual(
+      expect.arrayContaining(['AIOHTTP_POOL_LIMIT', 'REQUESTS_RETRY_BACKOFF']),
+    );
+    expect(poolEnvVariableNames('redis')).toHaveLength(2 + 24);
+  });
+
+  it('is enough to reproduce every issue from a filtered env', () => {
+    const env = { MONGODB_WAIT_QUEUE_MULTIPLE: '2', MONGODB_MAX_POOL_SIZE: 'x', UNRELATED: 'y' };
+    const filtered = Object.fromEntries(
+      poolEnvVariableNames('mongo').map((n) => [n, env[n as keyof typeof env]]),
+    );
+    expect(collectPoolConfigIssues(filtered, ['mongo'])).toEqual(
+      collectPoolConfigIssues(env, ['mongo']),
+    );
   });
 });

@@ -22,6 +22,7 @@ export type {
   PoolValueOrigin,
   UnsupportedPoolOption,
 } from './pool-config-context.js';
+export * from './pool-env-names.js';
 export type { HostPort, PoolKind, PoolVariableMeta, PoolVariableUnit } from './pool-field.js';
 export { POOL_PRESETS, type PoolPreset } from './presets.js';
 export {
