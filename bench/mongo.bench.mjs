@@ -105,7 +105,9 @@ export default async function run() {
     await connection.asPromise();
     const seed = raw.db().collection('bench');
     await seed.deleteMany({});
-    await seed.insertMany(Array.from({ length: DOCS }, (_, i) => ({ _id: i, text: 'x'.repeat(64) })));
+    await seed.insertMany(
+      Array.from({ length: DOCS }, (_, i) => ({ _id: i, text: 'x'.repeat(64) })),
+    );
     const contenders = [
       ['raw', raw.db().collection('bench')],
       ['module', connection.db.collection('bench')],
