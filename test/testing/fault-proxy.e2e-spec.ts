@@ -174,8 +174,15 @@ describe('TcpFaultProxy in front of an HTTP upstream', () => {
 
   it('refuses connections with ECONNREFUSED and listens again on the same port on heal', async () => {
     const port = proxy.port;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    await get(`${base}/open`, agent);
+    const [socket] = Object.values(agent.freeSockets).flat();
+    const closed = new Promise<void>((resolve) => socket?.once('close', () => resolve()));
+
     await proxy.refuse();
     expect(proxy.mode).toBe('refuse');
+    await closed; // open connections go down with the listener
+    agent.destroy();
     expect(await tcpConnect(port)).toBe('ECONNREFUSED');
     expect((await get(`${base}/refused`)).error).toBe('ECONNREFUSED');
     await proxy.heal();

@@ -128,7 +128,7 @@ describe('RedisTestServer with a password', () => {
     const first = await startRedis();
     try {
       const second = new RedisTestServer({ port: first.port });
-      await expect(second.start()).rejects.toThrow(/did not start/);
+      await expect(second.start()).rejects.toThrow(/the port is in use/);
       await second.stop();
     } finally {
       await first.stop();

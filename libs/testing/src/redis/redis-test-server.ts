@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { RedisMemoryServer } from 'redis-memory-server';
 
-import { getFreePort } from '../util/free-port.js';
+import { getFreePort, isPortFree } from '../util/free-port.js';
 import { resolveRedisServerBinary } from './redis-binary.js';
 
 /** Options of {@link RedisTestServer} and {@link startRedis}. */
@@ -155,6 +155,11 @@ export class RedisTestServer {
     }
     this.dir ??= await mkdtemp(join(tmpdir(), 'nest-pools-redis-'));
     const pickPort = this.currentPort === undefined;
+    if (!pickPort && !(await isPortFree(this.port, this.hostname))) {
+      throw new Error(
+        `redis-server cannot start on ${this.hostname}:${this.port}: the port is in use. Stop what holds it, or let RedisTestServer pick a free port.`,
+      );
+    }
     const attempts = pickPort ? FIRST_START_ATTEMPTS : 1;
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {

@@ -27,3 +27,22 @@ export async function getFreePort(host = '127.0.0.1'): Promise<number> {
     });
   });
 }
+
+/**
+ * Tells whether `port` can be bound on `host` right now (by binding and releasing it).
+ *
+ * @param port Port to probe.
+ * @param host Interface to probe.
+ * @default host '127.0.0.1'
+ * @returns `false` when the port is in use (`EADDRINUSE`), `true` otherwise.
+ * @throws Errors other than `EADDRINUSE` (e.g. `EACCES` for privileged ports).
+ */
+export async function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'EADDRINUSE' ? resolve(false) : reject(err),
+    );
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 
-import { getFreePort } from './free-port.js';
+import { getFreePort, isPortFree } from './free-port.js';
 import { waitFor } from './wait-for.js';
 
 describe('waitFor', () => {
@@ -30,7 +30,7 @@ describe('waitFor', () => {
 });
 
 describe('getFreePort', () => {
-  it('returns a port that can be bound on loopback', async () => {
+  it('returns a port that can be bound on loopback, and isPortFree tracks it', async () => {
     const port = await getFreePort();
     expect(port).toBeGreaterThan(0);
     const server = createServer();
@@ -38,6 +38,8 @@ describe('getFreePort', () => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', resolve);
     });
+    expect(await isPortFree(port)).toBe(false);
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    expect(await isPortFree(port)).toBe(true);
   });
 });
