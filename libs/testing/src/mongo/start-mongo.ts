@@ -67,7 +67,10 @@ export function withDatabase(url: string, db: string): string {
   const base = queryAt >= 0 ? url.slice(0, queryAt) : url;
   const query = queryAt >= 0 ? url.slice(queryAt) : '';
   const schemeEnd = base.indexOf('://');
-  if (schemeEnd < 0) throw new Error(`Not a MongoDB connection string: ${maskUserinfo(url)}`);
+  if (schemeEnd < 0) {
+    // The string is not echoed: without a scheme its password cannot be located to mask it.
+    throw new Error('Not a MongoDB connection string: expected mongodb:// or mongodb+srv://');
+  }
   const pathAt = base.indexOf('/', schemeEnd + 3);
   const authority = pathAt >= 0 ? base.slice(0, pathAt) : base;
   return `${authority}/${db}${query}`;
