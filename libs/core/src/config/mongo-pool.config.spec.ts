@@ -165,6 +165,15 @@ describe('parseMongoPoolConfig', () => {
     ]);
   });
 
+  it('treats undefined and null option values as not given', () => {
+    const config = parseMongoPoolConfig(
+      { MONGODB_MAX_POOL_SIZE: '40' },
+      { maxPoolSize: undefined, appName: null, isGlobal: undefined } as never,
+    );
+    expect(config.maxPoolSize).toBe(40);
+    expect(config.appName).toBeUndefined();
+  });
+
   it('accepts mongodb+srv, tls and replica-set URLs unchanged', () => {
     for (const url of [
       'mongodb+srv://user:pass@cluster0.abcde.mongodb.net/db?retryWrites=true&w=majority',

@@ -45,8 +45,11 @@ export interface UnsupportedPoolOption {
 
 /** Static description of one pool kind for the parse engine. */
 export interface PoolSpec {
+  /** Which pool kind this describes. */
   readonly kind: PoolKind;
+  /** One field per config key, in reference order. */
   readonly fields: Readonly<Record<string, PoolField<unknown>>>;
+  /** Options and env names refused with an explanation. */
   readonly unsupported: readonly UnsupportedPoolOption[];
   /** Option keys computed from others; accepted in options only when they agree. */
   readonly derived: readonly string[];
@@ -87,9 +90,13 @@ function isPlainRecord(value: unknown): value is Record<string, unknown> {
  * rules of each pool kind run against it.
  */
 export class PoolConfigContext {
+  /** Every problem found so far, values masked. */
   readonly issues: ConfigIssue[] = [];
+  /** Resolved values by config key (final units). */
   readonly values: Record<string, unknown> = {};
+  /** The environment whose preset applies. */
   readonly appEnv: AppEnv;
+  /** The pool name (`default` unless given). */
   readonly name: string;
   private readonly sources = new Map<string, ValueSource>();
   private readonly failed = new Set<string>();
@@ -138,7 +145,8 @@ export class PoolConfigContext {
   private checkOptionKeys(options: Record<string, unknown>): void {
     const known = ['name', ...Object.keys(this.spec.fields), ...this.spec.derived];
     for (const key of Object.keys(options)) {
-      if (known.includes(key)) continue;
+      // `undefined` means "not given" for every key, so spreading optional values never fails.
+      if (known.includes(key) || options[key] === undefined) continue;
       const unsupported = this.spec.unsupported.find((u) => u.option === key);
       this.issues.push({
         variable: `options.${key}`,

@@ -39,13 +39,21 @@ export interface PoolVariableMeta {
 
 /** A variable's metadata plus the zod schemas that parse it from env and from options. */
 export interface PoolField<V> {
+  /** Canonical env name; undefined for options-only keys. */
   readonly env?: string;
+  /** Alias env names, in precedence order after the canonical name. */
   readonly aliases?: readonly string[];
+  /** How the env value is written. */
   readonly unit: PoolVariableUnit;
+  /** Value when nothing else sets the key; undefined = left unset. */
   readonly default: V | undefined;
+  /** What the env variable accepts, in words. */
   readonly allowed: string;
+  /** What the explicit option accepts, in words. */
   readonly allowedOption: string;
+  /** What the setting does. */
   readonly description: string;
+  /** Always shown as `***`. */
   readonly secret?: boolean;
   /** Parses the env string into the config value (unit conversion included). */
   readonly fromEnv?: z.ZodType<V>;
