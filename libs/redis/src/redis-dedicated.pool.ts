@@ -13,7 +13,7 @@ import { createPool, type Pool } from 'generic-pool';
 import { Cluster, Redis } from 'ioredis';
 
 import { leakMessage } from './errors/redis-pool.messages.js';
-import type { RedisPoolClient } from './redis-pool.client.js';
+import { disconnectAndWait, type RedisPoolClient } from './redis-pool.client.js';
 import { buildDedicatedClientOptions } from './redis-pool.client-options.js';
 import type { RedisPoolMetrics } from './redis-pool.metrics.js';
 
@@ -172,7 +172,8 @@ export class RedisDedicatedPool {
       for (const [conn, lease] of this.leases) {
         if (lease.timer) clearTimeout(lease.timer);
         this.leases.delete(conn);
-        conn.disconnect();
+        // Cut, not QUIT: a lent connection may sit in a blocking command that QUIT would wait on.
+        await disconnectAndWait(conn, timeoutMs);
         await this.pool.destroy(conn).catch(() => undefined);
       }
       await drained;
@@ -241,7 +242,7 @@ export class RedisDedicatedPool {
     if (conn.status === 'ready') {
       await withTimeout(conn.quit(), this.config.shutdownTimeoutMs, 'QUIT').catch(() => undefined);
     }
-    conn.disconnect();
+    await disconnectAndWait(conn, this.config.shutdownTimeoutMs);
   }
 
   private async validate(conn: RedisPoolClient): Promise<boolean> {

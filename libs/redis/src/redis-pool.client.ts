@@ -96,3 +96,23 @@ export class GuardedCluster extends Cluster {
     return result;
   }
 }
+
+/**
+ * Disconnects and resolves once the client reports `end` (its sockets closed), or after
+ * `timeoutMs` at the latest, so shutdown finishes with nothing left open.
+ * @param client Main client or dedicated connection.
+ * @param timeoutMs Upper bound of the wait.
+ */
+export async function disconnectAndWait(client: RedisPoolClient, timeoutMs: number): Promise<void> {
+  if (client.status === 'end') return;
+  const ended = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+    client.once('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  client.disconnect();
+  await ended;
+}

@@ -19,7 +19,12 @@ import { connectFailedMessage, offlineQueueFullMessage } from './errors/redis-po
 import { RedisPoolConnectError } from './errors/redis-pool-connect.error.js';
 import type { RedisPoolModuleOptions } from './interfaces/redis-pool-options.interface.js';
 import { RedisDedicatedPool, type RedisDedicatedPoolStats } from './redis-dedicated.pool.js';
-import { GuardedCluster, GuardedRedis, type RedisPoolClient } from './redis-pool.client.js';
+import {
+  disconnectAndWait,
+  GuardedCluster,
+  GuardedRedis,
+  type RedisPoolClient,
+} from './redis-pool.client.js';
 import { buildMainClientOptions } from './redis-pool.client-options.js';
 import { REDIS_POOL_LOGGER_CONTEXT, REDIS_SHUTDOWN_PHASE } from './redis-pool.constants.js';
 import { RedisPoolMetrics } from './redis-pool.metrics.js';
@@ -352,7 +357,7 @@ export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
         this.logger.warn(`QUIT did not finish (${redact(String(err))}); disconnecting.`),
       );
     }
-    this.client.disconnect();
+    await disconnectAndWait(this.client, timeoutMs);
     this.metrics.forget();
     this.registry.unregister(this);
   }

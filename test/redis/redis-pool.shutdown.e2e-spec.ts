@@ -1,0 +1,89 @@
+import { jest } from '@jest/globals';
+import { ShutdownCoordinator, ShutdownModule } from '@nest-pools/core';
+import { RedisPoolModule, RedisPoolService } from '@nest-pools/redis';
+import { type RedisTestServer, startRedis } from '@nest-pools/testing';
+import { Logger } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { Redis } from 'ioredis';
+
+/** Connections the pools opened, as the server lists them (by their CLIENT SETNAME). */
+async function poolConnections(server: RedisTestServer): Promise<string[]> {
+  const admin = new Redis(server.url);
+  try {
+    const list = await admin.client('LIST');
+    return String(list)
+      .split('\n')
+      .map((line) => /name=(\S*)/.exec(line)?.[1] ?? '')
+      .filter((name) => name.startsWith('nest-pools:'));
+  } finally {
+    admin.disconnect();
+  }
+}
+
+describe('RedisPoolModule shutdown', () => {
+  let server: RedisTestServer;
+
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    jest.restoreAllMocks();
+    await server.stop();
+  });
+
+  it('closes through the ShutdownCoordinator in the redis phase, cutting a connection still lent at the deadline', async () => {
+    const register = jest.spyOn(ShutdownCoordinator.prototype, 'register');
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        ShutdownModule.forRoot({ drainDelayMs: 0 }),
+        RedisPoolModule.forRoot({ name: 'jobs', url: server.url, shutdownTimeoutMs: 300 }),
+      ],
+    }).compile();
+    await moduleRef.init();
+    expect(register).toHaveBeenCalledWith(
+      expect.objectContaining({ name: 'redis:jobs', phase: 'redis' }),
+    );
+    const pools = moduleRef.get(RedisPoolService);
+    const main = pools.getClient('jobs');
+    await main.set('x', '1');
+    const released = await pools.acquire('jobs');
+    await pools.release(released);
+    const leaked = await pools.acquire('jobs');
+    expect(await poolConnections(server)).toEqual(
+      expect.arrayContaining(['nest-pools:jobs:main', 'nest-pools:jobs:dedicated']),
+    );
+
+    const started = performance.now();
+    await moduleRef.close();
+    const elapsed = performance.now() - started;
+    // The drain waited for the lent connection up to shutdownTimeoutMs, then cut it.
+    expect(elapsed).toBeGreaterThanOrEqual(290);
+    expect(elapsed).toBeLessThan(2000);
+    expect(main.status).toBe('end');
+    expect(leaked.status).toBe('end');
+    expect(await poolConnections(server)).toEqual([]);
+    expect(() => pools.getPoolStats('jobs')).toThrow(/does not exist/);
+  });
+
+  it('closes on its own without a coordinator: QUIT, then disconnect; idle dedicated connections drained', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [RedisPoolModule.forRoot({ url: server.url })],
+    }).compile();
+    await moduleRef.init();
+    const pools = moduleRef.get(RedisPoolService);
+    await pools.withConnection('default', (c) => c.ping());
+    const main = pools.getClient();
+    await main.ping();
+    expect((await poolConnections(server)).sort()).toEqual([
+      'nest-pools:default:dedicated',
+      'nest-pools:default:main',
+    ]);
+    const started = performance.now();
+    await moduleRef.close();
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(main.status).toBe('end');
+    expect(await poolConnections(server)).toEqual([]);
+    await expect(main.get('x')).rejects.toThrow(/Connection is closed/);
+  });
+});
