@@ -45,6 +45,24 @@ class ProbeController {
     return { ok: true };
   }
 
+  /** Headers go out at once (promising keep-alive), the body ends later. */
+  @Get('stream')
+  async stream(
+    @Res()
+    res: {
+      writeHead(status: number, headers: Record<string, string>): unknown;
+      write(chunk: string): boolean;
+      end(chunk: string): unknown;
+    },
+  ): Promise<void> {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('first;');
+    this.log.push('stream:start');
+    await sleep(SLOW_MS);
+    res.end('last');
+    this.log.push('stream:end');
+  }
+
   @Get('ready')
   ready(@Res({ passthrough: true }) res: { status(code: number): unknown }): { phase: string } {
     if (!this.readiness.isReady()) res.status(503);
@@ -126,19 +144,29 @@ describe('graceful shutdown of a Nest app (ShutdownModule)', () => {
   });
 
   it('flips readiness before the server closes, drains in-flight work, then closes pools in order', async () => {
-    expect(await get(port, '/ready', false)).toMatchObject({ status: 200 });
+    // Before shutdown, keep-alive is honoured.
+    expect(await get(port, '/ready', agent)).toMatchObject({
+      status: 200,
+      connection: 'keep-alive',
+    });
 
-    // A request in flight on a keep-alive connection when shutdown begins.
+    // Requests in flight on keep-alive connections when shutdown begins: one whose response has
+    // not started, one whose headers already went out promising keep-alive.
     const inFlight = get(port, '/slow', agent);
-    while (!log.events.includes('slow:start')) await sleep(5);
+    const streaming = get(port, '/stream', agent);
+    while (!log.events.includes('slow:start') || !log.events.includes('stream:start')) {
+      await sleep(5);
+    }
 
     const started = performance.now();
     const closing = app.close();
 
-    // During the drain delay the server still accepts, and readiness already says 503.
-    const ready = await get(port, '/ready', false);
+    // During the drain delay the server still accepts (here on the idle keep-alive socket from
+    // before), readiness already says 503 and the connection is released with the response.
+    const ready = await get(port, '/ready', agent);
     log.push('ready:answered');
     expect(ready.status).toBe(503);
+    expect(ready.connection).toBe('close');
     expect(JSON.parse(ready.body)).toEqual({ phase: 'draining' });
 
     const slow = await inFlight;
@@ -147,8 +175,12 @@ describe('graceful shutdown of a Nest app (ShutdownModule)', () => {
     // The keep-alive connection is released with the response instead of idling until timeout.
     expect(slow.connection).toBe('close');
 
+    const stream = await streaming;
+    expect(stream).toMatchObject({ status: 200, body: 'first;last', connection: 'keep-alive' });
+
     await closing;
-    // Far below server.keepAliveTimeout (20 s): no idle keep-alive socket held the close up.
+    // Far below server.keepAliveTimeout (20 s): no keep-alive socket held the close up, not even
+    // the one whose response had promised keep-alive before shutdown began.
     expect(performance.now() - started).toBeLessThan(10_000);
 
     const at = (e: string) => log.indexOf(e);
@@ -156,6 +188,7 @@ describe('graceful shutdown of a Nest app (ShutdownModule)', () => {
     expect(at('ready:answered')).toBeLessThan(at('server:closed'));
     expect(at('slow:start')).toBeLessThan(at('readiness:draining'));
     expect(at('slow:end')).toBeLessThan(at('server:closed'));
+    expect(at('stream:end')).toBeLessThan(at('server:closed'));
     expect(log.events.slice(at('server:closed'))).toEqual([
       'server:closed',
       'close:http:start',
