@@ -203,6 +203,11 @@ describe('parseMongoPoolConfig', () => {
     ).toBe('mongodb://localhost:27017');
   });
 
+  it('hands out a fresh copy of array defaults', () => {
+    parseMongoPoolConfig({}).compressors.push('zlib');
+    expect(parseMongoPoolConfig({}).compressors).toEqual([]);
+  });
+
   it('treats empty env values as unset', () => {
     expect(parseMongoPoolConfig({ MONGODB_MAX_POOL_SIZE: '  ', MONGODB_URL: '' }).maxPoolSize).toBe(
       20,

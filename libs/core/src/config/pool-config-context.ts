@@ -208,7 +208,8 @@ export class PoolConfigContext {
       return;
     }
     this.sources.set(key, { origin: 'default', variable: field.env ?? `options.${key}` });
-    if (field.default !== undefined) this.values[key] = field.default;
+    // A copy, so that a caller mutating its config (an array default) never changes the next parse.
+    if (field.default !== undefined) this.values[key] = structuredClone(field.default);
   }
 
   private fail(key: string, allowed: string): void {
