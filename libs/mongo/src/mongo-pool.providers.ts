@@ -1,4 +1,9 @@
-import { type EnvSource, parseMongoPoolConfig, PoolMetrics } from '@nest-pools/core';
+import {
+  type EnvSource,
+  parseMongoPoolConfig,
+  poolEnvVariableNames,
+  PoolMetrics,
+} from '@nest-pools/core';
 import type { Provider } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 
@@ -13,27 +18,21 @@ import {
 } from './mongo-pool.utils.js';
 
 /**
- * An {@link EnvSource} backed by `ConfigService`, so values from `.env` files and custom
- * configuration loaded by `ConfigModule.forRoot()` count like process environment variables.
+ * The Mongo variables as `ConfigService` sees them, so values from `.env` files and configuration
+ * loaded by `ConfigModule.forRoot()` count like process environment variables.
  */
 export function envFromConfigService(config: ConfigService): EnvSource {
-  return new Proxy(
-    {},
-    {
-      get: (_target, key) => {
-        if (typeof key !== 'string') return undefined;
-        const value: unknown = config.get(key);
-        if (value === undefined || value === null) return undefined;
-        // Loaded configuration may hold numbers or booleans; anything else is shown as given.
-        if (typeof value === 'string') return value;
-        if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
-          return String(value);
-        }
-        return JSON.stringify(value);
-      },
-      has: (_target, key) => typeof key === 'string' && config.get(key) !== undefined,
-    },
-  );
+  const env: Record<string, string | undefined> = {};
+  for (const name of poolEnvVariableNames('mongo')) {
+    const value: unknown = config.get(name);
+    if (value === undefined || value === null) continue;
+    // Loaded configuration may hold numbers or booleans; anything else is shown as given.
+    if (typeof value === 'string') env[name] = value;
+    else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+      env[name] = String(value);
+    } else env[name] = JSON.stringify(value);
+  }
+  return env;
 }
 
 /**
