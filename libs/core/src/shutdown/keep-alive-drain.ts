@@ -40,6 +40,11 @@ export class KeepAliveDrain {
 
   constructor(private readonly server: DrainableHttpServer) {}
 
+  /** Requests whose response has not finished yet. */
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
   /** Starts tracking requests. */
   attach(): void {
     this.server.prependListener('request', this.onRequest);

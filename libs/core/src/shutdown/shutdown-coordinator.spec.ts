@@ -1,5 +1,9 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
+import type { HttpAdapterHost } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 
 import type {
@@ -197,6 +201,46 @@ describe('ShutdownCoordinator', () => {
     await coordinator.onApplicationShutdown();
     expect(events).toEqual(['start redis', 'end redis']);
     expect(phases).toEqual(['draining', 'stopped']);
+  });
+
+  it('reports HTTP requests still in flight when the deadline passes', async () => {
+    let finish!: () => void;
+    const server = http.createServer((_req, res) => {
+      finish = () => res.end('done');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const adapterHost = { httpAdapter: { getHttpServer: () => server } } as HttpAdapterHost;
+    const reports: ShutdownDeadlineReport[] = [];
+    const coordinator = new ShutdownCoordinator(
+      { timeoutMs: 30, onDeadline: (r) => void reports.push(r) },
+      new ReadinessState(),
+      adapterHost,
+    );
+    coordinator.onApplicationBootstrap();
+    coordinator.register({ name: 'mongo "default"', phase: 'mongo', close: () => sleep(1) });
+
+    const { port } = server.address() as AddressInfo;
+    const response = new Promise<string>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, agent: false }, (res) => {
+          res.setEncoding('utf8');
+          let body = '';
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve(body));
+        })
+        .on('error', reject);
+    });
+    while (coordinator.describeOpen().length < 2) await sleep(5);
+
+    await coordinator.beforeApplicationShutdown();
+    while (reports.length === 0) await sleep(5);
+    expect(reports[0]?.open).toEqual(['HTTP server: 1 request still in flight', 'mongo "default"']);
+
+    finish();
+    expect(await response).toBe('done');
+    await new Promise((resolve) => server.close(resolve));
+    await coordinator.onApplicationShutdown();
+    expect(coordinator.describeOpen()).toEqual([]);
   });
 
   it('validates its options', () => {

@@ -137,11 +137,16 @@ export class ShutdownCoordinator
   }
 
   /**
-   * What has not finished closing (every closer before {@link closeAll}), one line each, as
-   * reported when the deadline passes.
+   * What has not finished closing, one line each, as reported when the deadline passes: the
+   * HTTP server's requests still in flight, then every closer not closed yet (all of them
+   * before {@link closeAll}).
    */
   describeOpen(): string[] {
     const lines: string[] = [];
+    const requests = this.keepAlive?.inFlightCount ?? 0;
+    if (requests > 0) {
+      lines.push(`HTTP server: ${requests} request${requests === 1 ? '' : 's'} still in flight`);
+    }
     for (const entry of this.entries) {
       if (entry.state === 'closed') continue;
       let details: string[];
