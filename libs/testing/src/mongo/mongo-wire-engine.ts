@@ -105,6 +105,21 @@ function idFirst(doc: Document): Document {
   return { _id: id, ...rest };
 }
 
+/**
+ * Maps query-engine failures to the server's codes (`ImmutableField` for `_id` changes,
+ * `BadValue` otherwise); command errors pass through, anything else is rethrown.
+ */
+function toCommandError(error: unknown): CommandError {
+  if (error instanceof CommandError) return error;
+  if (error instanceof MingoError) {
+    const code = /immutable field '_id'/.test(error.message)
+      ? MongoErrorCode.ImmutableField
+      : MongoErrorCode.BadValue;
+    return new CommandError(code, error.message);
+  }
+  throw error;
+}
+
 /** Turns a failure into the write error entry of an insert/update/delete reply. */
 function writeError(index: number, error: CommandError): Document {
   return { index, code: error.code, errmsg: error.message, ...error.extra };
@@ -161,8 +176,8 @@ export class MongoWireEngine {
   };
 
   /**
-   * Runs one command. Query-engine failures become `BadValue` command errors; anything else
-   * propagates.
+   * Runs one command. Query-engine failures become command errors (see `toCommandError`);
+   * anything else propagates.
    */
   run(name: string, cmd: Document, scope: CommandScope): Document {
     const handler = this.commands[name];
@@ -172,9 +187,7 @@ export class MongoWireEngine {
     try {
       return handler(cmd, scope);
     } catch (error) {
-      if (error instanceof MingoError)
-        throw new CommandError(MongoErrorCode.BadValue, error.message);
-      throw error;
+      throw toCommandError(error);
     }
   }
 
@@ -470,8 +483,7 @@ export class MongoWireEngine {
         coll.insert(idFirst(doc));
         n += 1;
       } catch (error) {
-        if (!(error instanceof CommandError)) throw error;
-        writeErrors.push(writeError(index, error));
+        writeErrors.push(writeError(index, toCommandError(error)));
         if (ordered) break;
       }
     }
@@ -636,8 +648,7 @@ export class MongoWireEngine {
           }
         }
       } catch (error) {
-        if (!(error instanceof CommandError)) throw error;
-        writeErrors.push(writeError(index, error));
+        writeErrors.push(writeError(index, toCommandError(error)));
         if (ordered) break;
       }
     }
@@ -665,8 +676,7 @@ export class MongoWireEngine {
         });
         if (coll) n += coll.remove(matches);
       } catch (error) {
-        if (!(error instanceof CommandError)) throw error;
-        writeErrors.push(writeError(index, error));
+        writeErrors.push(writeError(index, toCommandError(error)));
         if (ordered) break;
       }
     }
