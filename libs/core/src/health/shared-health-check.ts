@@ -31,7 +31,10 @@ export interface SharedHealthCheckOptions<T> {
   cacheTtlMs: number;
   /** What is checked, e.g. `redis ping`; used in timeout messages. */
   label: string;
-  /** Pool the check belongs to; named in timeout messages. */
+  /**
+   * Pool the check belongs to; named in timeout messages.
+   * @default undefined
+   */
   poolName?: string;
   /**
    * Turns a successful result into `up` or `degraded` (for example a pool with callers waiting

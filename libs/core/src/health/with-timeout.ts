@@ -2,11 +2,20 @@ import { PoolTimeoutError } from '../errors/pool-timeout.error.js';
 
 /** Extra options of {@link withTimeout}. */
 export interface WithTimeoutOptions {
-  /** Pool the operation belongs to; carried by the error. */
+  /**
+   * Pool the operation belongs to; carried by the error.
+   * @default undefined (the error names no pool)
+   */
   poolName?: string;
-  /** Which option sets the limit (e.g. `healthTimeoutMs`); carried by the error. */
+  /**
+   * Which option sets the limit (e.g. `healthTimeoutMs`); carried by the error.
+   * @default undefined
+   */
   limit?: string;
-  /** Aborted with the timeout error when the limit passes, so the work itself can stop. */
+  /**
+   * Aborted with the timeout error when the limit passes, so the work itself can stop.
+   * @default undefined (nothing is aborted)
+   */
   controller?: AbortController;
 }
 

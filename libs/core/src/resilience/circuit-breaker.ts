@@ -15,7 +15,10 @@ export interface PoolCircuitBreakerOptions {
   poolName: string;
   /** Kind of pool; the `pool_system` label of `pool_circuit_breaker_state`. */
   system: PoolSystem;
-  /** Where the state is mirrored; without it the breaker works but exports nothing. */
+  /**
+   * Where the state is mirrored; without it the breaker works but exports nothing.
+   * @default undefined
+   */
   metrics?: PoolMetrics;
   /**
    * How long the circuit stays open before one trial call is let through (half-open), in ms.
