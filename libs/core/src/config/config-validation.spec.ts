@@ -50,6 +50,23 @@ const BAD_INPUTS: Array<
   [string, Parse, EnvSource, Record<string, unknown> | undefined, string, string]
 > = [
   [
+    'seconds beyond the timer limit',
+    redis,
+    { REDIS_KEEPALIVE: '3000000' },
+    undefined,
+    'REDIS_KEEPALIVE',
+    '"3000000"',
+  ],
+  [
+    'milliseconds beyond the timer limit',
+    redis,
+    {},
+    { acquireTimeoutMs: 2 ** 31 },
+    'options.acquireTimeoutMs',
+    '2147483648',
+  ],
+
+  [
     'secret too long',
     redis,
     {

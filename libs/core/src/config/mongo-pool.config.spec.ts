@@ -166,10 +166,11 @@ describe('parseMongoPoolConfig', () => {
   });
 
   it('treats undefined and null option values as not given', () => {
-    const config = parseMongoPoolConfig(
-      { MONGODB_MAX_POOL_SIZE: '40' },
-      { maxPoolSize: undefined, appName: null, isGlobal: undefined } as never,
-    );
+    const config = parseMongoPoolConfig({ MONGODB_MAX_POOL_SIZE: '40' }, {
+      maxPoolSize: undefined,
+      appName: null,
+      isGlobal: undefined,
+    } as never);
     expect(config.maxPoolSize).toBe(40);
     expect(config.appName).toBeUndefined();
   });

@@ -105,22 +105,28 @@ export function countField(
 }
 
 /**
+ * Longest duration a Node timer can hold; a larger delay silently fires after 1 ms, so it is refused.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
  * A duration kept in milliseconds. `envUnit: 'seconds'` reads the env value in seconds (decimals
  * allowed, `2.0` → 2000); explicit options are always milliseconds.
  */
 export function durationField(
   d: Described<number> & { envUnit: 'seconds' | 'milliseconds'; minMs: number; zeroMeans?: string },
 ): PoolField<number> {
-  const rule = z.number().int().min(d.minMs);
+  const rule = z.number().int().min(d.minMs).max(MAX_TIMER_MS);
   const zero = d.zeroMeans === undefined ? '' : `; 0 = ${d.zeroMeans}`;
-  const minText = d.minMs === 0 ? '≥ 0' : d.minMs === 1 ? '> 0' : `≥ ${d.minMs} ms`;
-  const allowedOption = `an integer number of milliseconds ${minText}${zero}`;
+  const minText = d.minMs === 0 ? '≥ 0' : d.minMs === 1 ? '> 0' : `≥ ${d.minMs}`;
+  const allowedOption = `an integer number of milliseconds ${minText} and ≤ ${MAX_TIMER_MS}${zero}`;
   if (d.envUnit === 'seconds') {
     const minS = d.minMs === 0 ? '≥ 0' : d.minMs === 1 ? '> 0' : `≥ ${d.minMs / 1000}`;
+    const maxS = Math.floor(MAX_TIMER_MS / 1000);
     return {
       ...d,
       unit: 'seconds',
-      allowed: `a number of seconds ${minS} (decimals allowed, e.g. 2.0)${zero}`,
+      allowed: `a number of seconds ${minS} and ≤ ${maxS} (decimals allowed, e.g. 2.0)${zero}`,
       allowedOption,
       fromEnv: decimal
         .pipe(z.number().min(0))
