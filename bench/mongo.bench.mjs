@@ -61,9 +61,13 @@ async function startServer() {
   return startWireServer();
 }
 
-/** Operations per second with `inFlight` concurrent callers each awaiting one findOne at a time. */
+/**
+ * Operations per second with `inFlight` concurrent callers each awaiting one findOne at a time,
+ * and this process's CPU time per operation (driver + module work; the server runs elsewhere).
+ */
 async function throughput(collection, inFlight, durationMs = DURATION_MS) {
   let ops = 0;
+  const cpu = process.cpuUsage();
   const deadline = performance.now() + durationMs;
   const worker = async (w) => {
     for (let i = w; performance.now() < deadline; i += inFlight) {
@@ -73,7 +77,11 @@ async function throughput(collection, inFlight, durationMs = DURATION_MS) {
   };
   const started = performance.now();
   await Promise.all(Array.from({ length: inFlight }, (_, w) => worker(w)));
-  return ops / ((performance.now() - started) / 1000);
+  const used = process.cpuUsage(cpu);
+  return {
+    opsPerSec: ops / ((performance.now() - started) / 1000),
+    cpuUsPerOp: (used.user + used.system) / ops,
+  };
 }
 
 /** Median of `ROUNDS` interleaved measurements per contender, so drift hits both alike. */
@@ -87,7 +95,15 @@ async function compare(contenders, inFlight) {
     }
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  return new Map([...samples].map(([name, xs]) => [name, median(xs)]));
+  return new Map(
+    [...samples].map(([name, xs]) => [
+      name,
+      {
+        opsPerSec: median(xs.map((x) => x.opsPerSec)),
+        cpuUsPerOp: median(xs.map((x) => x.cpuUsPerOp)),
+      },
+    ]),
+  );
 }
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
@@ -117,13 +133,19 @@ export default async function run() {
         `maxPoolSize ${POOL.maxPoolSize} on both`,
     );
     console.log('\nfindOne by _id (ops/s), module connection vs raw driver MongoClient');
-    console.log('| in flight | raw driver | module | module / raw |');
-    console.log('|---|---|---|---|');
+    console.log(
+      '| in flight | raw driver ops/s | module ops/s | module / raw | raw CPU µs/op | module CPU µs/op |',
+    );
+    console.log('|---|---|---|---|---|---|');
     for (const inFlight of [16, 64]) {
       const result = await compare(contenders, inFlight);
       const r = result.get('raw');
       const m = result.get('module');
-      console.log(`| ${inFlight} | ${fmt(r)} | ${fmt(m)} | ${(m / r).toFixed(3)} |`);
+      console.log(
+        `| ${inFlight} | ${fmt(r.opsPerSec)} | ${fmt(m.opsPerSec)} | ` +
+          `${(m.opsPerSec / r.opsPerSec).toFixed(3)} | ${r.cpuUsPerOp.toFixed(1)} | ` +
+          `${m.cpuUsPerOp.toFixed(1)} |`,
+      );
     }
     const stats = await app.get(MongoPoolService).getPoolStats();
     console.log(
