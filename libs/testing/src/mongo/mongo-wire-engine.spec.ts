@@ -223,6 +223,24 @@ describe('MongoWireEngine', () => {
       expect((unknown.writeErrors as Document[])[0]).toMatchObject({ code: 9 });
     });
 
+    it('refuses one update touching the same path twice (ConflictingUpdateOperators)', () => {
+      const twice = run({
+        update: 'u',
+        updates: [{ q: { _id: 1 }, u: { $set: { n: 5 }, $inc: { n: 1 } } }],
+      });
+      expect((twice.writeErrors as Document[])[0]).toMatchObject({ code: 40 });
+      const nested = run({
+        update: 'u',
+        updates: [{ q: { _id: 1 }, u: { $set: { 'm.a': 1 }, $unset: { m: '' } } }],
+      });
+      expect((nested.writeErrors as Document[])[0]).toMatchObject({ code: 40 });
+      const sibling = run({
+        update: 'u',
+        updates: [{ q: { _id: 1 }, u: { $set: { 'm.a': 1, 'm.ab': 2 } } }],
+      });
+      expect(sibling.writeErrors).toBeUndefined();
+    });
+
     it('runs pipeline-style updates', () => {
       run({
         update: 'u',

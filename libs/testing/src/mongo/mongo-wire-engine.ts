@@ -120,6 +120,29 @@ function toCommandError(error: unknown): CommandError {
   throw error;
 }
 
+/** mongod refuses one update touching a path twice (`a` and `a.b`, or `a` in two operators). */
+function assertNoConflictingPaths(update: Document): void {
+  const paths: string[] = [];
+  for (const [op, fields] of Object.entries(update)) {
+    if (!isObject(fields)) continue;
+    for (const [path, value] of Object.entries(fields)) {
+      paths.push(path);
+      if (op === '$rename' && typeof value === 'string') paths.push(value);
+    }
+  }
+  const sorted = [...paths].sort();
+  for (let i = 1; i < sorted.length; i += 1) {
+    const prev = sorted[i - 1] as string;
+    const cur = sorted[i] as string;
+    if (cur === prev || cur.startsWith(`${prev}.`)) {
+      throw new CommandError(
+        MongoErrorCode.ConflictingUpdateOperators,
+        `Updating the path '${cur}' would create a conflict at '${prev}'`,
+      );
+    }
+  }
+}
+
 /** Turns a failure into the write error entry of an insert/update/delete reply. */
 function writeError(index: number, error: CommandError): Document {
   return { index, code: error.code, errmsg: error.message, ...error.extra };
@@ -521,6 +544,7 @@ export class MongoWireEngine {
           );
         }
       }
+      assertNoConflictingPaths(update);
       if (Object.keys(operators).length) {
         applyOperators(next, operators, arrayFilters, undefined, { cloneMode: 'deep' });
       }

@@ -554,6 +554,9 @@ export class MongoWireServer {
         conn.awaitingHello = false;
       }
       first = false;
+      // Latency named for the hello command itself also slows the streamed replies.
+      const latency = this.commandLatencyMs.get(name) ?? 0;
+      if (latency > 0) await this.delay(conn, latency);
       if (conn.closed) return;
       if (this.hanging) continue;
       const doc = this.hello(conn, name, command);
