@@ -2,13 +2,16 @@
 // Runs Jest in native ESM mode and ends with one summary line taken from the real run:
 // `tests: N passed, N failed, N skipped`. Extra arguments are passed to Jest.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const jestBin = require.resolve('jest/bin/jest');
-const out = '.jest-results.json';
-rmSync(out, { force: true });
+// A private results file per run, so concurrent runs never read each other's numbers.
+const outDir = mkdtempSync(join(tmpdir(), 'nest-pools-jest-'));
+const out = join(outDir, 'results.json');
 
 const nodeOptions = [process.env.NODE_OPTIONS ?? '', '--experimental-vm-modules', '--no-warnings=ExperimentalWarning']
   .join(' ')
@@ -29,5 +32,6 @@ try {
 } catch {
   // Jest died before writing results: the default summary above reports the failure.
 }
+rmSync(outDir, { recursive: true, force: true });
 console.log(summary);
 process.exit(run.status ?? 1);
