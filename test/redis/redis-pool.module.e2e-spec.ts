@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 import { jest } from '@jest/globals';
-import { POOL_METRICS_REGISTRY, PoolTimeoutError } from '@nest-pools/core';
+import { ConfigValidationError, POOL_METRICS_REGISTRY, PoolTimeoutError } from '@nest-pools/core';
 import {
   getIoRedisConnectionToken,
   getRedisPoolToken,
@@ -210,6 +210,9 @@ describe('RedisPoolModule (real redis-server)', () => {
   });
 
   it('exports metrics with db_system="redis" per pool', async () => {
+    const main = pools.getClient();
+    await main.set('a-string', 'x');
+    await expect(main.lpush('a-string', 'y')).rejects.toThrow(/WRONGTYPE/);
     const registry = moduleRef.get<Registry>(POOL_METRICS_REGISTRY);
     const text = await registry.metrics();
     expect(text).toMatch(/db_client_connection_max\{pool_name="default",db_system="redis"\} 2/);
@@ -224,6 +227,9 @@ describe('RedisPoolModule (real redis-server)', () => {
     );
     expect(text).toMatch(
       /pool_errors_total\{pool_name="second",pool_system="redis",error_type="acquire_timeout"\} 1/,
+    );
+    expect(text).toMatch(
+      /pool_errors_total\{pool_name="default",pool_system="redis",error_type="wrongtype"\} 1/,
     );
     expect(text).toMatch(
       /db_client_connection_count\{pool_name="default",db_system="redis",state="used"\} 1/,
@@ -242,5 +248,52 @@ describe('RedisPoolModule (real redis-server)', () => {
     expect(text).toContain('keyspace_hits');
     const missing = await health.isHealthy('nope', { name: 'nope' });
     expect(missing['nope']).toMatchObject({ status: 'down' });
+  });
+
+  it('makes an isGlobal pool injectable in modules that do not import it', async () => {
+    @Injectable()
+    class Consumer {
+      constructor(@InjectRedisPool('global') readonly redis: Redis) {}
+    }
+    @Module({ providers: [Consumer] })
+    class FeatureModule {}
+    const app = await Test.createTestingModule({
+      imports: [
+        RedisPoolModule.forRoot({ name: 'global', url: redis.url, isGlobal: true }),
+        FeatureModule,
+      ],
+    }).compile();
+    try {
+      await app.init();
+      expect(await app.get(Consumer).redis.ping()).toBe('PONG');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('fails at startup with one error listing every invalid option', async () => {
+    const err = await Test.createTestingModule({
+      imports: [
+        RedisPoolModule.forRootAsync({
+          name: 'broken',
+          useFactory: () => ({
+            url: 'http://not-redis',
+            minConnections: 10,
+            maxConnections: 2,
+            env: { REDIS_SOCKET_TIMEOUT: 'soon' },
+          }),
+        }),
+      ],
+    })
+      .compile()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(err).toBeInstanceOf(ConfigValidationError);
+    const message = (err as Error).message;
+    expect(message).toContain('options.url');
+    expect(message).toContain('REDIS_SOCKET_TIMEOUT');
+    expect(message).toMatch(/minConnections/);
   });
 });

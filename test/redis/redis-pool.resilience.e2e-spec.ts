@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
 import {
+  RedisOfflineQueueFullError,
   RedisPoolConnectError,
   RedisPoolHealthIndicator,
   RedisPoolModule,
@@ -68,6 +69,34 @@ describe('RedisPoolModule resilience (real redis-server)', () => {
     } finally {
       await moduleRef.close();
       await server.stop();
+    }
+  });
+
+  it('bounds the offline queue: commands beyond offlineQueueMax fail at once while disconnected', async () => {
+    const port = await getFreePort('127.0.0.1');
+    const moduleRef = await poolModule({
+      url: `redis://127.0.0.1:${port}`,
+      offlineQueueMax: 5,
+      commandTimeoutMs: 1000,
+    });
+    await moduleRef.init();
+    try {
+      const client = moduleRef.get(RedisPoolService).getClient();
+      const started = performance.now();
+      const results = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) => client.get(`q${i}`).then(() => performance.now())),
+      );
+      const refused = results.filter(
+        (r): r is PromiseRejectedResult =>
+          r.status === 'rejected' && r.reason instanceof RedisOfflineQueueFullError,
+      );
+      expect(refused).toHaveLength(7);
+      expect(String(refused[0]?.reason)).toMatch(/5 command\(s\) already wait.*offlineQueueMax/);
+      // The 5 queued ones wait for the connection (and here time out), the rest never queued.
+      expect(results.filter((r) => r.status === 'rejected')).toHaveLength(12);
+      expect(performance.now() - started).toBeLessThan(2500);
+    } finally {
+      await moduleRef.close();
     }
   });
 
