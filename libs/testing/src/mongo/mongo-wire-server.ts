@@ -434,7 +434,9 @@ export class MongoWireServer {
         return;
       }
       for (const message of messages) {
-        conn.queue = conn.queue.then(() => this.onMessage(conn, message));
+        conn.queue = conn.queue
+          .then(() => this.onMessage(conn, message))
+          .catch((error: unknown) => this.protocolFailure(conn, error));
       }
     });
     socket.on('error', () => {
@@ -522,13 +524,13 @@ export class MongoWireServer {
     const awaitable = HANDSHAKE_COMMANDS.has(name) && isAwaitableHello(request.command);
     if (awaitable && exhaust && !noReply) {
       // Streaming monitor: the reply and every later one carry moreToCome.
-      void this.streamHello(
+      this.streamHello(
         conn,
         name,
         request.command,
         request.header.requestId,
         request.compressor,
-      );
+      ).catch((error: unknown) => this.protocolFailure(conn, error));
       return;
     }
     const doc = await this.runCommand(conn, name, request.command);
