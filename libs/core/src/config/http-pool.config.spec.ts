@@ -31,7 +31,7 @@ const EVERY_VARIABLE: Array<[string, string, keyof HttpPoolConfig, unknown]> = [
   ['HTTP_HEALTH_URL', 'http://127.0.0.1:8080/health', 'healthUrl', 'http://127.0.0.1:8080/health'],
   ['HTTP_HEALTH_TIMEOUT_MS', '400', 'healthTimeoutMs', 400],
   ['HTTP_SHUTDOWN_TIMEOUT_MS', '3000', 'shutdownTimeoutMs', 3000],
-  // aliases (the seeds' Python names)
+  // aliases (the Python clients' names)
   ['AIOHTTP_POOL_LIMIT', '90', 'poolLimit', 90],
   ['REQUESTS_POOL_MAXSIZE', '70', 'poolLimit', 70],
   ['AIOHTTP_LIMIT_PER_HOST', '9', 'limitPerHost', 9],

@@ -24,7 +24,7 @@ export const HTTP_TRANSPORTS = ['undici', 'http'] as const;
 export type HttpTransport = (typeof HTTP_TRANSPORTS)[number];
 
 /**
- * Resolved configuration of one outbound HTTP pool. Env durations are seconds (the seeds'
+ * Resolved configuration of one outbound HTTP pool. Env durations are seconds (the Python clients'
  * convention) unless the name ends in `_MS`; every duration key is milliseconds.
  */
 export interface HttpPoolConfig {

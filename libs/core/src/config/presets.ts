@@ -15,9 +15,9 @@ export interface PoolPreset {
 
 /**
  * Per-environment starting points, applied below env variables and explicit options. Where the
- * tuning guide gives a range, the lower end is taken for staging (a smaller copy of production
- * that reaches its limits first) and the stated start value for production; the total HTTP
- * timeout is 15 s outside development, the recommended template's value.
+ * usual sizing guidance gives a range, staging takes the lower end (a smaller copy of production
+ * that reaches its limits first) and production the start value; the total HTTP timeout is 15 s
+ * outside development, as in the recommended `.env` of docs/configuration.md.
  *
  * | | development | staging | production |
  * |---|---|---|---|
