@@ -296,4 +296,27 @@ describe('RedisPoolModule (real redis-server)', () => {
     expect(message).toContain('REDIS_SOCKET_TIMEOUT');
     expect(message).toMatch(/minConnections/);
   });
+
+  it('accepts commands sent before module init (from a constructor) without a second connect', async () => {
+    @Injectable()
+    class Eager {
+      readonly early: Promise<unknown>;
+      constructor(@InjectRedisPool('eager') redis: Redis) {
+        this.early = redis.set('early', '1');
+      }
+    }
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const app = await Test.createTestingModule({
+      imports: [RedisPoolModule.forRoot({ name: 'eager', url: redis.url, failFast: true })],
+      providers: [Eager],
+    }).compile();
+    try {
+      await app.init();
+      await expect(app.get(Eager).early).resolves.toBe('OK');
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+      await app.close();
+    }
+  });
 });

@@ -160,7 +160,7 @@ export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
       this.pinger = setInterval(() => void this.checkHealth(), this.config.healthCheckIntervalMs);
       this.pinger.unref();
     }
-    const connecting = this.client.connect();
+    const connecting = this.startConnecting();
     if (!this.config.failFast) {
       // Boot never waits for Redis: the client keeps reconnecting and health reports it down.
       connecting.catch((err: unknown) =>
@@ -247,6 +247,28 @@ export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
       this.healthChecks.set(key, check);
     }
     return check.run();
+  }
+
+  /**
+   * Connects, unless a command sent before module init (e.g. from another provider's
+   * constructor) already made ioredis connect; then waits for that connection instead.
+   */
+  private startConnecting(): Promise<void> {
+    const client = this.client;
+    if (client.status === 'wait') return client.connect();
+    if (client.status === 'ready') return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const onReady = (): void => {
+        client.off('error', onError);
+        resolve();
+      };
+      const onError = (err: unknown): void => {
+        client.off('ready', onReady);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      };
+      client.once('ready', onReady);
+      client.once('error', onError);
+    });
   }
 
   private async probe(info: boolean): Promise<RedisHealthDetails> {
