@@ -241,6 +241,26 @@ describe('MongoWireEngine', () => {
       expect(sibling.writeErrors).toBeUndefined();
     });
 
+    it('resolves the positional $ operator from the filter', () => {
+      run({
+        insert: 'pos',
+        documents: [
+          {
+            _id: 1,
+            items: [
+              { k: 1, v: 0 },
+              { k: 2, v: 0 },
+            ],
+          },
+        ],
+      });
+      run({ update: 'pos', updates: [{ q: { 'items.k': 2 }, u: { $set: { 'items.$.v': 9 } } }] });
+      expect(all('pos')[0]?.items).toEqual([
+        { k: 1, v: 0 },
+        { k: 2, v: 9 },
+      ]);
+    });
+
     it('runs pipeline-style updates', () => {
       run({
         update: 'u',

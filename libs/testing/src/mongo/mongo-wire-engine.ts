@@ -515,7 +515,8 @@ export class MongoWireEngine {
 
   /**
    * Applies an update (operators, replacement or pipeline) to a copy of `doc`.
-   * `inserting` is true for the document an upsert creates ($setOnInsert applies).
+   * `inserting` is true for the document an upsert creates ($setOnInsert applies); `filter`
+   * resolves the positional `$` operator.
    */
   private applyUpdate(
     doc: Document,
@@ -523,6 +524,7 @@ export class MongoWireEngine {
     arrayFilters: Document[] | undefined,
     inserting: boolean,
     scope: CommandScope,
+    filter?: Document,
   ): Document {
     const before = doc;
     let next: Document;
@@ -546,7 +548,7 @@ export class MongoWireEngine {
       }
       assertNoConflictingPaths(update);
       if (Object.keys(operators).length) {
-        applyOperators(next, operators, arrayFilters, undefined, { cloneMode: 'deep' });
+        applyOperators(next, operators, arrayFilters, filter, { cloneMode: 'deep' });
       }
       if (inserting && isObject($setOnInsert)) {
         applyOperators(next, { $set: $setOnInsert }, undefined, undefined, { cloneMode: 'deep' });
@@ -664,7 +666,7 @@ export class MongoWireEngine {
           );
         }
         for (const doc of matches) {
-          const next = this.applyUpdate(doc, stmt.u, arrayFilters, false, scope);
+          const next = this.applyUpdate(doc, stmt.u, arrayFilters, false, scope, filter);
           n += 1;
           if (!sameDocument(doc, next)) {
             coll.replace(doc, next);
@@ -759,7 +761,7 @@ export class MongoWireEngine {
       };
     }
     const coll = existing as WireCollection;
-    const next = this.applyUpdate(match, cmd.update, arrayFilters, false, scope);
+    const next = this.applyUpdate(match, cmd.update, arrayFilters, false, scope, filter);
     if (!sameDocument(match, next)) coll.replace(match, next);
     return {
       lastErrorObject: { n: 1, updatedExisting: true },
