@@ -87,16 +87,21 @@ describe('MongoPoolModule pool behaviour', () => {
       const baseline = backend.wire?.openSockets ?? 0;
       const find = slowFind(backend, booted.pool.connection, 'slow', 600);
       const failedWaits: number[] = [];
+      const checkOutStarts: number[] = [];
       booted.pool.client.on('connectionCheckOutFailed', (e) => failedWaits.push(e.durationMS));
+      booted.pool.client.on('connectionCheckOutStarted', () =>
+        checkOutStarts.push(performance.now()),
+      );
       const lag = trackTimerLag();
       const results = await Promise.all(
         Array.from({ length: 20 }, async () => {
           const started = performance.now();
           try {
             await find();
-            return { ok: true, ms: performance.now() - started, error: undefined };
+            return { ok: true, ms: performance.now() - started, at: performance.now() };
           } catch (error) {
-            return { ok: false, ms: performance.now() - started, error: error as Error };
+            const at = performance.now();
+            return { ok: false, ms: at - started, at, error: error as Error };
           }
         }),
       );
@@ -111,8 +116,16 @@ describe('MongoPoolModule pool behaviour', () => {
       for (const r of failed) {
         expect(r.error?.name).toBe('MongoWaitQueueTimeoutError');
         expect(r.ms).toBeGreaterThanOrEqual(199);
-        expect({ ms: r.ms, lagMs, ok: r.ms <= limit }).toMatchObject({ ok: true });
       }
+      // The wait each caller saw: from its check-out entering the wait queue (FIFO: the first
+      // two check-outs got the connections) to its promise rejecting.
+      expect(checkOutStarts).toHaveLength(20);
+      const rejections = failed.map((r) => r.at).sort((a, b) => a - b);
+      rejections.forEach((at, i) => {
+        const waited = at - checkOutStarts[i + 2]!;
+        expect(waited).toBeGreaterThanOrEqual(199);
+        expect(waited).toBeLessThanOrEqual(limit);
+      });
       expect(failedWaits).toHaveLength(18);
       for (const wait of failedWaits) {
         expect(wait).toBeGreaterThanOrEqual(200);
