@@ -5,7 +5,7 @@ import {
   redactUrl,
   SharedHealthCheck,
 } from '@nest-pools/core';
-import { HttpService } from '@nestjs/axios';
+import type { HttpService } from '@nestjs/axios';
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { AxiosInstance } from 'axios';
 import axios from 'axios';
@@ -20,6 +20,7 @@ import {
 } from './http-pool.constants.js';
 import { HttpPoolMetricsRecorder } from './http-pool.metrics.js';
 import type { HttpPoolStats } from './interfaces/http-pool-stats.interface.js';
+import { PooledHttpService } from './pooled-http.service.js';
 import { NodeHttpTransport } from './transport/node-http-transport.js';
 import { createPooledAdapter, type RetrySettings } from './transport/pooled-adapter.js';
 import type { PooledTransport } from './transport/transport.interface.js';
@@ -90,7 +91,7 @@ export class HttpPoolClient implements OnModuleInit, OnApplicationShutdown {
       ...defaults,
       adapter: createPooledAdapter(this.transport.send, retry, this.recorder),
     });
-    this.httpService = new HttpService(this.axios);
+    this.httpService = new PooledHttpService(this.axios);
     // Health requests are not retried: a probe reports what the upstream does now.
     this.probe = axios.create({
       ...defaults,

@@ -16,6 +16,7 @@ export type {
   HttpPoolModuleOptions,
 } from './interfaces/http-pool-options.interface.js';
 export type { HttpPoolOriginStats, HttpPoolStats } from './interfaces/http-pool-stats.interface.js';
+export { PooledHttpService } from './pooled-http.service.js';
 export {
   hasIdempotencyKey,
   IDEMPOTENT_METHODS,

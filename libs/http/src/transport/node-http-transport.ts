@@ -139,8 +139,21 @@ export class NodeHttpTransport implements PooledTransport {
         ]);
         clearTimeout(timer);
       }
+      const sockets = [this.httpAgent, this.httpsAgent].flatMap((agent) =>
+        [...Object.values(agent.sockets), ...Object.values(agent.freeSockets)].flatMap(
+          (list) => list ?? [],
+        ),
+      );
+      const gone = sockets.map(
+        (socket) =>
+          new Promise<void>((resolve) => {
+            if (socket.destroyed) resolve();
+            else socket.once('close', () => resolve());
+          }),
+      );
       this.httpAgent.destroy();
       this.httpsAgent.destroy();
+      await Promise.all(gone);
     })();
     return this.closing;
   }

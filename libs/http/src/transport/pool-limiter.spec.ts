@@ -47,3 +47,20 @@ describe('PoolLimiter', () => {
     expect(limiter.acquired).toBe(0);
   });
 });
+
+describe('PoolLimiter.whenIdle', () => {
+  it('resolves when the last slot is released', async () => {
+    const limiter = new PoolLimiter(2);
+    await limiter.whenIdle();
+    const a = limiter.tryAcquire();
+    const b = limiter.tryAcquire();
+    let idle = false;
+    const waiting = limiter.whenIdle().then(() => (idle = true));
+    a?.();
+    await Promise.resolve();
+    expect(idle).toBe(false);
+    b?.();
+    await waiting;
+    expect(idle).toBe(true);
+  });
+});

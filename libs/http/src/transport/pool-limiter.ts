@@ -10,6 +10,7 @@ export type ReleaseSlot = () => void;
 export class PoolLimiter {
   private active = 0;
   private readonly waiters: Array<{ key: string; grant: (release: ReleaseSlot) => void }> = [];
+  private idleWaiters: Array<() => void> = [];
 
   constructor(readonly limit: number) {}
 
@@ -21,6 +22,12 @@ export class PoolLimiter {
   /** Requests waiting for a slot. */
   get pending(): number {
     return this.waiters.length;
+  }
+
+  /** Resolves once no slot is taken (at once when none is). */
+  whenIdle(): Promise<void> {
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /**
@@ -73,7 +80,7 @@ export class PoolLimiter {
       const next = this.waiters.shift();
       // The slot passes straight to the next waiter, so a burst cannot starve queued requests.
       if (next) next.grant(this.releaser());
-      else this.active--;
+      else if (--this.active === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     };
   }
 }

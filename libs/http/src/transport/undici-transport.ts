@@ -1,4 +1,5 @@
 import { Readable, Transform } from 'node:stream';
+import zlib from 'node:zlib';
 
 import type { AxiosResponse } from 'axios';
 import axios, { AxiosError, AxiosHeaders } from 'axios';
@@ -69,8 +70,7 @@ export class UndiciTransport implements PooledTransport {
   readonly kind = 'undici' as const;
   readonly agent: Agent;
   private readonly limiter: PoolLimiter;
-  private readonly plain: Dispatcher;
-  private readonly decompressing: Dispatcher;
+  private readonly dispatcher: Dispatcher;
   private readonly upstreamKeepAlive = new Map<string, number>();
   private closing: Promise<void> | undefined;
 
@@ -90,12 +90,7 @@ export class UndiciTransport implements PooledTransport {
       options.dnsCacheTtlMs > 0
         ? this.agent.compose(interceptors.dns({ maxTTL: options.dnsCacheTtlMs }))
         : this.agent;
-    this.plain = base.compose(interceptors.redirect());
-    // axios decompresses error responses too, so undici's default skip of >= 400 is turned off.
-    this.decompressing = base.compose(
-      interceptors.redirect(),
-      interceptors.decompress({ skipErrorResponses: false }),
-    );
+    this.dispatcher = base.compose(interceptors.redirect());
   }
 
   readonly send: SendAttempt = (attempt) => this.sendAttempt(attempt);
@@ -132,14 +127,17 @@ export class UndiciTransport implements PooledTransport {
 
   close(timeoutMs: number): Promise<void> {
     this.closing ??= (async () => {
+      // Agent#close() would forget its pools at once, leaving nothing for a later destroy() to
+      // cut; so wait for in-flight requests (streams included) here, then destroy everything.
       let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<'deadline'>((resolve) => {
-        timer = setTimeout(() => resolve('deadline'), timeoutMs);
-      });
-      const closed = this.agent.close().then(() => 'closed' as const);
-      const first = await Promise.race([closed, deadline]);
+      await Promise.race([
+        this.limiter.whenIdle(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, timeoutMs);
+        }),
+      ]);
       clearTimeout(timer);
-      if (first === 'deadline') await this.agent.destroy();
+      await this.agent.destroy();
     })();
     return this.closing;
   }
@@ -182,7 +180,7 @@ export class UndiciTransport implements PooledTransport {
       (await this.limiter.acquire(signal, url.origin).catch(rethrowAbort(signal)));
     let releaseOnClose = false;
     try {
-      const res = await (decompress ? this.decompressing : this.plain)
+      const res = await this.dispatcher
         .request({
           origin: url.origin,
           path: request.path,
@@ -204,24 +202,36 @@ export class UndiciTransport implements PooledTransport {
       const last = history?.[history.length - 1];
       if (last) request.responseURL = last.href;
 
+      const responseHeaders = new AxiosHeaders(res.headers as Record<string, string>);
       const response: AxiosResponse = {
         status: res.statusCode,
         statusText: res.statusText ?? '',
-        headers: new AxiosHeaders(res.headers as Record<string, string>),
+        headers: responseHeaders,
         config,
         request,
         data: undefined,
       };
+      let body: Readable = res.body;
+      const encoding = res.headers['content-encoding'];
+      if (decompress && typeof encoding === 'string' && hasBody(method, res.statusCode)) {
+        const decoded = decoder(encoding, res.body);
+        if (decoded) {
+          body = decoded;
+          // As axios does: the data handed out is no longer encoded.
+          responseHeaders.delete('content-encoding');
+          responseHeaders.delete('content-length');
+        }
+      }
       const maxContentLength = config.maxContentLength ?? -1;
       const declared = Number(res.headers['content-length']);
-      if (maxContentLength > -1 && declared > maxContentLength) {
+      if (body === res.body && maxContentLength > -1 && declared > maxContentLength) {
         res.body.destroy();
         throw contentLengthError(maxContentLength, config, request);
       }
 
       if (config.responseType === 'stream') {
-        let stream: Readable = res.body;
-        if (maxContentLength > -1) stream = res.body.pipe(limitStream(maxContentLength, res.body));
+        let stream = body;
+        if (maxContentLength > -1) stream = body.pipe(limitStream(maxContentLength, body));
         // The slot (and its socket) stays taken until the caller has read or dropped the stream.
         stream.once('close', release);
         res.body.once('close', release);
@@ -231,7 +241,7 @@ export class UndiciTransport implements PooledTransport {
       }
 
       try {
-        response.data = await readBody(res.body, config, maxContentLength, request);
+        response.data = await readBody(body, config, maxContentLength, request);
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         throw toAxiosError(error, config, request);
@@ -278,7 +288,7 @@ function toRequestBody(
 }
 
 async function readBody(
-  body: Dispatcher.ResponseData['body'],
+  body: Readable,
   config: TransportAttempt['config'],
   maxContentLength: number,
   request: UndiciRequestInfo,
@@ -287,7 +297,7 @@ async function readBody(
   const asText =
     config.responseType !== 'arraybuffer' &&
     (encoding === undefined || encoding === 'utf8' || encoding === 'utf-8');
-  if (maxContentLength < 0) {
+  if (maxContentLength < 0 && isUndiciBody(body)) {
     // undici's text() decodes UTF-8 and strips a BOM, as axios does.
     if (asText) return body.text();
     const bytes = Buffer.from(await body.arrayBuffer());
@@ -299,7 +309,7 @@ async function readBody(
   let total = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
     total += chunk.length;
-    if (total > maxContentLength) {
+    if (maxContentLength > -1 && total > maxContentLength) {
       body.destroy();
       throw contentLengthError(maxContentLength, config, request);
     }
@@ -309,6 +319,45 @@ async function readBody(
   if (config.responseType === 'arraybuffer') return bytes;
   const text = bytes.toString(asText ? 'utf8' : (encoding as BufferEncoding));
   return asText && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** undici's body stream, whose `text()` / `arrayBuffer()` skip the chunk bookkeeping. */
+function isUndiciBody(body: Readable): body is Dispatcher.ResponseData['body'] & Readable {
+  return typeof (body as { text?: unknown }).text === 'function';
+}
+
+/** Responses to HEAD and 204/304 carry no body, whatever their headers say. */
+function hasBody(method: string, status: number): boolean {
+  return method !== 'HEAD' && status !== 204 && status !== 304;
+}
+
+/** A decoding stream for a `Content-Encoding` axios decodes, or undefined to pass it through. */
+function decoder(encoding: string, source: Readable): Readable | undefined {
+  // Lenient flushing, as axios: a body truncated by the server still yields what arrived.
+  const lenient = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  let decode: Transform;
+  switch (encoding.trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+    case 'compress':
+    case 'x-compress':
+      decode = zlib.createGunzip(lenient);
+      break;
+    case 'deflate':
+      decode = zlib.createInflate(lenient);
+      break;
+    case 'br':
+      decode = zlib.createBrotliDecompress({
+        flush: zlib.constants.BROTLI_OPERATION_FLUSH,
+        finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH,
+      });
+      break;
+    default:
+      return undefined;
+  }
+  source.once('error', (error) => decode.destroy(error));
+  decode.once('close', () => source.destroy());
+  return source.pipe(decode);
 }
 
 function contentLengthError(
