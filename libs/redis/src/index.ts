@@ -19,8 +19,4 @@ export { RedisPoolModule } from './redis-pool.module.js';
 export type { RedisPoolModuleExtras } from './redis-pool.module-definition.js';
 export { REDIS_POOL_ENV_VARIABLES } from './redis-pool.providers.js';
 export { RedisPoolService } from './redis-pool.service.js';
-export {
-  getIoRedisConnectionToken,
-  getRedisPoolInstanceToken,
-  getRedisPoolToken,
-} from './redis-pool.utils.js';
+export { getIoRedisConnectionToken, getRedisPoolToken } from './redis-pool.utils.js';

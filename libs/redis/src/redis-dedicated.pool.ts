@@ -121,7 +121,10 @@ export class RedisDedicatedPool {
     const started = performance.now();
     let conn: RedisPoolClient;
     try {
-      conn = await this.pool.acquire();
+      const acquiring = this.pool.acquire();
+      // Publish now, so a caller left waiting shows in the pending-requests gauge.
+      this.hooks.changed();
+      conn = await acquiring;
     } catch (err) {
       this.hooks.changed();
       throw this.acquireError(err);
