@@ -184,10 +184,14 @@ describe('MongoWireEngine', () => {
     it('creates collections once and lists them with a filter', () => {
       run({ create: 'one' });
       expect(failure(() => run({ create: 'one' })).code).toBe(48);
-      run({ create: 'two' });
+      run({ create: 'two', capped: true, size: 4096, lsid: { id: 1 }, $db: 'unit', comment: 'c' });
       const listed = run({ listCollections: 1, filter: { name: 'two' } }).cursor as Document;
       expect(listed.firstBatch).toEqual([
-        expect.objectContaining({ name: 'two', type: 'collection' }),
+        expect.objectContaining({
+          name: 'two',
+          type: 'collection',
+          options: { capped: true, size: 4096 },
+        }),
       ]);
       run({ drop: 'two' });
       const after = run({ listCollections: 1, nameOnly: true }).cursor as Document;

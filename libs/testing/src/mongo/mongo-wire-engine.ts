@@ -37,6 +37,21 @@ const UPDATE_OPERATORS = new Set([
   '$setOnInsert',
 ]);
 
+/** Fields every command may carry that are not options of the command itself. */
+const GENERIC_FIELDS = new Set([
+  'create',
+  'lsid',
+  'txnNumber',
+  'autocommit',
+  'writeConcern',
+  'readConcern',
+  'apiVersion',
+  'apiStrict',
+  'apiDeprecationErrors',
+  'comment',
+  'maxTimeMS',
+]);
+
 /** Pipeline stages that write to other collections; refused instead of bypassing indexes. */
 const WRITE_STAGES = new Set(['$out', '$merge']);
 
@@ -780,14 +795,9 @@ export class MongoWireEngine {
         `Collection ${scope.db}.${name} already exists.`,
       );
     }
-    const {
-      create: _create,
-      $db: _db,
-      lsid: _lsid,
-      $clusterTime: _ct,
-      writeConcern: _wc,
-      ...options
-    } = cmd;
+    const options = Object.fromEntries(
+      Object.entries(cmd).filter(([key]) => !key.startsWith('$') && !GENERIC_FIELDS.has(key)),
+    );
     this.store.getOrCreate(scope.db, name, options);
     return { ok: 1 };
   }
