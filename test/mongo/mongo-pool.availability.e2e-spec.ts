@@ -44,6 +44,7 @@ describe('MongoPoolModule with the server down, restarting or hanging', () => {
       const down = await healthStatus(booted.health);
       expect(down.status).toBe('down');
       expect(down.message).toMatch(/not connected yet/);
+      expect(down).toMatchObject({ pool: 'default', state: 'connecting', current: 0 });
       expect((await booted.pools.getPoolStats()).state).toBe('connecting');
 
       await server.start();

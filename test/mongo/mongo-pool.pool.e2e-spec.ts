@@ -264,7 +264,15 @@ describe('MongoPoolModule pool behaviour', () => {
       }
 
       const health = await healthStatus(booted.health);
-      expect(health).toMatchObject({ status: 'up', pool: 'default' });
+      expect(health).toMatchObject({
+        status: 'up',
+        pool: 'default',
+        state: 'connected',
+        maxPoolSize: 8,
+        active: 0,
+        topologyType: 'Single',
+      });
+      expect(health['current']).toBeGreaterThanOrEqual(2);
       expect(typeof health.latencyMs).toBe('number');
     } finally {
       await booted.close();

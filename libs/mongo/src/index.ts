@@ -10,6 +10,7 @@ export {
   urlWantsTls,
 } from './mongo-pool.driver-options.js';
 export * from './mongo-pool.health.js';
+export type { MongoPoolInstance } from './mongo-pool.instance.js';
 export type { MongoLeakReport } from './mongo-pool.leak-detector.js';
 export type { MongoPoolCounts, MongoTopologySnapshot } from './mongo-pool.metrics.js';
 export * from './mongo-pool.module.js';

@@ -54,6 +54,8 @@ export class MongoPoolHealthIndicator {
         .down({ pool: name, message: error instanceof Error ? error.message : String(error) });
     }
     const outcome = await pool.checkHealth();
-    return toIndicatorResult(this.indicator, key, outcome, { pool: name });
+    // Counts as of the ping when it succeeded, else as of now (a failed ping has no details).
+    const details = outcome.details ?? pool.healthDetails();
+    return toIndicatorResult(this.indicator, key, outcome, { pool: name, ...details });
   }
 }

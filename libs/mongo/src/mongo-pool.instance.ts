@@ -293,6 +293,11 @@ export class MongoPoolInstance {
       });
     }
     await this.client.db('admin').command({ ping: 1 }, { signal });
+    return this.healthDetails();
+  }
+
+  /** State and driver-side counts as the health indicator reports them. */
+  healthDetails(): MongoPoolHealthDetails {
     const counts = this.monitor.counts();
     return {
       state: this.state(),
