@@ -175,10 +175,12 @@ describe('RedisPoolModule (real redis-server)', () => {
 
     const held = await pools.acquire('second');
     const started = performance.now();
-    const err = await pools.acquire('second').then(
+    const waiting = pools.acquire('second').then(
       () => undefined,
       (e: unknown) => e,
     );
+    expect(pools.getPoolStats('second')).toMatchObject({ inUse: 1, pending: 1 });
+    const err = await waiting;
     expect(performance.now() - started).toBeLessThan(1000);
     expect(err).toBeInstanceOf(PoolTimeoutError);
     const message = (err as Error).message;
@@ -316,6 +318,27 @@ describe('RedisPoolModule (real redis-server)', () => {
       expect(warn).not.toHaveBeenCalled();
     } finally {
       warn.mockRestore();
+      await app.close();
+    }
+  });
+
+  it('PINGs in the background every healthCheckIntervalMs', async () => {
+    const admin = pools.getClient();
+    const pings = async (): Promise<number> => {
+      const stats = String(await admin.info('commandstats'));
+      return Number(/cmdstat_ping:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+    };
+    const app = await Test.createTestingModule({
+      imports: [
+        RedisPoolModule.forRoot({ name: 'pinged', url: redis.url, healthCheckIntervalMs: 100 }),
+      ],
+    }).compile();
+    try {
+      await app.init();
+      const before = await pings();
+      await new Promise((r) => setTimeout(r, 550));
+      expect((await pings()) - before).toBeGreaterThanOrEqual(3);
+    } finally {
       await app.close();
     }
   });

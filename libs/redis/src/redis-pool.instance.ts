@@ -157,7 +157,7 @@ export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
     if (this.config.healthCheckIntervalMs > 0) {
       // A periodic PING keeps the health result fresh and surfaces a silently dead socket
       // (the socket timeout then forces a reconnect) before user traffic runs into it.
-      this.pinger = setInterval(() => void this.checkHealth(), this.config.healthCheckIntervalMs);
+      this.pinger = setInterval(() => this.backgroundPing(), this.config.healthCheckIntervalMs);
       this.pinger.unref();
     }
     const connecting = this.startConnecting();
@@ -234,19 +234,29 @@ export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
    * @param info Whether to read INFO fields too.
    */
   checkHealth(timeoutMs?: number, info = false): Promise<HealthCheckOutcome<RedisHealthDetails>> {
-    const limit = timeoutMs ?? this.config.healthTimeoutMs;
-    const key = `${limit}:${info}`;
+    return this.healthCheck(timeoutMs ?? this.config.healthTimeoutMs, info).run();
+  }
+
+  private healthCheck(timeoutMs: number, info: boolean): SharedHealthCheck<RedisHealthDetails> {
+    const key = `${timeoutMs}:${info}`;
     let check = this.healthChecks.get(key);
     if (check === undefined) {
       check = new SharedHealthCheck<RedisHealthDetails>(() => this.probe(info), {
-        timeoutMs: limit,
-        cacheTtlMs: Math.min(HEALTH_CACHE_TTL_MS, limit),
+        timeoutMs,
+        cacheTtlMs: Math.min(HEALTH_CACHE_TTL_MS, timeoutMs),
         label: info ? 'Redis PING + INFO' : 'Redis PING',
         poolName: this.name,
       });
       this.healthChecks.set(key, check);
     }
-    return check.run();
+    return check;
+  }
+
+  /** A fresh PING (never a cached result), which also refreshes what health probes read. */
+  private backgroundPing(): void {
+    const check = this.healthCheck(this.config.healthTimeoutMs, false);
+    check.invalidate();
+    void check.run();
   }
 
   /**
