@@ -15,11 +15,56 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The built app's entry point. */
 export const MAIN = join(ROOT, 'apps/codebot/dist/main.js');
 
+// Runs under the lock: builds unless the app's build info is newer than every source and config
+// file (tsc -b rewrites or touches it whenever it builds or re-checks), so a no-op stays fast.
+const BUILD_SCRIPT = String.raw`import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = process.argv[1];
+const main = join(root, 'apps/codebot/dist/main.js');
+const buildInfo = join(root, 'apps/codebot/dist/.tsbuildinfo');
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(path));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+const sources = [
+  'apps/codebot/src',
+  'libs/core/src',
+  'libs/mongo/src',
+  'libs/redis/src',
+  'libs/http/src',
+  'libs/testing/src',
+];
+const configs = ['tsconfig.base.json', 'apps/codebot/tsconfig.app.json', 'package-lock.json'];
+let newest = 0;
+for (const dir of sources)
+  if (existsSync(join(root, dir))) newest = Math.max(newest, newestMtime(join(root, dir)));
+for (const file of configs) newest = Math.max(newest, statSync(join(root, file)).mtimeMs);
+
+if (existsSync(main) && existsSync(buildInfo) && statSync(buildInfo).mtimeMs > newest)
+  process.exit(0);
+const tsc = join(root, 'node_modules/typescript/bin/tsc');
+const run = spawnSync(process.execPath, [tsc, '-b', join(root, 'apps/codebot/tsconfig.app.json')], {
+  cwd: root,
+  stdio: 'inherit',
+});
+process.exit(run.status ?? 1);
+`;
+
 let build: Promise<void> | undefined;
 
 /**
- * Compiles the app and the libs it references (incremental `tsc -b`), once per test process and
- * under a file lock, so suites running in parallel never write the same outputs at once.
+ * Compiles the app and the libs it references (`tsc -b`, skipped when the output is newer than
+ * every source), once per test process and under a file lock, so suites running in parallel never
+ * write the same outputs at once.
  */
 export function buildCodebot(): Promise<void> {
   build ??= execFileAsync(
@@ -27,11 +72,12 @@ export function buildCodebot(): Promise<void> {
     [
       join(tmpdir(), 'nest-pools-codebot-build.lock'),
       process.execPath,
-      join(ROOT, 'node_modules/typescript/bin/tsc'),
-      '-b',
-      join(ROOT, 'apps/codebot/tsconfig.app.json'),
+      '--input-type=module',
+      '-e',
+      BUILD_SCRIPT,
+      ROOT,
     ],
-    { cwd: ROOT, timeout: 240_000 },
+    { cwd: ROOT, timeout: 300_000 },
   ).then(() => {
     if (!existsSync(MAIN)) throw new Error(`build finished but ${MAIN} is missing`);
   });
@@ -70,7 +116,7 @@ export function baseEnv(extra: Record<string, string | undefined>): NodeJS.Proce
 /** Runs the built app with `env` (see {@link baseEnv}) until it prints its ready line. */
 export async function startCodebot(
   env: NodeJS.ProcessEnv,
-  readyTimeoutMs = 20_000,
+  readyTimeoutMs = 60_000,
 ): Promise<CodebotProcess> {
   const child = spawn(process.execPath, [MAIN], {
     cwd: tmpdir(),

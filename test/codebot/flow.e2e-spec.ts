@@ -73,13 +73,13 @@ describe('CodeBot end to end (built app as a child process)', () => {
     expect(exit?.code).toBe(0);
   });
 
-  const webhook = (update: unknown, secret: string | undefined = SECRET) =>
+  const webhook = (update: unknown, secret: string | null = SECRET) =>
     http(
       base,
       'POST',
       '/telegram/webhook',
       update,
-      secret === undefined ? {} : { 'x-telegram-bot-api-secret-token': secret },
+      secret === null ? {} : { 'x-telegram-bot-api-secret-token': secret },
       agent,
     );
 
@@ -119,9 +119,11 @@ describe('CodeBot end to end (built app as a child process)', () => {
     expect(await say(user, '/list')).toBe(
       'Your snippets:\n• add.js (javascript)\n• hello.py (python)',
     );
-    expect(await say(user, `/import https://gist.github.com/octo/${EXAMPLE_GIST_ID}`)).toContain(
-      'Imported 2 file(s)',
-    );
+    // The example gist holds hello.py and fib.js; hello.py is taken, so it is skipped, not overwritten.
+    const imported = await say(user, `/import https://gist.github.com/octo/${EXAMPLE_GIST_ID}`);
+    expect(imported).toContain('Imported 1 file(s)');
+    expect(imported).toContain('Skipped (name taken): hello.py');
+    expect(await say(user, '/get hello.py')).toBe('print("hi")\nprint("there")');
     expect(await say(user, '/get fib.js')).toContain('fib(10)');
 
     const shared = await say(user, '/share add.js');
@@ -150,7 +152,7 @@ describe('CodeBot end to end (built app as a child process)', () => {
         text: '/list',
       },
     };
-    expect((await webhook(update, undefined)).status).toBe(401);
+    expect((await webhook(update, null)).status).toBe(401);
     expect((await webhook(update, 'wrong-secret')).status).toBe(401);
     expect(telegram.messagesFor(9100)).toHaveLength(0);
 
@@ -408,9 +410,10 @@ function metricNamesIn(expr: string): string[] {
     .replace(/\{[^}]*\}/g, '{}')
     .replace(/\[[^\]]*\]/g, '[]')
     .replace(/\b(by|without|on|ignoring)\s*\([^)]*\)/g, '');
-  const label = /label_values\(\s*([a-zA-Z_:][\w:]*)\s*,/.exec(withoutStrings);
+  const label = /^label_values\(\s*([a-zA-Z_:][\w:]*)\s*,/.exec(withoutStrings.trim());
+  // label_values(metric, label): only the first argument is a metric.
+  if (label?.[1]) return [label[1]];
   const names = new Set<string>();
-  if (label?.[1]) names.add(label[1]);
   for (const match of withoutStrings.matchAll(/[a-zA-Z_:][\w:]*/g)) {
     const word = match[0];
     const after = withoutStrings.slice((match.index ?? 0) + word.length).trimStart();

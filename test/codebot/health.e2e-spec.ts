@@ -45,8 +45,11 @@ describe('CodeBot health transitions (built app as a child process)', () => {
         TELEGRAM_API_URL: telegram.url,
         TELEGRAM_BOT_TOKEN: TOKEN,
         GITHUB_API_URL: github.url,
-        // Reconnect attempts at most 1 s apart, so "back within 3 s" is bounded by configuration.
+        // Recovery is noticed by the drivers' own reconnect loops: Redis retries at most 1 s apart
+        // and the MongoDB driver re-checks a lost server every heartbeat, so "back within 3 s" is
+        // bounded by these two settings (production defaults: 5 s and 10 s).
         REDIS_RETRY_MAX_DELAY_MS: '1000',
+        MONGODB_HEARTBEAT_FREQUENCY_MS: '1000',
       }),
     );
     await waitUntil(

@@ -15,7 +15,7 @@ export interface ValidatedEnvironment {
 }
 
 function given(name: string, value: string | undefined): string {
-  return value === undefined ? '(unset)' : JSON.stringify(redactEnvValue(name, value));
+  return value === undefined ? '(not set)' : JSON.stringify(redactEnvValue(name, value));
 }
 
 /**
@@ -50,17 +50,14 @@ export function validateEnvironment(env: EnvSource): ValidatedEnvironment {
       if ((value === undefined || value.trim() === '') && !alreadyReported && !clusterOrSentinel) {
         issues.push({
           variable: name,
-          given: '(unset)',
+          given: '(not set)',
           allowed: `required when APP_ENV=${appEnv}: the ${name === 'MONGODB_URL' ? 'mongodb:// or mongodb+srv://' : 'redis:// or rediss://'} URL of your server`,
         });
       }
     }
   }
   if (issues.length > 0 || !app.config) {
-    throw ConfigValidationError.fromIssues(
-      issues,
-      `CodeBot cannot start: ${issues.length} invalid environment variable${issues.length === 1 ? '' : 's'} (APP_ENV=${appEnv})`,
-    );
+    throw ConfigValidationError.fromIssues(issues, `CodeBot cannot start (APP_ENV=${appEnv})`);
   }
   return { config: app.config };
 }
