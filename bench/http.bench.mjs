@@ -4,8 +4,10 @@
 // flight, each GET parsing a small JSON body. One run; ratios are taken within it.
 import 'reflect-metadata';
 
+import { Buffer } from 'node:buffer';
 import { fork } from 'node:child_process';
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const UPSTREAM_FLAG = '--http-bench-upstream';

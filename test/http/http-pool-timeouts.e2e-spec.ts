@@ -39,6 +39,19 @@ describe('HttpPoolModule: timeouts, abort, streams', () => {
         '/big': { bodySize: 64 * 1024 },
         '/gzip': { gzip: true, body: JSON.stringify({ zipped: true }) },
         '/missing': { status: 404 },
+        '/moved': (_req, res) => {
+          res.writeHead(302, { location: '/final' });
+          res.end();
+        },
+        '/loop': (_req, res) => {
+          res.writeHead(302, { location: '/loop' });
+          res.end();
+        },
+        '/hop/*': (req, res) => {
+          const n = Number(req.url?.split('/')[2] ?? 0);
+          res.writeHead(302, { location: `/hop/${n + 1}` });
+          res.end();
+        },
       },
     });
     blackhole = await startFaultProxy({ target: { host: upstream.host, port: upstream.port } });
@@ -165,5 +178,20 @@ describe('HttpPoolModule: timeouts, abort, streams', () => {
     } finally {
       http.axiosRef.interceptors.request.eject(id);
     }
+  });
+
+  it('follows redirects up to maxRedirects, returns the 3xx with 0, fails past the limit', async () => {
+    const followed = await firstValueFrom(http.get<{ path: string }>('/moved'));
+    expect(followed.data.path).toBe('/final');
+    const kept = await firstValueFrom(
+      http.get('/moved', { maxRedirects: 0, validateStatus: (s) => s < 400 }),
+    );
+    expect(kept.status).toBe(302);
+    expect(kept.headers.location).toBe('/final');
+    const chain = await failure(() => firstValueFrom(http.get('/hop/0')));
+    expect(chain.error.code).toBe('ERR_FR_TOO_MANY_REDIRECTS');
+    expect(upstream.requests.filter((r) => r.path.startsWith('/hop/')).length).toBe(6);
+    const loop = await failure(() => firstValueFrom(http.get('/loop')));
+    expect(loop.error.code).toBe('ERR_FR_TOO_MANY_REDIRECTS');
   });
 });

@@ -29,7 +29,10 @@ export function toAxiosError(
       : new Error(String(error));
   const rawCode = (err as { code?: unknown }).code;
   let code = typeof rawCode === 'string' ? (CODE_ALIASES[rawCode] ?? rawCode) : undefined;
-  if (code === undefined && err.message === 'max redirects') code = 'ERR_FR_TOO_MANY_REDIRECTS';
+  // undici's redirect handler: over the limit, or a redirect back to a URL already visited.
+  if (err.message === 'max redirects' || err.message.startsWith('Redirect loop detected')) {
+    code = 'ERR_FR_TOO_MANY_REDIRECTS';
+  }
   const wrapped = new AxiosError(
     err.message,
     code ?? AxiosError.ERR_NETWORK,
