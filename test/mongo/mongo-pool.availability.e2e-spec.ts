@@ -1,6 +1,8 @@
+import { jest } from '@jest/globals';
 import { ShutdownCoordinator, ShutdownModule } from '@nest-pools/core';
 import { MongoPoolConnectError, MongoPoolModule } from '@nest-pools/mongo';
 import { getFreePort, MongoWireServer, waitFor } from '@nest-pools/testing';
+import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Schema } from 'mongoose';
 
@@ -177,6 +179,35 @@ describe('MongoPoolModule with the server down, restarting or hanging', () => {
     } finally {
       wire.hang(false);
       await booted.close();
+    }
+  });
+
+  it('bounds the close by shutdownTimeoutMS and says what was abandoned', async () => {
+    const booted = await bootPool({
+      url: backend.url('close_bound'),
+      minPoolSize: 0,
+      shutdownTimeoutMS: 300,
+    });
+    const { client } = booted.pool;
+    // The driver's own close is quick; a close that never finishes stands in for a stuck one.
+    const stuck = jest.spyOn(client, 'close').mockImplementation(() => new Promise(() => {}));
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      await waitFor(() => booted.pool.state() === 'connected', { description: 'connected' });
+      const lag = trackTimerLag();
+      const started = performance.now();
+      await booted.close();
+      const elapsed = performance.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(295);
+      expect(elapsed).toBeLessThan(300 + 100 + lag.stop());
+      expect(booted.pool.state()).toBe('closed');
+      expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(
+        /did not close within 300 ms.*MONGODB_SHUTDOWN_TIMEOUT_MS/s,
+      );
+    } finally {
+      stuck.mockRestore();
+      warn.mockRestore();
+      await client.close();
     }
   });
 
