@@ -1,4 +1,4 @@
-import { MongoWireServer } from '@nest-pools/testing';
+import { MongoWireServer, waitFor } from '@nest-pools/testing';
 import { MongoClient, MongoServerError } from 'mongodb';
 
 describe('MongoWireServer handshake and basic commands (mongodb driver)', () => {
@@ -58,9 +58,41 @@ describe('MongoWireServer handshake and basic commands (mongodb driver)', () => 
     await expect(client.db('admin').command({ ping: 1 })).resolves.toMatchObject({ ok: 1 });
   });
 
-  it('counts the commands it saw by name', () => {
-    expect(server.commandsSeen.ping).toBeGreaterThanOrEqual(2);
-    expect(server.commandsSeen.insert).toBe(1);
+  it('reports buildInfo like a MongoDB 8.0 server', async () => {
+    const info = await client.db('admin').command({ buildInfo: 1 });
+    expect(info).toMatchObject({ version: '8.0.0', versionArray: [8, 0, 0, 0], bits: 64, ok: 1 });
+  });
+
+  it('drops collections and databases', async () => {
+    const db = client.db('dropme');
+    await db.collection('a').insertOne({});
+    await db.collection('b').insertOne({});
+    await expect(db.collection('a').drop()).resolves.toBe(true);
+    expect((await db.listCollections().toArray()).map((c) => c.name)).toEqual(['b']);
+    await expect(db.dropDatabase()).resolves.toBe(true);
+    const { databases } = await client.db('admin').admin().listDatabases({ nameOnly: true });
+    expect(databases.map((d) => d.name)).not.toContain('dropme');
+  });
+
+  it('receives endSessions when a client that used sessions closes', async () => {
+    const other = new MongoClient(server.uri(), { serverSelectionTimeoutMS: 1000 });
+    await other.db('basic').collection('items').findOne({});
+    const before = server.commandsSeen.endSessions ?? 0;
+    await other.close();
+    await waitFor(() => (server.commandsSeen.endSessions ?? 0) === before + 1, {
+      timeoutMs: 2000,
+      description: 'endSessions from the closing client',
+    });
+  });
+
+  it('counts the commands it saw by name', async () => {
+    server.resetCommandsSeen();
+    const items = client.db('basic').collection('counted');
+    await items.insertOne({ a: 1 });
+    await items.insertOne({ a: 2 });
+    await items.find({}).toArray();
+    expect(server.commandsSeen).toMatchObject({ insert: 2, find: 1 });
+    expect(server.commandsSeen.ping).toBeUndefined();
     expect(server.totalAccepted).toBeGreaterThanOrEqual(server.openSockets);
   });
 });
