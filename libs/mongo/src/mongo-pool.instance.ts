@@ -97,8 +97,6 @@ export class MongoPoolInstance {
       cacheTtlMs: MONGO_HEALTH_CACHE_TTL_MS,
       label: 'mongodb ping',
       poolName: config.name,
-      // Every connection busy and callers queued: still serving, but saturated.
-      classify: (d) => (d.waiting > 0 && d.active >= d.maxPoolSize ? 'degraded' : 'up'),
     });
   }
 
