@@ -54,6 +54,7 @@ async function demo(): Promise<void> {
       TELEGRAM_API_URL: telegramUrl,
       TELEGRAM_BOT_TOKEN: token,
       TELEGRAM_WEBHOOK_SECRET: secret,
+      NO_COLOR: '1',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -82,10 +83,12 @@ async function demo(): Promise<void> {
     }
     const started = log
       .split('\n')
-      .filter((line) => line.includes('dev ') || line.includes('listening'));
-    process.stdout.write(
-      `${started.map((l) => l.replace(/^.*?(CodeBot|dev)/, '$1')).join('\n')}\n\n`,
+      .filter((l) => l.includes('[CodeBot]') && (l.includes(' dev ') || l.includes('listening')))
+      .map((l) => l.slice(l.indexOf('[CodeBot]') + '[CodeBot] '.length));
+    started.push(
+      `  demo     Telegram Bot API stand-in at ${telegramUrl} (records the replies below)`,
     );
+    process.stdout.write(`${started.join('\n')}\n\n`);
     process.stdout.write('--- transcript (webhook → bot → sendMessage) ---\n');
 
     let updateId = 1000;
