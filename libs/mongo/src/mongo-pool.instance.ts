@@ -243,10 +243,13 @@ export class MongoPoolInstance {
           baseMs: MONGO_RECONNECT_BASE_DELAY_MS,
           maxMs: MONGO_RECONNECT_MAX_DELAY_MS,
         });
-        this.logger.warn(
+        const message =
           `MongoDB at ${redactUrl(this.config.url)} is not reachable yet (${this.lastConnectError}); ` +
-            `retrying in ${delay} ms. Readiness reports this pool down until it connects.`,
-        );
+          `attempt ${attempt}, retrying in ${delay} ms. Readiness reports this pool down until it ` +
+          'connects.';
+        // The first failure and every tenth after it are worth a warning; the rest is noise.
+        if (attempt % 10 === 1) this.logger.warn(message);
+        else this.logger.debug(message);
         try {
           await sleep(delay, undefined, { signal: this.stopConnecting.signal });
         } catch {
