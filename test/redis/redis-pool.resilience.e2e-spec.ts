@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import { POOL_METRICS_REGISTRY } from '@nest-pools/core';
 import {
   RedisOfflineQueueFullError,
   RedisPoolConnectError,
@@ -15,6 +16,7 @@ import {
 } from '@nest-pools/testing';
 import { Logger } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
+import type { Registry } from 'prom-client';
 
 async function poolModule(
   options: Parameters<typeof RedisPoolModule.forRoot>[0],
@@ -42,6 +44,8 @@ describe('RedisPoolModule resilience (real redis-server)', () => {
       // Recovery time is bounded by the largest reconnect delay; keep it below the 2 s budget.
       retryMaxDelayMs: 1000,
       healthTimeoutMs: 300,
+      maxRetriesPerRequest: 20,
+      commandTimeoutMs: 5000,
     });
     try {
       await moduleRef.init();
@@ -55,6 +59,15 @@ describe('RedisPoolModule resilience (real redis-server)', () => {
       });
       expect(performance.now() - started).toBeLessThan(1500);
 
+      // Queued while down, sent after the reconnect, rejected by the server: counted once.
+      const queued = moduleRef
+        .get(RedisPoolService)
+        .getClient()
+        .call('NO-SUCH-COMMAND')
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       await server.start();
       const serverUp = performance.now();
       await waitFor(async () => (await health.isHealthy('redis'))['redis']?.status === 'up', {
@@ -66,6 +79,14 @@ describe('RedisPoolModule resilience (real redis-server)', () => {
       const pools = moduleRef.get(RedisPoolService);
       await pools.getClient().set('after-boot', '1');
       expect(pools.getPoolStats().main.reconnects).toBeGreaterThan(0);
+      expect(String(await queued)).toMatch(/unknown command/);
+      const metrics = await moduleRef.get<Registry>(POOL_METRICS_REGISTRY).metrics();
+      expect(metrics).toContain(
+        'pool_errors_total{pool_name="default",pool_system="redis",error_type="err"} 1\n',
+      );
+      expect(metrics).toMatch(
+        /pool_reconnects_total\{pool_name="default",pool_system="redis"\} [1-9]/,
+      );
     } finally {
       await moduleRef.close();
       await server.stop();

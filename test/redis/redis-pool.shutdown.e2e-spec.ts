@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { ShutdownCoordinator, ShutdownModule } from '@nest-pools/core';
 import { RedisPoolModule, RedisPoolService } from '@nest-pools/redis';
-import { type RedisTestServer, startRedis } from '@nest-pools/testing';
+import { getFreePort, type RedisTestServer, startRedis, waitFor } from '@nest-pools/testing';
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
@@ -85,5 +85,23 @@ describe('RedisPoolModule shutdown', () => {
     expect(main.status).toBe('end');
     expect(await poolConnections(server)).toEqual([]);
     await expect(main.get('x')).rejects.toThrow(/Connection is closed/);
+  });
+
+  it('closes at once while Redis is unreachable (nothing to QUIT, reconnect timer cleared)', async () => {
+    const port = await getFreePort('127.0.0.1');
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const moduleRef = await Test.createTestingModule({
+      imports: [RedisPoolModule.forRoot({ url: `redis://127.0.0.1:${port}` })],
+    }).compile();
+    await moduleRef.init();
+    const main = moduleRef.get(RedisPoolService).getClient();
+    await waitFor(() => main.status === 'reconnecting', { timeoutMs: 2000 });
+    const started = performance.now();
+    await moduleRef.close();
+    expect(performance.now() - started).toBeLessThan(300);
+    // No reconnect attempt happens after close.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(main.status).not.toBe('ready');
+    expect(main.status).not.toBe('connecting');
   });
 });

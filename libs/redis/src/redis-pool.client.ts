@@ -29,6 +29,7 @@ function offlineQueueLength(client: Redis | Cluster): number {
  */
 export class GuardedRedis extends Redis {
   private readonly guard: RedisClientGuard;
+  private readonly watched = new WeakSet<Command>();
   private readonly onFailure: (err: unknown) => void;
 
   /**
@@ -54,9 +55,14 @@ export class GuardedRedis extends Redis {
       }
     }
     // Handshake commands ('connect') may fail by design (CLIENT SETINFO on Redis < 7.2).
-    const counted = this.status !== 'connect';
+    const count = this.status !== 'connect' && !this.watched.has(command);
     const result = super.sendCommand(command, stream);
-    if (counted) command.promise.catch(this.onFailure);
+    // ioredis sends a command through here again after a reconnect (offline queue, unanswered
+    // commands); count each failure once.
+    if (count) {
+      this.watched.add(command);
+      command.promise.catch(this.onFailure);
+    }
     return result;
   }
 }
@@ -67,6 +73,7 @@ export class GuardedRedis extends Redis {
  */
 export class GuardedCluster extends Cluster {
   private readonly guard: RedisClientGuard;
+  private readonly watched = new WeakSet<Command>();
   private readonly onFailure: (err: unknown) => void;
 
   /**
@@ -91,8 +98,12 @@ export class GuardedCluster extends Cluster {
       }
     }
     const result = super.sendCommand(command, stream, node);
-    // A cluster re-sends redirected commands (MOVED/ASK) through here; count each failure once.
-    if (node === undefined) command.promise.catch(this.onFailure);
+    // A cluster sends a command through here again after an outage (offline queue); count each
+    // failure once.
+    if (!this.watched.has(command)) {
+      this.watched.add(command);
+      command.promise.catch(this.onFailure);
+    }
     return result;
   }
 }
@@ -104,7 +115,12 @@ export class GuardedCluster extends Cluster {
  * @param timeoutMs Upper bound of the wait.
  */
 export async function disconnectAndWait(client: RedisPoolClient, timeoutMs: number): Promise<void> {
-  if (client.status === 'end') return;
+  // 'wait': never connected. 'reconnecting'/'close': no socket, only a reconnect timer, which
+  // disconnect() clears; ioredis stays in that status without emitting 'end'.
+  if (['end', 'wait', 'reconnecting', 'close'].includes(client.status)) {
+    client.disconnect();
+    return;
+  }
   const ended = new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, timeoutMs);
     timer.unref();

@@ -105,6 +105,7 @@ export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
   private unregisterShutdown: (() => void) | undefined;
   private closing: Promise<void> | undefined;
   private closed = false;
+  private finished = false;
   private pinger: NodeJS.Timeout | undefined;
 
   /**
@@ -370,6 +371,7 @@ export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
   }
 
   private describeOpen(): string[] {
+    if (this.finished) return [];
     const stats = this.stats();
     const open: string[] = [];
     if (stats.main.status !== 'end')
@@ -390,6 +392,7 @@ export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
       );
     }
     await disconnectAndWait(this.client, timeoutMs);
+    this.finished = true;
     this.metrics.forget();
     this.registry.unregister(this);
   }
