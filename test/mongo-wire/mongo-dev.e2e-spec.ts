@@ -2,24 +2,18 @@
 // suite does the same two steps, then drives the process like a developer would.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createRequire } from 'node:module';
 
 import { getFreePort, waitFor } from '@nest-pools/testing';
 import { MongoClient } from 'mongodb';
 
-const require = createRequire(import.meta.url);
+import { buildTestingLib } from './build-testing-lib.js';
 
 describe('npm run mongo:dev', () => {
   let child: ChildProcess | undefined;
   let output = '';
 
   beforeAll(() => {
-    const tsc = require.resolve('typescript/bin/tsc');
-    const build = spawnSync(process.execPath, [tsc, '-b', 'libs/testing/tsconfig.lib.json'], {
-      encoding: 'utf8',
-    });
-    if (build.status !== 0)
-      throw new Error(`building libs/testing failed:\n${build.stdout}${build.stderr}`);
+    buildTestingLib();
   }, 60_000);
 
   afterAll(async () => {

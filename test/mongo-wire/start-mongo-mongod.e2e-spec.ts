@@ -4,9 +4,7 @@
 // mongodb-memory-server (`--version`, `--port`/`--bind_ip`, the "Waiting for connections" log line,
 // SIGINT) and serves the wire protocol with MongoWireServer. The suite checks the selection and the
 // mongodb-memory-server plumbing; with a real binary in MONGOMS_SYSTEM_BINARY it runs that instead.
-import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { startMongo } from '@nest-pools/testing';
 import { MongoClient } from 'mongodb';
 
-const require = createRequire(import.meta.url);
+import { buildTestingLib } from './build-testing-lib.js';
 
 describe('startMongo with a mongod binary available (MONGOMS_SYSTEM_BINARY)', () => {
   let dir: string;
@@ -27,12 +25,7 @@ describe('startMongo with a mongod binary available (MONGOMS_SYSTEM_BINARY)', ()
       console.info(`using the real mongod from MONGOMS_SYSTEM_BINARY: ${previous}`);
       return;
     }
-    const tsc = require.resolve('typescript/bin/tsc');
-    const build = spawnSync(process.execPath, [tsc, '-b', 'libs/testing/tsconfig.lib.json'], {
-      encoding: 'utf8',
-    });
-    if (build.status !== 0)
-      throw new Error(`building libs/testing failed:\n${build.stdout}${build.stderr}`);
+    buildTestingLib();
     dir = mkdtempSync(join(tmpdir(), 'fake-mongod-'));
     const serverModule = pathToFileURL(
       resolve('libs/testing/dist/mongo/mongo-wire-server.js'),
