@@ -31,7 +31,9 @@ export interface StartMongoOptions {
    */
   dbPrefix?: string;
   /**
-   * Environment to read `MONGODB_TEST_URL` / `MONGOMS_SYSTEM_BINARY` from.
+   * Environment to read `MONGODB_TEST_URL` from. mongodb-memory-server reads its own `MONGOMS_*`
+   * variables (`MONGOMS_SYSTEM_BINARY`, `MONGOMS_VERSION`, `MONGOMS_DOWNLOAD_DIR`…) from
+   * `process.env`.
    * @default process.env
    */
   env?: Readonly<Record<string, string | undefined>>;
@@ -131,7 +133,8 @@ async function locateMongodBinary(): Promise<
  *    (`MONGOMS_SYSTEM_BINARY` or the binary cache) → kind `mongod`;
  * 3. else a {@link MongoWireServer} (kind `wire`, with `wire` set for fault injection).
  *
- * Each call gets its own database name, so suites never see each other's data.
+ * Each call gets its own database name, so suites never see each other's data. A
+ * `MONGOMS_SYSTEM_BINARY` that points to no executable is an error, not a silent fallback.
  *
  * @example
  * ```ts
