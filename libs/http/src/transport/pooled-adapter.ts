@@ -92,15 +92,14 @@ export function createPooledAdapter(
     return Math.max(0, retryAfterOf(response) ?? settings.backoffMs(context.attempt));
   };
 
+  const retryableError = (error: unknown): boolean =>
+    retryReasonForError(error) !== undefined &&
+    !waitsTooLong((error as { response?: AxiosResponse }).response);
+  const retryableResult = (response: AxiosResponse): boolean =>
+    retryReasonForStatus(response.status) !== undefined && !waitsTooLong(response);
+
   const policy = retry(
-    handleWhen(
-      (error) =>
-        retryReasonForError(error) !== undefined &&
-        !waitsTooLong((error as { response?: AxiosResponse }).response),
-    ).orWhenResult((value) => {
-      const response = value as AxiosResponse;
-      return retryReasonForStatus(response.status) !== undefined && !waitsTooLong(response);
-    }),
+    handleWhen(retryableError).orWhenResult((value) => retryableResult(value as AxiosResponse)),
     { maxAttempts: settings.retries, backoff: new DelegateBackoff<RetryContext>(retryDelay) },
   );
   policy.onRetry((event) => {
@@ -140,10 +139,31 @@ export function createPooledAdapter(
       if (!retryable) {
         response = await once(attempt);
       } else {
-        response = await abortable(
-          policy.execute(() => once(attempt), controller.signal),
-          controller.signal,
-        );
+        // The first attempt runs outside the policy: almost every request succeeds at once, and
+        // the policy's bookkeeping is only worth paying once a retry is actually due. Its outcome
+        // is then replayed as the policy's attempt 0, so cockatiel runs the whole retry loop.
+        let first: { value: AxiosResponse } | { error: unknown };
+        try {
+          first = { value: await once(attempt) };
+        } catch (error) {
+          first = { error };
+        }
+        if ('value' in first ? !retryableResult(first.value) : !retryableError(first.error)) {
+          if ('error' in first) throw first.error;
+          response = first.value;
+        } else {
+          let replay: typeof first | undefined = first;
+          response = await abortable(
+            policy.execute(() => {
+              const outcome = replay;
+              replay = undefined;
+              if (!outcome) return once(attempt);
+              if ('error' in outcome) throw outcome.error;
+              return outcome.value;
+            }, controller.signal),
+            controller.signal,
+          );
+        }
       }
       const body: unknown = response.data;
       if (body instanceof Readable) {
