@@ -17,7 +17,7 @@ import {
 } from '@nestjs/terminus';
 
 import { GITHUB_POOL, TELEGRAM_POOL } from '../codebot.tokens.js';
-import { type Dependency, HealthGauges } from './health-gauges.js';
+import { HealthGauges } from './health-gauges.js';
 import { StartupState } from './startup-state.js';
 
 type Check = () => Promise<HealthIndicatorResult>;
@@ -65,8 +65,8 @@ export class HealthController {
     this.refuseWhileShuttingDown();
     return this.run(
       [
-        this.required('mongodb', () => this.mongo.isHealthy('mongodb')),
-        this.required('redis', () => this.redis.isHealthy('redis')),
+        () => this.mongo.isHealthy('mongodb'),
+        () => this.redis.isHealthy('redis'),
         this.optional('telegram', TELEGRAM_POOL),
         this.optional('github', GITHUB_POOL),
       ],
@@ -106,19 +106,19 @@ export class HealthController {
     this.refuseWhileShuttingDown();
     return this.run(
       [
-        this.required('mongodb', async () => {
+        async () => {
           const result = await this.mongo.isHealthy('mongodb');
           const stats = await this.mongoPools.getPoolStats().catch(() => undefined);
           return this.withStats(result, 'mongodb', stats);
-        }),
-        this.required('redis', async () => {
+        },
+        async () => {
           const result = await this.redis.isHealthy('redis');
           return this.withStats(
             result,
             'redis',
             this.safe(() => this.redisPools.getPoolStats()),
           );
-        }),
+        },
         this.optional('telegram', TELEGRAM_POOL, true),
         this.optional('github', GITHUB_POOL, true),
         () =>
@@ -168,10 +168,6 @@ export class HealthController {
       if (detail) this.gauges.setDependency(dependency, detail.status === 'up');
     }
     if (recordReadiness) this.gauges.setReady(ok && !this.readiness.isShuttingDown());
-  }
-
-  private required(_key: Dependency, check: Check): Check {
-    return check;
   }
 
   /** An optional dependency: the indicator reports `down` as `degraded`, so readiness stays 200. */
