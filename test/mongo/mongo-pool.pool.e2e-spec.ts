@@ -249,6 +249,7 @@ describe('MongoPoolModule pool behaviour', () => {
       expect(stats.server?.totalCreated).toBeGreaterThanOrEqual(stats.current);
 
       const registry = booted.app.get<Registry>(POOL_METRICS_REGISTRY);
+      await new Promise((r) => setImmediate(r)); // gauges refresh on the next turn
       const text = await registry.metrics();
       const l = 'pool_name="default",db_system="mongodb"';
       expect(text).toContain(`db_client_connection_count{${l},state="idle"} ${stats.available}`);

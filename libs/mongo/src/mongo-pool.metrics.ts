@@ -50,18 +50,21 @@ function emitter(client: mongo.MongoClient): EventEmitter {
 
 /**
  * Turns the driver's connection-pool (CMAP) and topology events into counts, Prometheus metrics
- * and leak-detection input. Gauges are written once per burst of events (a microtask later), so
- * a busy pool does not pay one label lookup per event.
+ * and leak-detection input. Gauges are written once per burst of events (on the next turn of the
+ * event loop) and only when their value changed, so a busy pool does not pay label lookups per
+ * event.
  */
 export class MongoPoolMonitor {
   private readonly connections = new Map<string, boolean /* ready */>();
   private readonly checkedOut = new Map<string, number /* since, ms */>();
+  private ready = 0;
   private waiting = 0;
   private totalCreated = 0;
   private checkOutTimeouts = 0;
   private cleared = 0;
   private topology: MongoTopologySnapshot = { type: 'Unknown', servers: [] };
-  private gaugesDirty = false;
+  private flush: NodeJS.Immediate | undefined;
+  private written = { idle: -1, used: -1, waiting: -1 };
   private readonly labels: Labels;
   private readonly listeners: Array<[string, Listener]> = [];
   private client: mongo.MongoClient | undefined;
@@ -93,12 +96,15 @@ export class MongoPoolMonitor {
       this.touch();
     });
     this.on('connectionReady', (e: mongo.ConnectionReadyEvent) => {
-      this.connections.set(key(e), true);
+      const k = key(e);
+      if (this.connections.get(k) !== true) this.ready += 1;
+      this.connections.set(k, true);
       this.metrics.createTime.observe(this.labels.db, e.durationMS / 1000);
       this.touch();
     });
     this.on('connectionClosed', (e: mongo.ConnectionClosedEvent) => {
       const k = key(e);
+      if (this.connections.get(k) === true) this.ready -= 1;
       this.connections.delete(k);
       this.checkedOut.delete(k);
       this.leaks?.release(k);
@@ -155,8 +161,13 @@ export class MongoPoolMonitor {
     });
   }
 
-  /** Unsubscribes from the client (the counts stay readable). */
+  /** Unsubscribes from the client (the counts stay readable) and writes the final gauges. */
   detach(): void {
+    if (this.flush !== undefined) {
+      clearImmediate(this.flush);
+      this.flush = undefined;
+      this.writeGauges();
+    }
     const client = this.client;
     if (client !== undefined) {
       for (const [event, listener] of this.listeners) emitter(client).off(event, listener);
@@ -182,8 +193,7 @@ export class MongoPoolMonitor {
 
   /** Current driver-side counts. */
   counts(): MongoPoolCounts {
-    let ready = 0;
-    for (const isReady of this.connections.values()) if (isReady) ready += 1;
+    const ready = this.ready;
     const used = this.checkedOut.size;
     return {
       open: this.connections.size,
@@ -209,19 +219,21 @@ export class MongoPoolMonitor {
   }
 
   private touch(): void {
-    if (this.gaugesDirty) return;
-    this.gaugesDirty = true;
-    queueMicrotask(() => {
-      this.gaugesDirty = false;
+    if (this.flush !== undefined) return;
+    // One gauge refresh per I/O turn: all events of a burst of completions coalesce into it.
+    this.flush = setImmediate(() => {
+      this.flush = undefined;
       this.writeGauges();
     });
   }
 
   private writeGauges(): void {
     const { idle, used, waiting } = this.counts();
-    this.metrics.connectionCount.set(this.labels.idle, idle);
-    this.metrics.connectionCount.set(this.labels.used, used);
-    this.metrics.pendingRequests.set(this.labels.db, waiting);
+    const last = this.written;
+    if (idle !== last.idle) this.metrics.connectionCount.set(this.labels.idle, idle);
+    if (used !== last.used) this.metrics.connectionCount.set(this.labels.used, used);
+    if (waiting !== last.waiting) this.metrics.pendingRequests.set(this.labels.db, waiting);
+    this.written = { idle, used, waiting };
   }
 }
 
