@@ -61,6 +61,13 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  it('fails loudly when MONGOMS_SYSTEM_BINARY points to nothing', async () => {
+    process.env.MONGOMS_SYSTEM_BINARY = join(tmpdir(), 'no-such-dir', 'mongod');
+    const lines: string[] = [];
+    await expect(startMongo({ env: {}, log: (l) => lines.push(l) })).rejects.toThrow(/no-such-dir/);
+    expect(lines).toEqual([]);
+  });
+
   it('runs the binary through mongodb-memory-server and reports kind "mongod"', async () => {
     process.env.MONGOMS_SYSTEM_BINARY = binary;
     const lines: string[] = [];
