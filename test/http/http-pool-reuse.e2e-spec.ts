@@ -92,6 +92,8 @@ describe('HttpPoolModule: connection reuse, limits, HttpService interop', () => 
     expect(stats.connections).toBe(1);
     expect(stats.idle).toBe(1);
     expect(stats.acquired).toBe(0);
+    // The test upstream keeps idle sockets 5 s and says so in `Keep-Alive: timeout=5`.
+    expect(stats.origins[0]?.upstreamKeepAliveMs).toBe(5000);
   });
 
   it('keeps HttpModule from @nestjs/axios usable beside it', async () => {

@@ -72,6 +72,7 @@ export class UndiciTransport implements PooledTransport {
   private readonly limiter: PoolLimiter;
   private readonly dispatcher: Dispatcher;
   private readonly upstreamKeepAlive = new Map<string, number>();
+  private readonly lastKeepAliveHeader = new Map<string, string>();
   private closing: Promise<void> | undefined;
 
   constructor(options: UndiciTransportOptions) {
@@ -256,10 +257,13 @@ export class UndiciTransport implements PooledTransport {
   }
 
   private recordKeepAliveHint(origin: string, header: string | string[]): void {
-    const { timeoutMs } = parseKeepAliveHeader(header);
-    if (timeoutMs !== undefined && this.upstreamKeepAlive.get(origin) !== timeoutMs) {
-      this.upstreamKeepAlive.set(origin, timeoutMs);
-    }
+    // Upstreams repeat the same header on every response; parse only when it changes.
+    const raw = Array.isArray(header) ? header.join(',') : header;
+    if (this.lastKeepAliveHeader.get(origin) === raw) return;
+    this.lastKeepAliveHeader.set(origin, raw);
+    const { timeoutMs } = parseKeepAliveHeader(raw);
+    if (timeoutMs === undefined) this.upstreamKeepAlive.delete(origin);
+    else this.upstreamKeepAlive.set(origin, timeoutMs);
   }
 }
 
