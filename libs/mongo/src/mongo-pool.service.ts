@@ -31,7 +31,13 @@ export class MongoPoolService {
     return this.getPool(name).stats();
   }
 
-  /** @internal The pool object of `name`, wherever it was registered. */
+  /**
+   * The pool object of `name`, wherever it was registered: its driver `client`, mongoose
+   * `connection`, resolved `config`, `state()` and `checkHealth()`. For diagnostics and tests;
+   * application code uses the injected connection.
+   *
+   * @throws PoolError when no pool of that name is registered
+   */
   getPool(name: string = DEFAULT_MONGO_POOL_NAME): MongoPoolInstance {
     try {
       return this.moduleRef.get<MongoPoolInstance>(getMongoPoolInstanceToken(name), {
