@@ -219,6 +219,7 @@ export class MongoWireServer {
 
   /** Stops listening, closes every client socket and forgets open cursors. Idempotent. */
   async stop(): Promise<void> {
+    const wasRunning = this.running;
     this.running = false;
     this.hanging = false;
     this.closeListener();
@@ -228,7 +229,7 @@ export class MongoWireServer {
     });
     await Promise.all([...closing, ...this.closingListeners]);
     this.engine.clearCursors();
-    this.options.log?.(`MongoWireServer on port ${this.boundPort} stopped`);
+    if (wasRunning) this.options.log?.(`MongoWireServer on port ${this.boundPort} stopped`);
   }
 
   private listen(): Promise<void> {
@@ -247,6 +248,8 @@ export class MongoWireServer {
       server.once('error', onError);
       server.listen(this.boundPort, this.options.host, () => {
         server.off('error', onError);
+        // Accept failures (e.g. out of file descriptors) must not crash the test process.
+        server.on('error', (error) => this.options.log?.(`listener error: ${error.message}`));
         const address = server.address();
         if (address && typeof address === 'object') this.boundPort = address.port;
         this.listener = server;
@@ -332,9 +335,13 @@ export class MongoWireServer {
    */
   async refuseConnections(on: boolean): Promise<void> {
     if (!this.running || on === this.refusing) return;
-    this.refusing = on;
-    if (on) this.closeListener();
-    else await this.listen();
+    if (on) {
+      this.refusing = true;
+      this.closeListener();
+    } else {
+      await this.listen();
+      this.refusing = false;
+    }
   }
 
   /**
