@@ -115,6 +115,7 @@ describe('buildMainClientOptions', () => {
     const config = parseRedisPoolConfig({
       REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:7001',
       REDIS_CLUSTER_SCALE_READS: 'all',
+      REDIS_AUTO_PIPELINING: 'true',
     });
     const built = buildMainClientOptions(config);
     if (built.topology !== 'cluster') throw new Error('expected cluster');

@@ -89,7 +89,7 @@ describe('parseRedisPoolConfig', () => {
       maxRetriesPerRequest: 3,
       enableOfflineQueue: true,
       offlineQueueMax: 1000,
-      autoPipelining: true,
+      autoPipelining: false,
       retryBaseDelayMs: 100,
       retryMaxDelayMs: 5000,
       acquireTimeoutMs: 5000,
