@@ -1,4 +1,9 @@
-import { PoolMetricsModule, type ShutdownDeadlineReport, ShutdownModule } from '@nest-pools/core';
+import {
+  type EnvSource,
+  PoolMetricsModule,
+  type ShutdownDeadlineReport,
+  ShutdownModule,
+} from '@nest-pools/core';
 import { getHttpPoolToken, HttpPoolModule } from '@nest-pools/http';
 import { MongoPoolModule } from '@nest-pools/mongo';
 import { getRedisPoolToken, RedisPoolModule } from '@nest-pools/redis';
@@ -22,6 +27,7 @@ import {
   TELEGRAM_POOL,
 } from './codebot.tokens.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
+import { validateEnvironment } from './config/validate-environment.js';
 import { EMBEDDED_SERVICES, type EmbeddedService } from './dev/embedded-services.js';
 import { GistsClient } from './github/gists.client.js';
 import { HealthController } from './health/health.controller.js';
@@ -64,8 +70,16 @@ export class AppModule implements NestModule {
     return {
       module: AppModule,
       imports: [
-        // main.ts already loaded .env into process.env before validating it.
-        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true }),
+        // main.ts loaded .env into process.env already. The same check main.ts ran guards every
+        // ConfigService reader too (e.g. after development mode filled in the pool URLs).
+        ConfigModule.forRoot({
+          isGlobal: true,
+          ignoreEnvFile: true,
+          validate: (env: Record<string, unknown>) => {
+            validateEnvironment(env as EnvSource);
+            return env;
+          },
+        }),
         PoolMetricsModule,
         TerminusModule.forRoot({ errorLogStyle: 'pretty' }),
         ShutdownModule.forRoot({

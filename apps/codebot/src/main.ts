@@ -61,6 +61,10 @@ async function bootstrap(): Promise<void> {
     );
   } catch (error) {
     await stopAll(embedded);
+    if (error instanceof ConfigValidationError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
     throw error;
   }
   // SIGTERM/SIGINT run Nest's shutdown (readiness 503, drain, server close, pools), then exit 0.
