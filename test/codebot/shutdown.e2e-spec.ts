@@ -129,7 +129,10 @@ describe('CodeBot graceful shutdown under load (built app as a child process)', 
       20,
       'readiness 503',
     );
-    // The balancer takes a moment to propagate; requests keep coming and are answered.
+    // The balancer takes a moment to propagate; requests keep coming and are answered, each on a
+    // connection the server closes after the response.
+    const duringDrain = await http(base, 'GET', '/api/snippets/load/hot.js', undefined, {}, agent);
+    expect([duringDrain.status, duringDrain.headers.connection]).toEqual([200, 'close']);
     await sleep(200);
     stopSending = true;
     // One more request that arrived just before, slow enough to be in flight when the server
