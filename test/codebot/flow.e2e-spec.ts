@@ -292,6 +292,14 @@ describe('CodeBot end to end (built app as a child process)', () => {
     }
   });
 
+  it('never writes a secret to its logs', () => {
+    const output = app.output();
+    expect(output).toContain('CODEBOT_READY');
+    for (const secret of [TOKEN, SECRET, GITHUB_TOKEN, REDIS_PASSWORD, METRICS_TOKEN]) {
+      expect(output).not.toContain(secret);
+    }
+  });
+
   describe('/metrics and deploy/grafana', () => {
     let exposition = '';
 

@@ -72,6 +72,7 @@ describe('CodeBot health transitions (built app as a child process)', () => {
     key: 'redis' | 'mongodb',
     stop: () => Promise<void>,
     start: () => Promise<void>,
+    whileDown?: () => Promise<void>,
   ): Promise<void> {
     expect((await ready()).status).toBe(200);
     await stop();
@@ -91,6 +92,7 @@ describe('CodeBot health transitions (built app as a child process)', () => {
     const full = await http(app.baseUrl, 'GET', '/health');
     expect(full.status).toBe(503);
     expect(full.body.error[key].status).toBe('down');
+    await whileDown?.();
 
     await start();
     const upAfter = await waitUntil(
@@ -108,6 +110,21 @@ describe('CodeBot health transitions (built app as a child process)', () => {
       () => redis.stop({ keepData: true }),
       async () => {
         await redis.start();
+      },
+      async () => {
+        // Without de-duplication an update could run twice: Telegram is asked to retry later.
+        const update = {
+          update_id: 77,
+          message: {
+            message_id: 1,
+            from: { id: 3 },
+            chat: { id: 3, type: 'private' },
+            text: '/help',
+          },
+        };
+        const res = await http(app.baseUrl, 'POST', '/telegram/webhook', update);
+        expect(res.status).toBe(503);
+        expect(telegram.messagesFor(3)).toHaveLength(0);
       },
     );
   });
