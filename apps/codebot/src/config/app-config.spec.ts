@@ -11,6 +11,7 @@ describe('parseAppConfig', () => {
     expect(parseAppConfig({}, 'production').issues.map((i) => i.variable)).toEqual([
       'TELEGRAM_BOT_TOKEN',
     ]);
+    expect(parseAppConfig({ TELEGRAM_BOT_TOKEN: '' }, 'staging').issues).toHaveLength(1);
     const { config } = parseAppConfig({ TELEGRAM_BOT_TOKEN: '1:abc' }, 'production');
     expect(config?.shutdownDrainDelayMs).toBe(5000);
     expect(config?.telegramApiUrl).toBe('https://api.telegram.org');

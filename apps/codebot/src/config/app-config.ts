@@ -168,7 +168,7 @@ export function parseAppConfig(
   }
 
   const production = appEnv !== 'development';
-  if (production && env.TELEGRAM_BOT_TOKEN === undefined) {
+  if (production && !env.TELEGRAM_BOT_TOKEN?.trim()) {
     issues.push({
       variable: 'TELEGRAM_BOT_TOKEN',
       given: undefined,
