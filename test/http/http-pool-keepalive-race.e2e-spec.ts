@@ -72,7 +72,9 @@ describe('HttpPoolModule: keep-alive race', () => {
       `keep-alive race: ${ok} ok, ${failures.length} failed, ${resets ?? 0} reset retries, ` +
         `${upstream.totalConnections} upstream connections\n`,
     );
-    expect(failures).toEqual([]);
+    const byCode: Record<string, number> = {};
+    for (const code of failures) byCode[code] = (byCode[code] ?? 0) + 1;
+    expect(byCode).toEqual({});
     expect(ok).toBe(LANES * PER_LANE);
     // Sockets were really closed under the client and replaced.
     expect(upstream.totalConnections).toBeGreaterThan(LANES);
