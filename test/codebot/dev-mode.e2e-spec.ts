@@ -1,5 +1,9 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access -- response bodies are JSON checked field by field by the assertions */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { getFreePort } from '@nest-pools/testing';
 
@@ -8,6 +12,7 @@ import {
   buildCodebot,
   type CodebotProcess,
   http,
+  ROOT,
   startCodebot,
   waitUntil,
 } from './codebot-harness.js';
@@ -88,4 +93,22 @@ describe('CodeBot development mode: nothing configured (built app as a child pro
     expect(await portOpen(redisPort)).toBe(false);
     expect(await portOpen(metricsPort)).toBe(false);
   });
+
+  it('npm run demo: the scripted conversation goes through the webhook and is printed', async () => {
+    const child = spawn(process.execPath, [join(ROOT, 'apps/codebot/dist/demo.js')], {
+      cwd: tmpdir(),
+      env: baseEnv({}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    expect(out).toContain('you> /save hello.py print("Hello, CodeBot!")');
+    expect(out).toContain('bot> Saved "hello.py" (python, 1 line).');
+    expect(out).toContain('bot> (nothing: duplicate update_id, handled once)');
+    expect(out).toMatch(/bot> Shared "add\.js": http:\/\/127\.0\.0\.1:\d+\/gist\//);
+    expect(out).toContain('CodeBot stopped (exit code 0).');
+  }, 120_000);
 });
