@@ -1,5 +1,6 @@
 import {
   type EnvSource,
+  parseHttpPoolConfig,
   PoolMetricsModule,
   type ShutdownDeadlineReport,
   ShutdownModule,
@@ -44,6 +45,18 @@ import { SnippetImportService } from './snippets/snippet-import.service.js';
 import { SnippetsController } from './snippets/snippets.controller.js';
 import { SnippetsService } from './snippets/snippets.service.js';
 import { TelegramClient } from './telegram/telegram.client.js';
+
+/**
+ * Each client's own socket limit per host, unless the operator set one for all clients
+ * (`HTTP_LIMIT_PER_HOST` or its aliases); never above the total `poolLimit` in force.
+ */
+function perHostLimit(clientDefault: number): { limitPerHost?: number } {
+  const env = process.env;
+  if (env.HTTP_LIMIT_PER_HOST || env.AIOHTTP_LIMIT_PER_HOST || env.REQUESTS_POOL_CONNECTIONS) {
+    return {};
+  }
+  return { limitPerHost: Math.min(clientDefault, parseHttpPoolConfig(env).poolLimit) };
+}
 
 /** What {@link AppModule.register} needs besides the validated settings. */
 export interface AppModuleOptions {
@@ -97,7 +110,7 @@ export class AppModule implements NestModule {
             // sendMessage is a POST: retried only on answers that prove it was not processed.
             retries: 2,
             retryNonIdempotent: false,
-            limitPerHost: 20,
+            ...perHostLimit(20),
             healthUrl: `${config.telegramApiUrl}/`,
           }),
         }),
@@ -107,7 +120,7 @@ export class AppModule implements NestModule {
             baseURL: config.githubApiUrl,
             retries: 3,
             retryNonIdempotent: false,
-            limitPerHost: 10,
+            ...perHostLimit(10),
             userAgent: 'CodeBot (nest-pools)',
             healthUrl: `${config.githubApiUrl}/`,
           }),
