@@ -17,6 +17,7 @@ class Clients {
 }
 
 describe('HttpPoolModule: retry rules', () => {
+  const freshConnections = new Set<number>();
   let upstream: HttpTestUpstream;
   let moduleRef: TestingModule;
   let clients: Clients;
@@ -32,6 +33,16 @@ describe('HttpPoolModule: retry rules', () => {
         '/too-long': { status: [429, 200], headers: { 'retry-after': '120' } },
         '/cut': { bodySize: 64 * 1024, reset: 'mid-response' },
         '/post-cut': { reset: 'before-response' },
+        // The keep-alive race made deterministic: a request arriving on a reused connection finds
+        // it closed (the upstream's idle timer fired as the request was sent).
+        '/reuse-closed': (req, res, ctx) => {
+          if (freshConnections.has(ctx.record.connectionId)) {
+            req.socket.destroy();
+            return;
+          }
+          freshConnections.add(ctx.record.connectionId);
+          res.end('ok');
+        },
       },
     });
     const base = { baseURL: upstream.url, retries: 2, retryBackoffMs: 20, retryAfterMaxMs: 5000 };
@@ -113,6 +124,21 @@ describe('HttpPoolModule: retry rules', () => {
     expect(count('/cut')).toBe(3);
   });
 
+  it('retries a GET whose reused keep-alive socket was closed by the upstream, never a POST', async () => {
+    for (let i = 0; i < 5; i++) {
+      const res = await firstValueFrom(clients.http.get<string>('/reuse-closed'));
+      expect(res.data).toBe('ok');
+    }
+    // Every GET after the first met a closed reused socket once, then went through a new one.
+    expect(count('/reuse-closed')).toBe(9);
+
+    const post = await firstValueFrom(clients.http.post('/reuse-closed', 'x')).catch(
+      (e: unknown) => e,
+    );
+    expect((post as AxiosError).code).toBe('ECONNRESET');
+    expect(count('/reuse-closed')).toBe(10);
+  });
+
   it('counts retries by reason in http_client_retries_total', async () => {
     const text = await moduleRef.get<Registry>(POOL_METRICS_REGISTRY).metrics();
     const line = (reason: string) =>
@@ -120,7 +146,7 @@ describe('HttpPoolModule: retry rules', () => {
         `http_client_retries_total\\{[^}]*pool_name="default"[^}]*reason="${reason}"[^}]*\\} (\\d+)`,
       ).exec(text)?.[1];
     expect(Number(line('status_503'))).toBeGreaterThanOrEqual(3);
-    expect(Number(line('connection_reset'))).toBeGreaterThanOrEqual(2);
+    expect(Number(line('connection_reset'))).toBeGreaterThanOrEqual(2 + 4);
     expect(text).toMatch(/pool_errors_total\{[^}]*pool_system="http"[^}]*error_type="ECONNRESET"/);
   });
 });
