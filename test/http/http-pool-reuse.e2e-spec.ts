@@ -105,6 +105,32 @@ describe('HttpPoolModule: connection reuse, limits, HttpService interop', () => 
     await stock.close();
   });
 
+  it('resolves names through the DNS cache and pools per resolved address', async () => {
+    const dns = await Test.createTestingModule({
+      imports: [
+        HttpPoolModule.forRoot({
+          baseURL: `http://localhost:${upstream.port}`,
+          dnsCacheTtlMs: 60_000,
+        }),
+      ],
+    }).compile();
+    await dns.init();
+    const http = dns.get(HttpService);
+    for (let i = 0; i < 3; i++) {
+      const res = await firstValueFrom(http.get('/dns'));
+      expect(res.status).toBe(200);
+    }
+    expect(upstream.lastRequest?.headers.host).toBe(`localhost:${upstream.port}`);
+    const origins = dns
+      .get(HttpPoolService)
+      .getPoolStats()
+      .origins.map((o) => o.origin);
+    // Where localhost also resolves to ::1, undici tries it first and falls back to IPv4.
+    expect(origins).toContain(`http://127.0.0.1:${upstream.port}`);
+    expect(origins.every((o) => /^http:\/\/(127\.0\.0\.1|\[::1\]):\d+$/.test(o))).toBe(true);
+    await dns.close();
+  });
+
   it('records request duration and socket gauges in the shared registry', async () => {
     const http = moduleRef.get(HttpService);
     await firstValueFrom(http.get('/metered'));
