@@ -4,6 +4,7 @@ import {
   getMongoPoolToken,
   InjectMongoPool,
   MongoCompressorUnavailableError,
+  MongoPoolHealthIndicator,
   MongoPoolModule,
   MongoPoolService,
   urlWantsTls,
@@ -223,6 +224,33 @@ describe('MongoPoolModule option sources', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('makes the service and indicator app-wide with isGlobal, and only then', async () => {
+    @Injectable()
+    class Probe {
+      constructor(
+        readonly pools: MongoPoolService,
+        readonly health: MongoPoolHealthIndicator,
+      ) {}
+    }
+    @Module({ providers: [Probe], exports: [Probe] })
+    class FeatureModule {}
+
+    const url = backend.url('global');
+    const app = await boot([
+      MongoPoolModule.forRoot({ name: 'shared', url, minPoolSize: 0, isGlobal: true }),
+      FeatureModule,
+    ]);
+    try {
+      const probe = app.get(Probe);
+      expect(probe.pools.getPool('shared').config.url).toBe(url);
+    } finally {
+      await app.close();
+    }
+    await expect(
+      boot([MongoPoolModule.forRoot({ name: 'local', url, minPoolSize: 0 }), FeatureModule]),
+    ).rejects.toThrow(/MongoPoolService/);
   });
 
   it('fails bootstrap with one error listing every invalid variable', async () => {
