@@ -46,6 +46,46 @@ export interface RequestObserver {
 type RetryContext = IRetryBackoffContext<unknown>;
 
 /**
+ * The attempts of one request and their common cancellation: a plain flag and one listener slot,
+ * with an `AbortSignal` made only for the code that needs one (stream responses, the `poolLimit`
+ * queue, the retry wait, the `http` transport). Most requests never allocate it.
+ */
+class PooledAttempt implements TransportAttempt {
+  aborted = false;
+  reason: unknown = undefined;
+  private listener: ((reason: unknown) => void) | undefined;
+  private controller: AbortController | undefined;
+
+  constructor(
+    readonly config: InternalAxiosRequestConfig,
+    readonly url: URL,
+    readonly method: string,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  onAbort(listener: ((reason: unknown) => void) | undefined): void {
+    this.listener = listener;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const listener = this.listener;
+    this.listener = undefined;
+    listener?.(reason);
+    this.controller?.abort(reason);
+  }
+}
+
+/**
  * Builds the axios adapter of a pooled client around a transport: it owns what spans all attempts
  * of one request — the total `timeout`, `signal` / `cancelToken` cancellation, the retry policy
  * (cockatiel) with `Retry-After` and full-jitter backoff, `validateStatus` — and reports every
@@ -66,7 +106,7 @@ export function createPooledAdapter(
     );
 
   const once = async (attempt: TransportAttempt): Promise<AxiosResponse> => {
-    if (attempt.signal.aborted) throw attempt.signal.reason;
+    if (attempt.aborted) throw attempt.reason;
     const started = performance.now();
     try {
       const response = await send(attempt);
@@ -115,15 +155,14 @@ export function createPooledAdapter(
   return async function pooledAdapter(config: InternalAxiosRequestConfig) {
     const url = requestUrl(config);
     const method = (config.method ?? 'get').toUpperCase();
-    const controller = new AbortController();
-    const unlink = linkCancellation(config, controller);
+    const attempt = new PooledAttempt(config, url, method);
+    const unlink = linkCancellation(config, attempt);
     let unlinked = false;
     const cleanup = (keepSignal: boolean) => {
       if (unlinked) return;
       if (!keepSignal) unlinked = true;
       unlink(keepSignal);
     };
-    const attempt: TransportAttempt = { config, url, method, signal: controller.signal };
     try {
       let response: AxiosResponse;
       const retryable =
@@ -160,8 +199,8 @@ export function createPooledAdapter(
               if (!outcome) return once(attempt);
               if ('error' in outcome) throw outcome.error;
               return outcome.value;
-            }, controller.signal),
-            controller.signal,
+            }, attempt.signal),
+            attempt.signal,
           );
         }
       }
@@ -207,11 +246,11 @@ function requestUrl(config: InternalAxiosRequestConfig): URL {
  */
 function linkCancellation(
   config: InternalAxiosRequestConfig,
-  controller: AbortController,
+  attempt: PooledAttempt,
 ): (keepSignal: boolean) => void {
   const cancel = (reason?: unknown) => {
-    if (controller.signal.aborted) return;
-    controller.abort(
+    if (attempt.aborted) return;
+    attempt.abort(
       reason instanceof CanceledError ? reason : new CanceledError(undefined, config, undefined),
     );
   };
@@ -226,7 +265,7 @@ function linkCancellation(
   const timer =
     timeout > 0
       ? setTimeout(() => {
-          if (!controller.signal.aborted) controller.abort(totalTimeoutError(config));
+          if (!attempt.aborted) attempt.abort(totalTimeoutError(config));
         }, timeout)
       : undefined;
   return (keepSignal) => {

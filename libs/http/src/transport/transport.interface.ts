@@ -8,8 +8,20 @@ export interface TransportAttempt {
   url: URL;
   /** Upper-case method. */
   method: string;
-  /** Aborts this attempt: caller cancel or the total timeout; its `reason` is the error to throw. */
-  signal: AbortSignal;
+  /**
+   * Aborts this attempt: caller cancel or the total timeout; its `reason` is the error to throw.
+   * Created on first read: transports on the hot path use {@link aborted} / {@link onAbort}.
+   */
+  readonly signal: AbortSignal;
+  /** True once the request was cancelled or timed out. */
+  readonly aborted: boolean;
+  /** The error the request fails with once {@link aborted}. */
+  readonly reason: unknown;
+  /**
+   * Sets the one listener called (once) when the request aborts, replacing the previous one;
+   * `undefined` removes it. Attempts run one at a time, so one slot is enough.
+   */
+  onAbort(listener: ((reason: unknown) => void) | undefined): void;
 }
 
 /**
