@@ -33,6 +33,14 @@ export function httpErrorType(error: unknown): string {
   return typeof code === 'string' && KNOWN_ERROR_CODES.has(code) ? code : 'other';
 }
 
+/** `http_response_status_class` values by `status / 100`, prebuilt for the usual statuses. */
+const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
+/** A duration histogram child bound to one label set. */
+interface DurationChild {
+  observe(seconds: number): void;
+}
+
 /** `server_port` label: the explicit port, else the scheme's default. */
 function portOf(url: { port: string; protocol: string }): string {
   return url.port || (url.protocol === 'https:' ? '443' : '80');
@@ -47,6 +55,12 @@ function portOf(url: { port: string; protocol: string }): string {
  */
 export class HttpPoolMetricsRecorder implements RequestObserver {
   private readonly seenOrigins = new Map<string, { server_address: string; server_port: string }>();
+  /**
+   * Label-bound histogram children per origin, method and status class: building and checking a
+   * label object on every attempt costs more than the observation itself. Bounded by the origins
+   * a client talks to.
+   */
+  private readonly durations = new Map<string, DurationChild>();
 
   constructor(
     private readonly metrics: PoolMetrics,
@@ -61,28 +75,35 @@ export class HttpPoolMetricsRecorder implements RequestObserver {
     seconds: number,
     error: unknown,
   ): void {
-    this.metrics.httpRequestDuration.observe(
-      {
+    const statusClass =
+      status === undefined
+        ? 'error'
+        : (STATUS_CLASSES[Math.floor(status / 100)] ?? `${Math.floor(status / 100)}xx`);
+    const key = `${method} ${statusClass} ${url.protocol}//${url.host}`;
+    let child = this.durations.get(key);
+    if (!child) {
+      child = this.metrics.httpRequestDuration.labels({
         pool_name: this.poolName,
         http_request_method: method,
-        http_response_status_class:
-          status === undefined ? 'error' : `${Math.floor(status / 100)}xx`,
+        http_response_status_class: statusClass,
         server_address: url.hostname,
         server_port: portOf(url),
-      },
-      seconds,
-    );
-    if (error !== undefined) {
-      this.metrics.errors.inc({
-        pool_name: this.poolName,
-        pool_system: 'http',
-        error_type: httpErrorType(error),
       });
+      this.durations.set(key, child);
     }
+    child.observe(seconds);
+    if (error === undefined) {
+      this.onOutcome(status === undefined || status < 500);
+      return;
+    }
+    const errorType = httpErrorType(error);
+    this.metrics.errors.inc({
+      pool_name: this.poolName,
+      pool_system: 'http',
+      error_type: errorType,
+    });
     // Cancels are the caller's choice, not the upstream's health.
-    if (httpErrorType(error) !== 'ERR_CANCELED') {
-      this.onOutcome(error === undefined && (status === undefined || status < 500));
-    }
+    if (errorType !== 'ERR_CANCELED') this.onOutcome(false);
   }
 
   retrying(url: URL, reason: RetryReason): void {
