@@ -2,13 +2,16 @@ import { HttpService } from '@nestjs/axios';
 import type { AxiosPromise, AxiosRequestConfig, AxiosResponse } from 'axios';
 import { Observable } from 'rxjs';
 
+import { type CancelHook, isPooledAdapter, withCancelHook } from './transport/pooled-adapter.js';
+
 type AxiosCall<T> = (...args: unknown[]) => AxiosPromise<T>;
 
 /**
  * `@nestjs/axios`'s `HttpService` (same methods, same Observable contract, `instanceof
- * HttpService`) with a cheaper cancellation: unsubscribing before the response aborts the request
- * through an `AbortSignal` (combined with the caller's own `signal`), and unsubscribing after it
- * costs nothing. The stock service arms a `CancelToken` per request and fires it on every
+ * HttpService`) with a cheaper cancellation: unsubscribing before the response cancels the request
+ * (`ERR_CANCELED`), and unsubscribing after it costs nothing. On the pooled adapter with no request
+ * interceptor the cancel is a direct call into the adapter and the config gets no `signal`;
+ * otherwise an `AbortSignal` is added (combined with the caller's own). The stock service arms a `CancelToken` per request and fires it on every
  * teardown, building a `CanceledError` with a stack trace even for completed requests.
  */
 export class PooledHttpService extends HttpService {
@@ -21,15 +24,25 @@ export class PooledHttpService extends HttpService {
       const config: AxiosRequestConfig = { ...((args[last] as AxiosRequestConfig) ?? {}) };
       const call = [...args];
       call[last] = config;
-      let controller: AbortController | undefined;
+      let cancel: (() => void) | undefined;
+      let hook: CancelHook | undefined;
       // A caller-provided cancelToken stays the caller's business, as in the stock service.
       if (!config.cancelToken) {
-        controller = new AbortController();
-        const own = config.signal as AbortSignal | undefined;
-        config.signal = own ? AbortSignal.any([own, controller.signal]) : controller.signal;
+        if (this.reachesAdapterAtOnce(config)) {
+          // No signal to create or listen to: the adapter hands back a direct cancel.
+          const direct: CancelHook = { cancel: undefined };
+          hook = direct;
+          cancel = () => direct.cancel?.();
+        } else {
+          const controller = new AbortController();
+          const own = config.signal as AbortSignal | undefined;
+          config.signal = own ? AbortSignal.any([own, controller.signal]) : controller.signal;
+          cancel = () => controller.abort();
+        }
       }
       let settled = false;
-      axios(...call).then(
+      const pending = hook ? withCancelHook(hook, () => axios(...call)) : axios(...call);
+      pending.then(
         (response) => {
           settled = true;
           subscriber.next(response);
@@ -42,8 +55,20 @@ export class PooledHttpService extends HttpService {
       );
       return () => {
         // A streamed body outlives the Observable; the stock service never cancels it either.
-        if (!settled && config.responseType !== 'stream') controller?.abort();
+        if (!settled && config.responseType !== 'stream') cancel?.();
       };
     });
+  }
+
+  /**
+   * Whether axios calls this client's pooled adapter synchronously for `config`: no request
+   * interceptor (they run asynchronously) and no adapter other than the pooled one.
+   */
+  private reachesAdapterAtOnce(config: AxiosRequestConfig): boolean {
+    const instance = this.axiosRef;
+    if (config.adapter !== undefined || !isPooledAdapter(instance.defaults.adapter)) return false;
+    const handlers = (instance.interceptors.request as unknown as { handlers?: unknown[] })
+      .handlers;
+    return !handlers?.some((handler) => handler !== null && handler !== undefined);
   }
 }

@@ -46,6 +46,37 @@ export interface RequestObserver {
 type RetryContext = IRetryBackoffContext<unknown>;
 
 /**
+ * How `PooledHttpService` cancels a request without an `AbortSignal`: it offers a hook while it
+ * calls axios, the pooled adapter takes it (axios reaches the adapter synchronously when no
+ * request interceptor is registered) and fills in `cancel`.
+ */
+export interface CancelHook {
+  /** Cancels the request with a `CanceledError`; set while the request is in flight. */
+  cancel: (() => void) | undefined;
+}
+
+let offeredHook: CancelHook | undefined;
+const pooledAdapters = new WeakSet<AxiosAdapter>();
+
+/** True for adapters made by {@link createPooledAdapter}. */
+export function isPooledAdapter(adapter: unknown): boolean {
+  return typeof adapter === 'function' && pooledAdapters.has(adapter as AxiosAdapter);
+}
+
+/**
+ * Calls `start` (which must reach a pooled adapter synchronously) with `hook` on offer; the
+ * adapter that starts during the call takes it.
+ */
+export function withCancelHook<T>(hook: CancelHook, start: () => T): T {
+  offeredHook = hook;
+  try {
+    return start();
+  } finally {
+    offeredHook = undefined;
+  }
+}
+
+/**
  * The attempts of one request and their common cancellation: a plain flag and one listener slot,
  * with an `AbortSignal` made only for the code that needs one (stream responses, the `poolLimit`
  * queue, the retry wait, the `http` transport). Most requests never allocate it.
@@ -152,11 +183,14 @@ export function createPooledAdapter(
     if (reason && config) observer?.retrying(requestUrl(config), reason, event.delay);
   });
 
-  return async function pooledAdapter(config: InternalAxiosRequestConfig) {
+  const pooledAdapter = async (config: InternalAxiosRequestConfig) => {
+    // Taken before anything else: the hook belongs to the request that reaches this line first.
+    const hook = offeredHook;
+    offeredHook = undefined;
     const url = requestUrl(config);
     const method = (config.method ?? 'get').toUpperCase();
     const attempt = new PooledAttempt(config, url, method);
-    const unlink = linkCancellation(config, attempt);
+    const unlink = linkCancellation(config, attempt, hook);
     let unlinked = false;
     const cleanup = (keepSignal: boolean) => {
       if (unlinked) return;
@@ -226,6 +260,8 @@ export function createPooledAdapter(
       throw error;
     }
   };
+  pooledAdapters.add(pooledAdapter);
+  return pooledAdapter;
 }
 
 /** The absolute URL axios's own adapters would call: base URL, path and serialized params. */
@@ -247,6 +283,7 @@ function requestUrl(config: InternalAxiosRequestConfig): URL {
 function linkCancellation(
   config: InternalAxiosRequestConfig,
   attempt: PooledAttempt,
+  hook: CancelHook | undefined,
 ): (keepSignal: boolean) => void {
   const cancel = (reason?: unknown) => {
     if (attempt.aborted) return;
@@ -261,6 +298,7 @@ function linkCancellation(
     else external.addEventListener('abort', onAbort, { once: true });
   }
   config.cancelToken?.subscribe(cancel);
+  if (hook) hook.cancel = () => cancel();
   const timeout = config.timeout ?? 0;
   const timer =
     timeout > 0
@@ -271,7 +309,10 @@ function linkCancellation(
   return (keepSignal) => {
     if (timer) clearTimeout(timer);
     config.cancelToken?.unsubscribe(cancel);
-    if (!keepSignal) external?.removeEventListener('abort', onAbort);
+    if (!keepSignal) {
+      external?.removeEventListener('abort', onAbort);
+      if (hook) hook.cancel = undefined;
+    }
   };
 }
 
