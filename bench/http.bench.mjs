@@ -1,7 +1,9 @@
 // HTTP client throughput: stock @nestjs/axios HttpService vs HttpPoolModule's HttpService vs a
 // raw undici Agent, against one local upstream running in a child process (so the server does
 // not share the clients' event loop). Each client runs the same closed loop: N requests in
-// flight, each GET parsing a small JSON body. One run; ratios are taken within it.
+// flight, each GET parsing a small JSON body. One run; ratios are taken within it. The clients
+// take turns in interleaved rounds, so a change in machine load mid-run hits all of them alike;
+// each cell reports the median over the rounds.
 import 'reflect-metadata';
 
 import { Buffer } from 'node:buffer';
@@ -28,7 +30,14 @@ if (process.argv.includes(UPSTREAM_FLAG)) {
 
 const WARMUP_MS = 1500;
 const MEASURE_MS = Number(process.env.HTTP_BENCH_MS ?? 4000);
+const ROUNDS = Math.max(1, Number(process.env.HTTP_BENCH_ROUNDS ?? 4));
 const IN_FLIGHT = [16, 64];
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 
 async function closedLoop(fn, inFlight, ms) {
   let done = 0;
@@ -95,35 +104,46 @@ export default async function run() {
   };
 
   const only = process.env.HTTP_BENCH_ONLY;
-  const results = {};
+  const names = Object.keys(clients).filter((name) => !only || name.includes(only));
+  const rounds = {};
   for (const inFlight of IN_FLIGHT) {
-    for (const [name, fn] of Object.entries(clients)) {
-      if (only && !name.includes(only)) continue;
-      await closedLoop(fn, inFlight, WARMUP_MS);
-      const r = await closedLoop(fn, inFlight, MEASURE_MS);
-      results[`${name}@${inFlight}`] = r;
+    for (const name of names) await closedLoop(clients[name], inFlight, WARMUP_MS);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const name of names) {
+        const r = await closedLoop(clients[name], inFlight, MEASURE_MS / ROUNDS);
+        (rounds[`${name}@${inFlight}`] ??= []).push(r);
+      }
     }
   }
 
-  console.log(`\nGET ${url} (small JSON), ${MEASURE_MS} ms per cell after ${WARMUP_MS} ms warm-up`);
+  console.log(
+    `\nGET ${url} (small JSON), ${MEASURE_MS} ms per cell in ${ROUNDS} interleaved rounds ` +
+      `after ${WARMUP_MS} ms warm-up; medians over the rounds`,
+  );
   console.log('| client | in flight | req/s | client CPU µs/req | failed |');
   console.log('|---|---:|---:|---:|---:|');
   for (const inFlight of IN_FLIGHT) {
-    for (const name of Object.keys(clients)) {
-      const r = results[`${name}@${inFlight}`];
-      if (!r) continue;
-      console.log(
-        `| ${name} | ${inFlight} | ${Math.round(r.rps)} | ${r.cpuUs.toFixed(0)} | ${r.failed} |`,
-      );
+    for (const name of names) {
+      const rs = rounds[`${name}@${inFlight}`];
+      const rps = median(rs.map((r) => r.rps));
+      const cpu = median(rs.map((r) => r.cpuUs));
+      const failed = rs.reduce((sum, r) => sum + r.failed, 0);
+      console.log(`| ${name} | ${inFlight} | ${Math.round(rps)} | ${cpu.toFixed(0)} | ${failed} |`);
     }
   }
+  // Ratios per round (clients measured back to back), then the median.
+  const ratio = (a, b, inFlight) =>
+    median(
+      rounds[`${a}@${inFlight}`].map((r, i) => r.rps / rounds[`${b}@${inFlight}`][i].rps),
+    ).toFixed(2);
   console.log('\n| in flight | pooled / stock | pooled / raw undici |');
   console.log('|---:|---:|---:|');
   for (const inFlight of only ? [] : IN_FLIGHT) {
-    const s = results[`stock @nestjs/axios HttpService@${inFlight}`].rps;
-    const p = results[`HttpPoolModule HttpService@${inFlight}`].rps;
-    const u = results[`raw undici Agent@${inFlight}`].rps;
-    console.log(`| ${inFlight} | ${(p / s).toFixed(2)}× | ${(p / u).toFixed(2)}× |`);
+    const pooled = 'HttpPoolModule HttpService';
+    console.log(
+      `| ${inFlight} | ${ratio(pooled, 'stock @nestjs/axios HttpService', inFlight)}× | ` +
+        `${ratio(pooled, 'raw undici Agent', inFlight)}× |`,
+    );
   }
 
   await agent.close();
