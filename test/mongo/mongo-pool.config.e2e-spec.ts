@@ -248,9 +248,15 @@ describe('MongoPoolModule option sources', () => {
     } finally {
       await app.close();
     }
+    const before = backend.wire?.totalAccepted;
     await expect(
       boot([MongoPoolModule.forRoot({ name: 'local', url, minPoolSize: 0 }), FeatureModule]),
     ).rejects.toThrow(/MongoPoolService/);
+    // The failed bootstrap never reached onModuleInit, so its pool never started connecting.
+    if (before !== undefined) {
+      await new Promise((r) => setTimeout(r, 200));
+      expect(backend.wire?.totalAccepted).toBe(before);
+    }
   });
 
   it('fails bootstrap with one error listing every invalid variable', async () => {

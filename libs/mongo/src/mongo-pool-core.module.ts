@@ -53,7 +53,11 @@ export class MongoPoolCoreModule implements OnModuleInit, OnApplicationShutdown 
     };
   }
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
+    // Started here rather than in the provider factory: when resolving another provider fails,
+    // Nest never runs lifecycle hooks, and a client started earlier would keep connecting.
+    // With failFast this rejects, which fails bootstrap (app.init / listen).
+    await this.pool.start();
     this.unregister = this.coordinator?.register({
       name: `mongodb "${this.pool.name}"`,
       phase: MONGO_SHUTDOWN_PHASE,

@@ -36,7 +36,8 @@ export function envFromConfigService(config: ConfigService): EnvSource {
 }
 
 /**
- * Providers of the pool `name`: the pool itself (started while the module initialises), its
+ * Providers of the pool `name`: the pool itself (created here, started in the core module's
+ * `onModuleInit`, so a bootstrap that fails while resolving providers leaves nothing connecting), its
  * mongoose connection under {@link getMongoPoolToken} and under the `@nestjs/mongoose` token.
  */
 export function createMongoPoolProviders(name: string): Provider[] {
@@ -44,18 +45,16 @@ export function createMongoPoolProviders(name: string): Provider[] {
   return [
     {
       provide: instanceToken,
-      useFactory: async (
+      useFactory: (
         options: MongoPoolModuleOptions,
         configService: ConfigService,
         metrics: PoolMetrics,
-      ): Promise<MongoPoolInstance> => {
+      ): MongoPoolInstance => {
         const config = parseMongoPoolConfig(envFromConfigService(configService), {
           ...options,
           name,
         });
-        const pool = new MongoPoolInstance(config, metrics);
-        await pool.start();
-        return pool;
+        return new MongoPoolInstance(config, metrics);
       },
       inject: [MONGO_POOL_MODULE_OPTIONS, ConfigService, PoolMetrics],
     },
