@@ -76,7 +76,9 @@ describe('MongoPoolModule with the server down, restarting or hanging', () => {
           serverSelectionTimeoutMS: 400,
         }),
       ],
-    }).compile();
+    })
+      .compile()
+      .then((app) => app.init());
     const error = await compile.then(
       () => undefined,
       (e: unknown) => e,
@@ -150,6 +152,40 @@ describe('MongoPoolModule with the server down, restarting or hanging', () => {
       running = false;
       clearInterval(sampler);
       await booted.close();
+    }
+  });
+
+  it('is healthy again ≤ 2 s after a lost server comes back, with the default heartbeat', async () => {
+    if (!wireOnly('stopping and starting the server')) return;
+    const server = new MongoWireServer({ port: await getFreePort() });
+    await server.start();
+    // Default heartbeatFrequencyMS (10 s): recovery must not wait for the next heartbeat.
+    const booted = await bootPool({
+      url: server.uri('np_recover'),
+      healthTimeoutMS: 500,
+      minPoolSize: 0,
+    });
+    try {
+      await waitFor(async () => (await healthStatus(booted.health)).status === 'up', {
+        description: 'healthy before the outage',
+      });
+      await server.stop();
+      await waitFor(async () => (await healthStatus(booted.health)).status === 'down', {
+        timeoutMs: 4000,
+        description: 'down while the server is stopped',
+      });
+      await server.start();
+      const lag = trackTimerLag();
+      const restarted = performance.now();
+      await waitFor(async () => (await healthStatus(booted.health)).status === 'up', {
+        timeoutMs: 6000,
+        intervalMs: 25,
+        description: 'health up after the server came back',
+      });
+      expect(performance.now() - restarted).toBeLessThanOrEqual(2000 + lag.stop());
+    } finally {
+      await booted.close();
+      await server.stop();
     }
   });
 

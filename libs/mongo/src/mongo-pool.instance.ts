@@ -285,15 +285,24 @@ export class MongoPoolInstance {
         poolName: this.name,
       });
     }
-    if (this.connection.readyState !== CONNECTED) {
-      const why = this.everConnected
-        ? 'the driver lost the server and is reconnecting'
-        : `not connected yet${this.lastConnectError ? `: ${this.lastConnectError}` : ''}`;
+    if (this.connection.readyState !== CONNECTED && !this.everConnected) {
+      const why = `not connected yet${this.lastConnectError ? `: ${this.lastConnectError}` : ''}`;
       throw new PoolError(`MongoDB pool "${this.name}" is down (${why}).`, {
         poolName: this.name,
       });
     }
-    await this.client.db('admin').command({ ping: 1 }, { signal });
+    // After a loss the ping still goes out: its server selection makes the driver re-check the
+    // server at once (minHeartbeatFrequencyMS) instead of at the next heartbeat, so readiness
+    // recovers within a second of the server's return rather than MONGODB_HEARTBEAT_FREQUENCY_MS.
+    try {
+      await this.client.db('admin').command({ ping: 1 }, { signal });
+    } catch (error) {
+      if (this.connection.readyState === CONNECTED) throw error;
+      throw new PoolError(
+        `MongoDB pool "${this.name}" is down (the driver lost the server and is reconnecting).`,
+        { poolName: this.name, cause: error },
+      );
+    }
     return this.healthDetails();
   }
 
