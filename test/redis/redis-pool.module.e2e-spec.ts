@@ -241,6 +241,34 @@ describe('RedisPoolModule (real redis-server)', () => {
     );
   });
 
+  it('counts a failed command once, and a script that ioredis reloads after NOSCRIPT not at all', async () => {
+    const main = pools.getClient() as Redis & { echoTwice(key: string): Promise<string> };
+    main.defineCommand('echoTwice', {
+      numberOfKeys: 1,
+      lua: "return redis.call('GET', KEYS[1]) .. redis.call('GET', KEYS[1])",
+    });
+    const registry = moduleRef.get<Registry>(POOL_METRICS_REGISTRY);
+    const errors = async (type: string): Promise<number> =>
+      (await registry.getSingleMetric('pool_errors_total')!.get()).values.find(
+        (v) => v.labels['pool_name'] === 'default' && v.labels['error_type'] === type,
+      )?.value ?? 0;
+    await main.set('script-key', 'ab');
+    expect(await main.echoTwice('script-key')).toBe('abab');
+    await main.script('FLUSH');
+    // The script is gone from the server: ioredis gets NOSCRIPT and sends it again, unseen.
+    expect(await main.echoTwice('script-key')).toBe('abab');
+    expect(await errors('noscript')).toBe(0);
+    // A direct EVALSHA of an unknown script fails for the caller, and is counted once.
+    await expect(main.evalsha('0'.repeat(40), 0)).rejects.toThrow(/NOSCRIPT/);
+    expect(await errors('noscript')).toBe(1);
+    // In a pipeline, the one failing command is counted once.
+    const wrongtype = await errors('wrongtype');
+    const pipelined = await main.pipeline().set('p', '1').lpush('p', 'x').get('p').exec();
+    expect(pipelined?.[1]?.[0]).toBeInstanceOf(Error);
+    expect(pipelined?.[2]?.[1]).toBe('1');
+    expect(await errors('wrongtype')).toBe(wrongtype + 1);
+  });
+
   it('health reports up with latency, INFO fields and pool figures', async () => {
     const health = moduleRef.get(RedisPoolHealthIndicator);
     const result = await health.isHealthy('redis', { info: true });

@@ -254,4 +254,65 @@ describe('RedisPoolModule resilience (real redis-server)', () => {
       await server.stop();
     }
   });
+
+  it('times commands out never early, counts each timeout once, and keeps the queue bounded', async () => {
+    const server = await startRedis();
+    const proxy = await startFaultProxy({ target: { host: server.host, port: server.port } });
+    const moduleRef = await poolModule({
+      url: `redis://${proxy.host}:${proxy.port}`,
+      commandTimeoutMs: 600,
+      healthCheckIntervalMs: 0,
+      retryMaxDelayMs: 200,
+    });
+    await moduleRef.init();
+    const pools = moduleRef.get(RedisPoolService);
+    // The main client reports how many commands its timeout sweep holds.
+    const client = pools.getClient() as ReturnType<typeof pools.getClient> & {
+      trackedCommands: number;
+    };
+    try {
+      await client.ping();
+      let connectionErrors = 0;
+      client.on('error', () => connectionErrors++);
+      await Promise.all(Array.from({ length: 5000 }, (_, i) => client.set(`t${i % 50}`, 'v')));
+      // Answered commands leave the timeout queue at the next send, or at the next sweep.
+      await client.get('t1');
+      expect(client.trackedCommands).toBeLessThanOrEqual(1);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(client.trackedCommands).toBe(0);
+      await proxy.blackhole();
+      const sent = Array.from({ length: 20 }, (_, i) => {
+        const at = performance.now();
+        return client.get(`t${i}`).then(
+          () => ({ ok: true, err: undefined as unknown, waited: performance.now() - at }),
+          (err: unknown) => ({ ok: false, err, waited: performance.now() - at }),
+        );
+      });
+      const results = await Promise.all(sent);
+      for (const r of results) {
+        expect(r.ok).toBe(false);
+        expect(String(r.err)).toMatch(/Command timed out/);
+        expect(r.waited).toBeGreaterThanOrEqual(599);
+        expect(r.waited).toBeLessThan(600 + 300);
+      }
+      // Counted once each: the 20 commands plus the connection's own errors (the socket
+      // timeout that dropped the silent socket, failed reconnects).
+      const registry = moduleRef.get<Registry>(POOL_METRICS_REGISTRY);
+      const counted = (await registry.getSingleMetric('pool_errors_total')!.get()).values
+        .filter((v) => v.labels['pool_name'] === 'default')
+        .reduce((sum, v) => sum + v.value, 0);
+      expect(connectionErrors).toBeGreaterThanOrEqual(1);
+      expect(counted).toBe(20 + connectionErrors);
+      await proxy.heal();
+      await waitFor(async () => (await client.get('t1')) === 'v', {
+        timeoutMs: 5000,
+        intervalMs: 50,
+        description: 'commands answered again after the blackhole healed',
+      });
+    } finally {
+      await moduleRef.close();
+      await proxy.close();
+      await server.stop();
+    }
+  });
 });

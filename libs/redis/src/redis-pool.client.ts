@@ -1,6 +1,7 @@
-import { Cluster, type ClusterNode, type Command, Redis } from 'ioredis';
+import { Cluster, type ClusterNode, Command, Redis } from 'ioredis';
 
 import type { ClusterOptions, RedisOptions } from './redis-pool.client-options.js';
+import { CommandTimeouts } from './redis-pool.timeouts.js';
 
 /** A client of the module: a standalone or Sentinel `Redis`, or a `Cluster`. */
 export type RedisPoolClient = Redis | Cluster;
@@ -22,24 +23,57 @@ function offlineQueueLength(client: Redis | Cluster): number {
   return (client as unknown as { offlineQueue: { length: number } }).offlineQueue.length;
 }
 
+/** Marks a command the client has seen: ioredis sends it through again after a reconnect. */
+const SENT = Symbol('nest-pools.redis.sent');
+type SeenCommand = Command & { [SENT]?: true };
+
+/**
+ * Reports the command's failure to `onFailure`. Wrapping `reject` (as ioredis does itself for
+ * Cluster redirects) costs one closure; a `.catch()` on the command's promise would cost a promise
+ * and a microtask on every successful command as well. Script commands (`defineCommand`) keep the
+ * `.catch()`: ioredis answers their NOSCRIPT by sending the script itself, and only the promise
+ * it hands out says whether the call failed.
+ */
+function reportFailures(command: Command, onFailure: (err: unknown) => void): void {
+  if (command.constructor !== Command) {
+    command.promise.catch(onFailure);
+    return;
+  }
+  const reject = command.reject;
+  command.reject = (err: Error) => {
+    onFailure(err);
+    reject(err);
+  };
+}
+
 /**
  * Redis (standalone or Sentinel) main client: ioredis plus a bound on the offline queue, so a long
- * outage turns into fast errors instead of unbounded memory, and a hook that counts failed
- * commands for the pool's metrics.
+ * outage turns into fast errors instead of unbounded memory, a hook that counts failed commands
+ * for the pool's metrics, and the command and socket timeouts of its options enforced by one
+ * sweep ({@link CommandTimeouts}) instead of ioredis' timer per command.
  */
 export class GuardedRedis extends Redis {
   private readonly guard: RedisClientGuard;
-  private readonly watched = new WeakSet<Command>();
+  private readonly timeouts: CommandTimeouts;
   private readonly onFailure: (err: unknown) => void;
 
   /**
-   * @param options ioredis options (connection, timeouts, retry strategy).
+   * @param options ioredis options (connection, timeouts, retry strategy). `commandTimeout` and
+   * `socketTimeout` keep their ioredis meaning.
    * @param guard Offline-queue bound and failure hook.
    */
   constructor(options: RedisOptions, guard: RedisClientGuard) {
-    super(options);
+    const { commandTimeout, socketTimeout, ...rest } = options;
+    super(rest);
     this.guard = guard;
     this.onFailure = (err: unknown) => guard.commandFailed(err);
+    this.timeouts = new CommandTimeouts(this, commandTimeout, socketTimeout);
+    this.on('end', () => this.timeouts.stop());
+  }
+
+  /** Commands whose timeout is being watched (for tests and diagnostics). */
+  get trackedCommands(): number {
+    return this.timeouts.tracked;
   }
 
   override sendCommand(command: Command, stream?: SendStream): unknown {
@@ -54,26 +88,25 @@ export class GuardedRedis extends Redis {
         return command.promise;
       }
     }
-    // Handshake commands ('connect') may fail by design (CLIENT SETINFO on Redis < 7.2).
-    const count = this.status !== 'connect' && !this.watched.has(command);
-    const result = super.sendCommand(command, stream);
-    // ioredis sends a command through here again after a reconnect (offline queue, unanswered
-    // commands); count each failure once.
-    if (count) {
-      this.watched.add(command);
-      command.promise.catch(this.onFailure);
+    const seen = command as SeenCommand;
+    // A command sent again after a reconnect keeps its first deadline and is counted once.
+    if (seen[SENT] !== true) {
+      seen[SENT] = true;
+      if (this.timeouts.enabled) this.timeouts.track(command);
+      // Handshake commands ('connect') may fail by design (CLIENT SETINFO on Redis < 7.2).
+      if (this.status !== 'connect') reportFailures(command, this.onFailure);
     }
-    return result;
+    return super.sendCommand(command, stream);
   }
 }
 
 /**
  * Cluster main client with the same offline-queue bound and failure hook as {@link GuardedRedis}.
- * The bound applies while the cluster as a whole is not ready.
+ * The bound applies while the cluster as a whole is not ready. Command and socket timeouts are
+ * ioredis' own, on the node connections the cluster creates.
  */
 export class GuardedCluster extends Cluster {
   private readonly guard: RedisClientGuard;
-  private readonly watched = new WeakSet<Command>();
   private readonly onFailure: (err: unknown) => void;
 
   /**
@@ -97,14 +130,15 @@ export class GuardedCluster extends Cluster {
         return command.promise;
       }
     }
-    const result = super.sendCommand(command, stream, node);
-    // A cluster sends a command through here again after an outage (offline queue); count each
-    // failure once.
-    if (!this.watched.has(command)) {
-      this.watched.add(command);
-      command.promise.catch(this.onFailure);
+    // A cluster sends a command through here again after an outage (offline queue) and for
+    // redirects, and wraps `reject` itself: counting is added once, under its redirect handling,
+    // so a MOVED that is followed is not a failure.
+    const seen = command as SeenCommand;
+    if (seen[SENT] !== true) {
+      seen[SENT] = true;
+      reportFailures(command, this.onFailure);
     }
-    return result;
+    return super.sendCommand(command, stream, node);
   }
 }
 
