@@ -1,3 +1,8 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
+
 import { parseRedisPoolConfig } from '@nest-pools/core';
 
 import {
@@ -26,6 +31,38 @@ describe('parseRedisUrl', () => {
       password: 'secret',
       tls: { servername: 'redis.example.com' },
     });
+  });
+
+  it("sends no SNI for an IP address (verified against the certificate's IP entries)", () => {
+    expect(parseRedisUrl('rediss://127.0.0.1:6380').tls).toEqual({});
+    expect(parseRedisUrl('rediss://[::1]:6380').tls).toEqual({});
+  });
+
+  it("adds the CA of tlsCaFile to Node's trusted CAs, for main and dedicated connections", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nest-pools-ca-'));
+    try {
+      const caFile = join(dir, 'ca.pem');
+      writeFileSync(caFile, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      const config = parseRedisPoolConfig({
+        REDIS_URL: 'rediss://redis.internal:6380',
+        REDIS_TLS_CA_FILE: caFile,
+      });
+      const main = buildMainClientOptions(config).options as { tls?: { ca?: string[] } };
+      const dedicated = buildDedicatedClientOptions(config).options as { tls?: { ca?: string[] } };
+      for (const tls of [main.tls, dedicated.tls]) {
+        expect(tls).toMatchObject({ servername: 'redis.internal' });
+        expect(tls?.ca).toEqual([...rootCertificates, readFileSync(caFile, 'utf8')]);
+      }
+      expect(
+        (
+          buildMainClientOptions(parseRedisPoolConfig({ REDIS_URL: 'rediss://h' })).options as {
+            tls?: { ca?: unknown };
+          }
+        ).tls?.ca,
+      ).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('strips IPv6 brackets', () => {

@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { rootCertificates } from 'node:tls';
+
 import { backoffDelay, type RedisPoolConfig } from '@nest-pools/core';
 import type {
   ClusterNode,
@@ -19,8 +23,11 @@ export interface RedisUrlParts {
   username?: string;
   password?: string;
   db?: number;
-  /** Set for `rediss://`: TLS with certificate verification against `servername`. */
-  tls?: { servername: string };
+  /**
+   * Set for `rediss://`: TLS with certificate verification. `servername` (SNI) is the host name;
+   * an IP address is verified against the certificate's IP entries and sends no SNI.
+   */
+  tls?: { servername?: string };
 }
 
 const DEFAULT_PORT = 6379;
@@ -41,7 +48,7 @@ export function parseRedisUrl(url: string): RedisUrlParts {
   if (parsed.password !== '') parts.password = decodeURIComponent(parsed.password);
   const db = parsed.pathname.replace(/^\//, '');
   if (db !== '') parts.db = Number(db);
-  if (parsed.protocol === 'rediss:') parts.tls = { servername: host };
+  if (parsed.protocol === 'rediss:') parts.tls = isIP(host) === 0 ? { servername: host } : {};
   return parts;
 }
 
@@ -82,7 +89,13 @@ function connectionOptions(config: RedisPoolConfig, role: 'main' | 'dedicated'):
     // The module connects explicitly, so a server that is down never blocks construction.
     lazyConnect: true,
   };
-  if (url.tls) options.tls = url.tls;
+  if (url.tls) {
+    options.tls = { ...url.tls };
+    // Adding to Node's trust store: `ca` alone would replace it.
+    if (config.tlsCaFile !== undefined) {
+      options.tls.ca = [...rootCertificates, readFileSync(config.tlsCaFile, 'utf8')];
+    }
+  }
   if (config.topology === 'standalone') {
     options.host = url.host;
     options.port = url.port;

@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url';
+
 import { ConfigValidationError } from '../errors/index.js';
 import { parseRedisPoolConfig, REDIS_POOL_ENV, type RedisPoolConfig } from './index.js';
 
@@ -10,6 +12,9 @@ function errorOf(fn: () => unknown): ConfigValidationError {
   }
   throw new Error('expected a ConfigValidationError');
 }
+
+/** Any readable file stands in for a CA file: the config checks only that it can be read. */
+const A_READABLE_FILE = fileURLToPath(import.meta.url);
 
 // env name, env value, config key, expected value (seconds → milliseconds where the env is seconds)
 const EVERY_VARIABLE: Array<[string, string, keyof RedisPoolConfig, unknown]> = [
@@ -58,11 +63,13 @@ const EVERY_VARIABLE: Array<[string, string, keyof RedisPoolConfig, unknown]> = 
     ],
   ],
   ['REDIS_CLUSTER_SCALE_READS', 'Slave', 'clusterScaleReads', 'slave'],
+  ['REDIS_TLS_CA_FILE', ` ${A_READABLE_FILE} `, 'tlsCaFile', A_READABLE_FILE],
 ];
 
 // Variables that only make sense together with another one.
 const COMPANIONS: Record<string, Record<string, string>> = {
   REDIS_SENTINELS: { REDIS_SENTINEL_NAME: 'mymaster' },
+  REDIS_TLS_CA_FILE: { REDIS_URL: 'rediss://cache.internal:6380' },
 };
 
 describe('parseRedisPoolConfig', () => {
@@ -168,5 +175,28 @@ describe('parseRedisPoolConfig', () => {
   it('lowers default minimums below explicit maximums instead of failing', () => {
     const config = parseRedisPoolConfig({ REDIS_RETRY_MAX_DELAY_MS: '50' });
     expect([config.retryBaseDelayMs, config.retryMaxDelayMs]).toEqual([50, 50]);
+  });
+});
+
+describe('REDIS_TLS_CA_FILE', () => {
+  it('must name a readable file, and comes only with a rediss:// URL', () => {
+    const missing = errorOf(() =>
+      parseRedisPoolConfig({
+        REDIS_URL: 'rediss://h:6380',
+        REDIS_TLS_CA_FILE: '/nonexistent/ca.pem',
+      }),
+    );
+    expect(missing.issues).toEqual([
+      expect.objectContaining({
+        variable: 'REDIS_TLS_CA_FILE',
+        given: '"/nonexistent/ca.pem"',
+        allowed: 'the path of a readable PEM file',
+      }),
+    ]);
+    const plain = errorOf(() =>
+      parseRedisPoolConfig({ REDIS_URL: 'redis://h:6379', REDIS_TLS_CA_FILE: A_READABLE_FILE }),
+    );
+    expect(plain.issues).toEqual([expect.objectContaining({ variable: 'REDIS_TLS_CA_FILE' })]);
+    expect(plain.message).toMatch(/only with a rediss:\/\/ URL \(REDIS_URL is redis:\/\//);
   });
 });

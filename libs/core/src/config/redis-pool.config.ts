@@ -1,3 +1,5 @@
+import { accessSync, constants, statSync } from 'node:fs';
+
 import { z } from 'zod';
 
 import type { EnvSource } from './app-env.js';
@@ -167,6 +169,13 @@ export interface RedisPoolConfig {
    * @default 'master'
    */
   clusterScaleReads: RedisClusterScaleReads;
+  /**
+   * PEM file of the certificate authority (or bundle) that signed the server's certificate, for
+   * `rediss://` servers whose CA is not in Node's trust store (a private CA). Added to Node's
+   * trusted CAs; certificate and host name verification stay on. Env `REDIS_TLS_CA_FILE`.
+   * @default undefined (Node's trust store only)
+   */
+  tlsCaFile?: string;
   /**
    * Derived: `sentinel` when sentinels are set, `cluster` when cluster nodes are, else
    * `standalone`. Setting both is refused.
@@ -348,6 +357,13 @@ const REDIS_FIELDS = {
     default: undefined,
     description: 'Cluster seed nodes; selects the cluster topology.',
   }),
+  tlsCaFile: textField({
+    env: 'REDIS_TLS_CA_FILE',
+    default: undefined,
+    maxLength: 4096,
+    description:
+      'PEM file of the CA that signed the server certificate (rediss://), trusted besides Node\'s CAs.',
+  }),
   clusterScaleReads: enumField({
     env: 'REDIS_CLUSTER_SCALE_READS',
     default: 'master',
@@ -355,6 +371,15 @@ const REDIS_FIELDS = {
     description: 'Where cluster reads go: master, replicas (slave) or all nodes.',
   }),
 } satisfies PoolFieldMap<Omit<RedisPoolConfig, 'name' | 'topology'>>;
+
+function isReadableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
 
 const REDIS_SPEC: PoolSpec = {
   kind: 'redis',
@@ -392,6 +417,18 @@ const REDIS_SPEC: PoolSpec = {
     }
     if (topology === 'standalone') {
       ctx.requireExplicitInProduction('url', 'a redis:// or rediss:// URL');
+    }
+    const caFile = ctx.values.tlsCaFile;
+    if (typeof caFile === 'string') {
+      const url = ctx.values.url;
+      if (typeof url === 'string' && !/^rediss:/i.test(url)) {
+        ctx.issue(
+          'tlsCaFile',
+          `a CA file only with a rediss:// URL (${ctx.variable('url')} is redis://, no TLS)`,
+        );
+      } else if (!isReadableFile(caFile)) {
+        ctx.issue('tlsCaFile', 'the path of a readable PEM file');
+      }
     }
   },
 };
