@@ -23,9 +23,32 @@ function offlineQueueLength(client: Redis | Cluster): number {
   return (client as unknown as { offlineQueue: { length: number } }).offlineQueue.length;
 }
 
+/**
+ * Rejects `command` when the offline queue already holds `guard.offlineQueueMax` commands.
+ * @returns Whether the command was refused.
+ */
+function refusedByOfflineQueue(
+  client: Redis | Cluster,
+  guard: RedisClientGuard,
+  command: Command,
+): boolean {
+  const queued = offlineQueueLength(client);
+  if (queued < guard.offlineQueueMax) return false;
+  command.reject(guard.offlineQueueFull(command.name, queued));
+  return true;
+}
+
 /** Marks a command the client has seen: ioredis sends it through again after a reconnect. */
 const SENT = Symbol('nest-pools.redis.sent');
 type SeenCommand = Command & { [SENT]?: true };
+
+/** Whether this is the first time the client sends `command` (and marks it as sent). */
+function firstSend(command: Command): boolean {
+  const seen = command as SeenCommand;
+  if (seen[SENT] === true) return false;
+  seen[SENT] = true;
+  return true;
+}
 
 /**
  * Reports the command's failure to `onFailure`. Wrapping `reject` (as ioredis does itself for
@@ -80,18 +103,17 @@ export class GuardedRedis extends Redis {
     // `this.guard` is unset while ioredis' own constructor runs; nothing is sent then.
     const guard = this.guard as RedisClientGuard | undefined;
     if (guard === undefined) return super.sendCommand(command, stream);
-    if (this.status !== 'ready' && this.status !== 'connect' && this.options.enableOfflineQueue) {
+    if (
+      this.status !== 'ready' &&
       // 'connect' is the handshake (HELLO, AUTH, the ready check): never refuse those.
-      const queued = offlineQueueLength(this);
-      if (queued >= guard.offlineQueueMax) {
-        command.reject(guard.offlineQueueFull(command.name, queued));
-        return command.promise;
-      }
+      this.status !== 'connect' &&
+      this.options.enableOfflineQueue &&
+      refusedByOfflineQueue(this, guard, command)
+    ) {
+      return command.promise;
     }
-    const seen = command as SeenCommand;
     // A command sent again after a reconnect keeps its first deadline and is counted once.
-    if (seen[SENT] !== true) {
-      seen[SENT] = true;
+    if (firstSend(command)) {
       if (this.timeouts.enabled) this.timeouts.track(command);
       // Handshake commands ('connect') may fail by design (CLIENT SETINFO on Redis < 7.2).
       if (this.status !== 'connect') reportFailures(command, this.onFailure);
@@ -123,21 +145,17 @@ export class GuardedCluster extends Cluster {
   override sendCommand(command: Command, stream?: SendStream, node?: unknown): unknown {
     const guard = this.guard as RedisClientGuard | undefined;
     if (guard === undefined) return super.sendCommand(command, stream, node);
-    if (this.status !== 'ready' && this.options.enableOfflineQueue) {
-      const queued = offlineQueueLength(this);
-      if (queued >= guard.offlineQueueMax) {
-        command.reject(guard.offlineQueueFull(command.name, queued));
-        return command.promise;
-      }
+    if (
+      this.status !== 'ready' &&
+      this.options.enableOfflineQueue &&
+      refusedByOfflineQueue(this, guard, command)
+    ) {
+      return command.promise;
     }
     // A cluster sends a command through here again after an outage (offline queue) and for
     // redirects, and wraps `reject` itself: counting is added once, under its redirect handling,
     // so a MOVED that is followed is not a failure.
-    const seen = command as SeenCommand;
-    if (seen[SENT] !== true) {
-      seen[SENT] = true;
-      reportFailures(command, this.onFailure);
-    }
+    if (firstSend(command)) reportFailures(command, this.onFailure);
     return super.sendCommand(command, stream, node);
   }
 }

@@ -1,6 +1,7 @@
 import { type PoolMetrics, PoolTimeoutError } from '@nest-pools/core';
 
 import { REDIS_DB_SYSTEM } from './redis-pool.constants.js';
+import { COMMAND_TIMED_OUT_MESSAGE } from './redis-pool.timeouts.js';
 
 /**
  * Short, bounded `error_type` label of a Redis failure: the reply error's code (`WRONGTYPE`,
@@ -15,7 +16,7 @@ export function classifyRedisError(err: unknown): string {
     const code = /^([A-Z][A-Z_]+)\b/.exec(err.message)?.[1];
     return code === undefined ? 'reply_error' : code.toLowerCase();
   }
-  if (err.message === 'Command timed out' || err.message.startsWith('Socket timeout')) {
+  if (err.message === COMMAND_TIMED_OUT_MESSAGE || err.message.startsWith('Socket timeout')) {
     return 'timeout';
   }
   if (err.message === 'Connection is closed.') return 'connection_closed';
