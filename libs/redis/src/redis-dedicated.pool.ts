@@ -14,7 +14,10 @@ import { Cluster, Redis } from 'ioredis';
 
 import { leakMessage } from './errors/redis-pool.messages.js';
 import { disconnectAndWait, type RedisPoolClient } from './redis-pool.client.js';
-import { buildDedicatedClientOptions } from './redis-pool.client-options.js';
+import {
+  buildDedicatedClientOptions,
+  type MainClientOptions,
+} from './redis-pool.client-options.js';
 import type { RedisPoolMetrics } from './redis-pool.metrics.js';
 
 /** Figures of the dedicated-connection pool (the seeds' names in camelCase). */
@@ -55,6 +58,8 @@ export interface RedisDedicatedPoolHooks {
 export class RedisDedicatedPool {
   private readonly pool: Pool<RedisPoolClient>;
   private readonly leases = new Map<RedisPoolClient, Lease>();
+  /** Built once: with `tlsCaFile` they hold the CA file's contents, read at construction. */
+  private readonly clientOptions: MainClientOptions;
   private leaks = 0;
   private lastCreateError: unknown;
   private closing: Promise<void> | undefined;
@@ -71,6 +76,7 @@ export class RedisDedicatedPool {
     private readonly logger: LoggerService,
     private readonly hooks: RedisDedicatedPoolHooks,
   ) {
+    this.clientOptions = buildDedicatedClientOptions(config);
     const idle = config.idleTimeoutMs;
     this.pool = createPool<RedisPoolClient>(
       {
@@ -218,11 +224,12 @@ export class RedisDedicatedPool {
 
   private async create(): Promise<RedisPoolClient> {
     const started = performance.now();
-    const built = buildDedicatedClientOptions(this.config);
+    const built = this.clientOptions;
+    // Copies, so that no two connections share an options object.
     const conn: RedisPoolClient =
       built.topology === 'cluster'
-        ? new Cluster(built.nodes, built.options)
-        : new Redis(built.options);
+        ? new Cluster([...built.nodes], { ...built.options })
+        : new Redis({ ...built.options });
     // Errors surface through the commands that hit them; the listener keeps ioredis from
     // printing "Unhandled error event" for every broken dedicated socket.
     conn.on('error', (err: unknown) => this.metrics.error(err));
