@@ -1,8 +1,8 @@
 import {
   type EnvSource,
-  HTTP_POOL_ENV,
   type HttpPoolConfig,
   parseHttpPoolConfig,
+  poolEnvFromConfig,
   PoolMetrics,
   ShutdownCoordinator,
 } from '@nest-pools/core';
@@ -19,22 +19,9 @@ import {
 import { getHttpPoolClientToken, getHttpPoolToken } from './http-pool.utils.js';
 import type { HttpPoolModuleOptions } from './interfaces/http-pool-options.interface.js';
 
-/** Every env name the HTTP config reads: canonical names, aliases, and the preset selectors. */
-const HTTP_ENV_NAMES: readonly string[] = [
-  'APP_ENV',
-  'NODE_ENV',
-  ...HTTP_POOL_ENV.flatMap((v) => (v.env ? [v.env, ...v.aliases] : [])),
-];
-
 /** Reads the HTTP variables through `ConfigService` (falls back to `process.env` without it). */
 export function httpEnvSource(config: ConfigService | undefined): EnvSource {
-  if (!config) return process.env;
-  const env: Record<string, string | undefined> = {};
-  for (const name of HTTP_ENV_NAMES) {
-    const value = config.get<string | number | boolean>(name);
-    if (value !== undefined && value !== null) env[name] = String(value);
-  }
-  return env;
+  return config ? poolEnvFromConfig('http', config) : process.env;
 }
 
 /** The providers one `HttpPoolModule` import adds for the client `name`. */

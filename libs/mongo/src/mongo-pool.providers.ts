@@ -1,9 +1,4 @@
-import {
-  type EnvSource,
-  parseMongoPoolConfig,
-  poolEnvVariableNames,
-  PoolMetrics,
-} from '@nest-pools/core';
+import { parseMongoPoolConfig, poolEnvFromConfig, PoolMetrics } from '@nest-pools/core';
 import type { Provider } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 
@@ -16,24 +11,6 @@ import {
   getMongoPoolInstanceToken,
   getMongoPoolToken,
 } from './mongo-pool.utils.js';
-
-/**
- * The Mongo variables as `ConfigService` sees them, so values from `.env` files and configuration
- * loaded by `ConfigModule.forRoot()` count like process environment variables.
- */
-export function envFromConfigService(config: ConfigService): EnvSource {
-  const env: Record<string, string | undefined> = {};
-  for (const name of poolEnvVariableNames('mongo')) {
-    const value: unknown = config.get(name);
-    if (value === undefined || value === null) continue;
-    // Loaded configuration may hold numbers or booleans; anything else is shown as given.
-    if (typeof value === 'string') env[name] = value;
-    else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
-      env[name] = String(value);
-    } else env[name] = JSON.stringify(value);
-  }
-  return env;
-}
 
 /**
  * Providers of the pool `name`: the pool itself (created here, started in the core module's
@@ -50,7 +27,7 @@ export function createMongoPoolProviders(name: string): Provider[] {
         configService: ConfigService,
         metrics: PoolMetrics,
       ): MongoPoolInstance => {
-        const config = parseMongoPoolConfig(envFromConfigService(configService), {
+        const config = parseMongoPoolConfig(poolEnvFromConfig('mongo', configService), {
           ...options,
           name,
         });

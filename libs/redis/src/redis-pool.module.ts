@@ -1,3 +1,4 @@
+import { poolEnvFromConfig } from '@nest-pools/core';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 
@@ -5,7 +6,6 @@ import {
   REDIS_POOL_ASYNC_OPTIONS_TYPE,
   RedisPoolConfigurableModuleClass,
 } from './redis-pool.module-definition.js';
-import { redisEnvFromConfig } from './redis-pool.providers.js';
 
 /**
  * Redis for Nest: one multiplexed ioredis main client per named pool (auto-pipelining, command
@@ -50,7 +50,7 @@ export class RedisPoolModule extends RedisPoolConfigurableModuleClass {
       ...options,
       imports: [ConfigModule, ...(options.imports ?? [])],
       inject: [ConfigService],
-      useFactory: (config: ConfigService) => ({ env: redisEnvFromConfig(config) }),
+      useFactory: (config: ConfigService) => ({ env: poolEnvFromConfig('redis', config) }),
     });
   }
 }

@@ -1,12 +1,10 @@
 import {
-  type EnvSource,
+  poolEnvVariableNames,
   PoolMetrics,
   PoolMetricsModule,
-  REDIS_POOL_ENV,
   ShutdownCoordinator,
 } from '@nest-pools/core';
 import type { DynamicModule, Provider } from '@nestjs/common';
-import type { ConfigService } from '@nestjs/config';
 
 import type { RedisPoolModuleOptions } from './interfaces/redis-pool-options.interface.js';
 import { REDIS_POOL_MODULE_OPTIONS } from './redis-pool.constants.js';
@@ -23,27 +21,7 @@ import { RedisPoolCoreModule } from './redis-pool-core.module.js';
  * Variables `forRootAsync()` without a factory reads through `ConfigService`: every Redis pool
  * variable of the core schema (aliases included) plus `APP_ENV`/`NODE_ENV` for the preset.
  */
-export const REDIS_POOL_ENV_VARIABLES: readonly string[] = Object.freeze([
-  'APP_ENV',
-  'NODE_ENV',
-  ...REDIS_POOL_ENV.flatMap((v) => (v.env === undefined ? [] : [v.env, ...v.aliases])),
-]);
-
-/**
- * The Redis variables as `ConfigService` sees them (validated config, `.env` files and
- * `process.env`), as an `EnvSource` for the config parser.
- * @param config The application's ConfigService.
- */
-export function redisEnvFromConfig(config: ConfigService): EnvSource {
-  const env: Record<string, string | undefined> = {};
-  for (const name of REDIS_POOL_ENV_VARIABLES) {
-    const value: unknown = config.get(name);
-    if (value !== undefined && value !== null) {
-      env[name] = typeof value === 'string' ? value : JSON.stringify(value);
-    }
-  }
-  return env;
-}
+export const REDIS_POOL_ENV_VARIABLES: readonly string[] = poolEnvVariableNames('redis');
 
 function createRedisPoolProviders(name: string): Provider[] {
   const instanceToken = getRedisPoolInstanceToken(name);

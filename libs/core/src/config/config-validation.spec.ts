@@ -5,6 +5,7 @@ import {
   parseHttpPoolConfig,
   parseMongoPoolConfig,
   parseRedisPoolConfig,
+  poolEnvFromConfig,
   poolEnvVariableNames,
   resolveAppEnv,
 } from './index.js';
@@ -664,6 +665,40 @@ describe('poolEnvVariableNames', () => {
     );
     expect(collectPoolConfigIssues(filtered, ['mongo'])).toEqual(
       collectPoolConfigIssues(env, ['mongo']),
+    );
+  });
+});
+
+describe('poolEnvFromConfig', () => {
+  const loaded: Record<string, unknown> = {
+    APP_ENV: 'staging',
+    MONGODB_MAX_POOL_SIZE: 80,
+    MONGODB_RETRY_WRITES: false,
+    MONGODB_WAIT_QUEUE_MULTIPLE: 2n,
+    MONGODB_COMPRESSORS: ['zstd'],
+    MONGODB_APPNAME: null,
+    REDIS_URL: 'redis://cache:6379',
+    UNRELATED: 'x',
+  };
+  const config = { get: (name: string): unknown => loaded[name] };
+
+  it('reads the variables of one pool kind, loaded values as text', () => {
+    expect(poolEnvFromConfig('mongo', config)).toEqual({
+      APP_ENV: 'staging',
+      MONGODB_MAX_POOL_SIZE: '80',
+      MONGODB_RETRY_WRITES: 'false',
+      MONGODB_WAIT_QUEUE_MULTIPLE: '2',
+      MONGODB_COMPRESSORS: '["zstd"]',
+    });
+    expect(poolEnvFromConfig('redis', config)).toEqual({
+      APP_ENV: 'staging',
+      REDIS_URL: 'redis://cache:6379',
+    });
+  });
+
+  it('lets a refused variable from configuration be reported like one from the environment', () => {
+    expect(() => parseMongoPoolConfig(poolEnvFromConfig('mongo', config))).toThrow(
+      /MONGODB_WAIT_QUEUE_MULTIPLE/,
     );
   });
 });
