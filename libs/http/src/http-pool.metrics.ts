@@ -1,8 +1,8 @@
 import type { PoolMetrics } from '@nest-pools/core';
 
+import type { HttpPoolOriginStats } from './interfaces/http-pool-stats.interface.js';
 import type { RetryReason } from './retry/retry-rules.js';
 import type { RequestObserver } from './transport/pooled-adapter.js';
-import type { OriginSocketStats } from './transport/transport.interface.js';
 
 /** Bounded `error_type` values of `pool_errors_total{pool_system="http"}`. */
 const KNOWN_ERROR_CODES = new Set([
@@ -116,7 +116,7 @@ export class HttpPoolMetricsRecorder implements RequestObserver {
 
   /** Sets the socket gauges from a snapshot; origins gone since the last one drop to 0. */
   refreshSockets(
-    origins: readonly OriginSocketStats[],
+    origins: readonly HttpPoolOriginStats[],
     queuedByOrigin: ReadonlyMap<string, number>,
   ): void {
     const current = new Set<string>();

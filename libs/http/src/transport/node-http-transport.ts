@@ -4,12 +4,8 @@ import https from 'node:https';
 import type { AxiosAdapter, AxiosResponse } from 'axios';
 import axios, { AxiosError } from 'axios';
 
-import type {
-  OriginSocketStats,
-  PooledTransport,
-  SendAttempt,
-  TransportAttempt,
-} from './transport.interface.js';
+import type { HttpPoolOriginStats } from '../interfaces/http-pool-stats.interface.js';
+import type { PooledTransport, SendAttempt, TransportAttempt } from './transport.interface.js';
 
 /** Settings of the Node `http`/`https` agent transport. */
 export interface NodeHttpTransportOptions {
@@ -95,8 +91,8 @@ export class NodeHttpTransport implements PooledTransport {
     return new Map();
   }
 
-  origins(): OriginSocketStats[] {
-    const byOrigin = new Map<string, OriginSocketStats>();
+  origins(): HttpPoolOriginStats[] {
+    const byOrigin = new Map<string, HttpPoolOriginStats>();
     const add = (agent: http.Agent, scheme: string) => {
       const count = (
         table: NodeJS.ReadOnlyDict<unknown[]>,

@@ -1,5 +1,7 @@
 import type { AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 
+import type { HttpPoolOriginStats } from '../interfaces/http-pool-stats.interface.js';
+
 /** One attempt of a logical request, as handed to a transport. */
 export interface TransportAttempt {
   /** The axios config after interceptors and `transformRequest` (`data` is final). */
@@ -31,22 +33,6 @@ export interface TransportAttempt {
  */
 export type SendAttempt = (attempt: TransportAttempt) => Promise<AxiosResponse>;
 
-/** Sockets of one upstream origin, as the transport sees them. */
-export interface OriginSocketStats {
-  /** `protocol//host:port` of the upstream. */
-  origin: string;
-  /** Open sockets. */
-  connected: number;
-  /** Open sockets currently serving a request. */
-  active: number;
-  /** Open sockets waiting in the pool for the next request. */
-  idle: number;
-  /** Requests queued for a socket of this origin. */
-  pending: number;
-  /** Idle timeout the upstream advertised with `Keep-Alive: timeout=`, when it did. */
-  upstreamKeepAliveMs?: number;
-}
-
 /** A pooled transport: one attempt at a time, socket statistics, orderly close. */
 export interface PooledTransport {
   readonly kind: 'undici' | 'http';
@@ -58,7 +44,7 @@ export interface PooledTransport {
   /** Requests waiting for a slot of the total limit, per origin. */
   pendingByOrigin(): Map<string, number>;
   /** Per-origin socket statistics. */
-  origins(): OriginSocketStats[];
+  origins(): HttpPoolOriginStats[];
   /**
    * Stops accepting requests, lets in-flight ones finish for up to `timeoutMs`, then destroys
    * every socket. Resolves once nothing is left open.

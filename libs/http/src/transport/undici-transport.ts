@@ -6,16 +6,12 @@ import axios, { AxiosError, AxiosHeaders } from 'axios';
 import type { Dispatcher } from 'undici';
 import { Agent, interceptors } from 'undici';
 
+import type { HttpPoolOriginStats } from '../interfaces/http-pool-stats.interface.js';
 import { toAxiosError } from './axios-errors.js';
 import { parseKeepAliveHeader } from './keep-alive.js';
 import type { ReleaseSlot } from './pool-limiter.js';
 import { PoolLimiter } from './pool-limiter.js';
-import type {
-  OriginSocketStats,
-  PooledTransport,
-  SendAttempt,
-  TransportAttempt,
-} from './transport.interface.js';
+import type { PooledTransport, SendAttempt, TransportAttempt } from './transport.interface.js';
 
 /** Settings of the undici transport (a subset of the client's resolved options). */
 export interface UndiciTransportOptions {
@@ -108,11 +104,11 @@ export class UndiciTransport implements PooledTransport {
     return this.limiter.pendingByKey();
   }
 
-  origins(): OriginSocketStats[] {
-    const out: OriginSocketStats[] = [];
+  origins(): HttpPoolOriginStats[] {
+    const out: HttpPoolOriginStats[] = [];
     const all = this.agent.stats as unknown as Record<string, UndiciPoolStats>;
     for (const [origin, s] of Object.entries(all)) {
-      const stats: OriginSocketStats = {
+      const stats: HttpPoolOriginStats = {
         origin,
         connected: s.connected,
         active: Math.max(0, s.connected - s.free),
