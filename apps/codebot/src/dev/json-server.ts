@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { closeHttpServer } from '../shutdown/close-http-server.js';
+
 /** Reads a request body as JSON (undefined when empty or not JSON). */
 export async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
@@ -62,9 +64,6 @@ export abstract class LocalJsonServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeHttpServer(server);
   }
 }

@@ -12,6 +12,7 @@ import {
 import type { Registry } from 'prom-client';
 
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { closeHttpServer } from '../shutdown/close-http-server.js';
 import { metricsAuthorized } from './metrics-auth.js';
 
 /**
@@ -66,9 +67,6 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeHttpServer(server);
   }
 }
