@@ -1,4 +1,6 @@
-import { ConfigValidationError, formatConfigIssue } from '../errors/index.js';
+import type { ConfigValidationError } from '../errors/index.js';
+import { formatConfigIssue } from '../errors/index.js';
+import { configErrorOf } from './config-error.spec-helper.js';
 import {
   collectPoolConfigIssues,
   type EnvSource,
@@ -11,16 +13,6 @@ import {
 } from './index.js';
 
 const SECRETS = ['hunter2', 'sentinel-s3cret', 'tok-abcdef123456', 'shh-secret-value', 'p4ssw0rd'];
-
-function errorOf(fn: () => unknown): ConfigValidationError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigValidationError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigValidationError');
-}
 
 function expectNoSecret(err: ConfigValidationError): void {
   const shown = [
@@ -470,7 +462,7 @@ describe('configuration validation', () => {
   it.each(BAD_INPUTS)(
     'rejects %s, naming the variable, without secrets',
     (_what, parse, env, options, variable, given) => {
-      const err = errorOf(() => parse({ ...NOISE, ...env }, options));
+      const err = configErrorOf(() => parse({ ...NOISE, ...env }, options));
       const issue = err.issues.find((i) => i.variable === variable);
       expect(issue).toBeDefined();
       expect(issue?.given).toBe(given);
@@ -481,7 +473,7 @@ describe('configuration validation', () => {
   );
 
   it('reports several bad variables in ONE error that lists all of them', () => {
-    const err = errorOf(() =>
+    const err = configErrorOf(() =>
       parseMongoPoolConfig(
         {
           ...NOISE,
@@ -515,7 +507,7 @@ describe('configuration validation', () => {
   });
 
   it('never shows secret option values', () => {
-    const err = errorOf(() =>
+    const err = configErrorOf(() =>
       parseRedisPoolConfig({}, {
         sentinelPassword: 42,
         url: 'redis://:hunter2@cache:notaport',
@@ -634,7 +626,7 @@ describe('configuration validation', () => {
     });
 
     it('throws for an unknown APP_ENV, naming it', () => {
-      const err = errorOf(() => resolveAppEnv({ APP_ENV: 'prod' }));
+      const err = configErrorOf(() => resolveAppEnv({ APP_ENV: 'prod' }));
       expect(err.issues).toEqual([
         {
           variable: 'APP_ENV',

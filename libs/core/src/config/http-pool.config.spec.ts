@@ -1,15 +1,5 @@
-import { ConfigValidationError } from '../errors/index.js';
+import { configErrorOf } from './config-error.spec-helper.js';
 import { HTTP_POOL_ENV, type HttpPoolConfig, parseHttpPoolConfig } from './index.js';
-
-function errorOf(fn: () => unknown): ConfigValidationError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigValidationError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigValidationError');
-}
 
 // env name (canonical or alias), env value, config key, expected value (seconds → ms)
 const EVERY_VARIABLE: Array<[string, string, keyof HttpPoolConfig, unknown]> = [
@@ -82,7 +72,7 @@ describe('parseHttpPoolConfig', () => {
   });
 
   it('names an alias as the user wrote it', () => {
-    const err = errorOf(() =>
+    const err = configErrorOf(() =>
       parseHttpPoolConfig({ AIOHTTP_POOL_LIMIT: 'many', REQUESTS_RETRY_BACKOFF: '-1' }),
     );
     expect(err.issues.map((i) => i.variable)).toEqual([
@@ -161,7 +151,7 @@ describe('parseHttpPoolConfig', () => {
 
   it('refuses a relative health URL without a base URL', () => {
     expect(
-      errorOf(() => parseHttpPoolConfig({ HTTP_HEALTH_URL: '/ping' })).issues[0]?.variable,
+      configErrorOf(() => parseHttpPoolConfig({ HTTP_HEALTH_URL: '/ping' })).issues[0]?.variable,
     ).toBe('HTTP_HEALTH_URL');
   });
 });

@@ -1,15 +1,5 @@
-import { ConfigValidationError } from '../errors/index.js';
+import { configErrorOf } from './config-error.spec-helper.js';
 import { MONGO_POOL_ENV, type MongoPoolConfig, parseMongoPoolConfig } from './index.js';
-
-function issuesOf(fn: () => unknown): ConfigValidationError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigValidationError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigValidationError');
-}
 
 // env name, env value, config key, expected value (units converted)
 const EVERY_VARIABLE: Array<[string, string, keyof MongoPoolConfig, unknown]> = [
@@ -130,7 +120,7 @@ describe('parseMongoPoolConfig', () => {
   });
 
   it('refuses waitQueueMultiple as an option, env variable or URL parameter', () => {
-    const err = issuesOf(() =>
+    const err = configErrorOf(() =>
       parseMongoPoolConfig(
         {
           MONGODB_WAIT_QUEUE_MULTIPLE: '4',
@@ -153,7 +143,7 @@ describe('parseMongoPoolConfig', () => {
   });
 
   it('names unknown option keys and lists the allowed ones', () => {
-    const err = issuesOf(() => parseMongoPoolConfig({}, { maxPoolsize: 5 }));
+    const err = configErrorOf(() => parseMongoPoolConfig({}, { maxPoolsize: 5 }));
     expect(err.issues).toEqual([
       {
         variable: 'options.maxPoolsize',
@@ -188,7 +178,7 @@ describe('parseMongoPoolConfig', () => {
 
   it('requires MONGODB_URL in production only when asked to', () => {
     expect(parseMongoPoolConfig({ APP_ENV: 'production' }).url).toBe('mongodb://localhost:27017');
-    const err = issuesOf(() =>
+    const err = configErrorOf(() =>
       parseMongoPoolConfig({ APP_ENV: 'production' }, undefined, { requireUrlInProduction: true }),
     );
     expect(err.issues).toEqual([

@@ -1,17 +1,7 @@
 import { fileURLToPath } from 'node:url';
 
-import { ConfigValidationError } from '../errors/index.js';
+import { configErrorOf } from './config-error.spec-helper.js';
 import { parseRedisPoolConfig, REDIS_POOL_ENV, type RedisPoolConfig } from './index.js';
-
-function errorOf(fn: () => unknown): ConfigValidationError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigValidationError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigValidationError');
-}
 
 /** Any readable file stands in for a CA file: the config checks only that it can be read. */
 const A_READABLE_FILE = fileURLToPath(import.meta.url);
@@ -142,17 +132,17 @@ describe('parseRedisPoolConfig', () => {
         .topology,
     ).toBe('sentinel');
     expect(parseRedisPoolConfig({}, { topology: 'standalone' }).topology).toBe('standalone');
-    const err = errorOf(() => parseRedisPoolConfig({}, { topology: 'cluster' }));
+    const err = configErrorOf(() => parseRedisPoolConfig({}, { topology: 'cluster' }));
     expect(err.issues[0]?.variable).toBe('options.topology');
   });
 
   it('refuses sentinels together with cluster nodes, and sentinels without a name', () => {
-    const err = errorOf(() =>
+    const err = configErrorOf(() =>
       parseRedisPoolConfig({ REDIS_SENTINELS: 's1:26379', REDIS_CLUSTER_NODES: 'n1:7000' }),
     );
     expect(err.issues.map((i) => i.variable)).toEqual(['REDIS_SENTINELS', 'REDIS_SENTINEL_NAME']);
     expect(err.issues[0]?.allowed).toContain('REDIS_CLUSTER_NODES');
-    const viaOptions = errorOf(() =>
+    const viaOptions = configErrorOf(() =>
       parseRedisPoolConfig({}, { sentinels: [{ host: 's', port: 1 }] }),
     );
     expect(viaOptions.issues.map((i) => i.variable)).toEqual(['options.sentinelName']);
@@ -162,7 +152,7 @@ describe('parseRedisPoolConfig', () => {
     const flags = { requireUrlInProduction: true };
     expect(parseRedisPoolConfig({ APP_ENV: 'production' }).url).toBe('redis://localhost:6379');
     expect(
-      errorOf(() => parseRedisPoolConfig({ APP_ENV: 'production' }, {}, flags)).issues,
+      configErrorOf(() => parseRedisPoolConfig({ APP_ENV: 'production' }, {}, flags)).issues,
     ).toEqual([
       { variable: 'REDIS_URL', given: '(not set)', allowed: expect.stringMatching(/production/) },
     ]);
@@ -180,7 +170,7 @@ describe('parseRedisPoolConfig', () => {
 
 describe('REDIS_TLS_CA_FILE', () => {
   it('must name a readable file, and comes only with a rediss:// URL', () => {
-    const missing = errorOf(() =>
+    const missing = configErrorOf(() =>
       parseRedisPoolConfig({
         REDIS_URL: 'rediss://h:6380',
         REDIS_TLS_CA_FILE: '/nonexistent/ca.pem',
@@ -193,7 +183,7 @@ describe('REDIS_TLS_CA_FILE', () => {
         allowed: 'the path of a readable PEM file',
       }),
     ]);
-    const plain = errorOf(() =>
+    const plain = configErrorOf(() =>
       parseRedisPoolConfig({ REDIS_URL: 'redis://h:6379', REDIS_TLS_CA_FILE: A_READABLE_FILE }),
     );
     expect(plain.issues).toEqual([expect.objectContaining({ variable: 'REDIS_TLS_CA_FILE' })]);

@@ -362,7 +362,7 @@ const REDIS_FIELDS = {
     default: undefined,
     maxLength: 4096,
     description:
-      'PEM file of the CA that signed the server certificate (rediss://), trusted besides Node\'s CAs.',
+      "PEM file of the CA that signed the server certificate (rediss://), trusted besides Node's CAs.",
   }),
   clusterScaleReads: enumField({
     env: 'REDIS_CLUSTER_SCALE_READS',
