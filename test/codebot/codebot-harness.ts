@@ -1,10 +1,11 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, type ChildProcessByStdio, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import type { Agent } from 'node:http';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -113,11 +114,32 @@ export function baseEnv(extra: Record<string, string | undefined>): NodeJS.Proce
   return env;
 }
 
-/** Runs the built app with `env` (see {@link baseEnv}) until it prints its ready line. */
-export async function startCodebot(
-  env: NodeJS.ProcessEnv,
-  readyTimeoutMs = 60_000,
-): Promise<CodebotProcess> {
+/** The servers a CodeBot child talks to in the e2e suites. */
+export interface CodebotStack {
+  redis: { url: string };
+  mongo: { url: string };
+  telegram: { url: string };
+  github: { url: string };
+  /** Bot token the Telegram stand-in accepts. */
+  telegramToken: string;
+}
+
+/** The env that points a CodeBot child at `stack` (to spread into {@link baseEnv}). */
+export function stackEnv(stack: CodebotStack): Record<string, string> {
+  return {
+    REDIS_URL: stack.redis.url,
+    MONGODB_URL: stack.mongo.url,
+    TELEGRAM_API_URL: stack.telegram.url,
+    TELEGRAM_BOT_TOKEN: stack.telegramToken,
+    GITHUB_API_URL: stack.github.url,
+  };
+}
+
+/** Spawns the built app with `env`, collecting stdout and stderr together. */
+function spawnCodebot(env: NodeJS.ProcessEnv): {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  output: () => string;
+} {
   const child = spawn(process.execPath, [MAIN], {
     cwd: tmpdir(),
     env,
@@ -126,6 +148,15 @@ export async function startCodebot(
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  return { child, output: () => out };
+}
+
+/** Runs the built app with `env` (see {@link baseEnv}) until it prints its ready line. */
+export async function startCodebot(
+  env: NodeJS.ProcessEnv,
+  readyTimeoutMs = 60_000,
+): Promise<CodebotProcess> {
+  const { child, output } = spawnCodebot(env);
   const exited = once(child, 'exit').then(([code, signal]) => ({
     code: code as number | null,
     signal: signal as NodeJS.Signals | null,
@@ -134,10 +165,10 @@ export async function startCodebot(
   const port = await new Promise<number>((resolvePort, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`CodeBot not ready within ${readyTimeoutMs} ms:\n${out}`));
+      reject(new Error(`CodeBot not ready within ${readyTimeoutMs} ms:\n${output()}`));
     }, readyTimeoutMs);
     const onData = () => {
-      const match = /CODEBOT_READY port=(\d+)/.exec(out);
+      const match = /CODEBOT_READY port=(\d+)/.exec(output());
       if (match) {
         clearTimeout(timer);
         child.stdout.off('data', onData);
@@ -147,14 +178,14 @@ export async function startCodebot(
     child.stdout.on('data', onData);
     void exited.then(({ code }) => {
       clearTimeout(timer);
-      reject(new Error(`CodeBot exited with ${code} before ready:\n${out}`));
+      reject(new Error(`CodeBot exited with ${code} before ready:\n${output()}`));
     });
   });
   return {
     child,
     port,
     baseUrl: `http://127.0.0.1:${port}`,
-    output: () => out,
+    output,
     exited,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -169,18 +200,11 @@ export async function runCodebotToExit(
   env: NodeJS.ProcessEnv,
   timeoutMs = 15_000,
 ): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [MAIN], {
-    cwd: tmpdir(),
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  const { child, output } = spawnCodebot(env);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const [code] = (await once(child, 'exit')) as [number | null];
   clearTimeout(timer);
-  return { code, output: out };
+  return { code, output: output() };
 }
 
 /** A JSON HTTP response. */

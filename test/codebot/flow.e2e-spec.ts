@@ -13,6 +13,7 @@ import {
   type CodebotProcess,
   http,
   ROOT,
+  stackEnv,
   startCodebot,
   waitUntil,
 } from './codebot-harness.js';
@@ -45,12 +46,8 @@ describe('CodeBot end to end (built app as a child process)', () => {
     ]).then(([r, m]) => [r, m] as const);
     app = await startCodebot(
       baseEnv({
-        REDIS_URL: redis.url,
-        MONGODB_URL: mongo.url,
-        TELEGRAM_API_URL: telegram.url,
-        TELEGRAM_BOT_TOKEN: TOKEN,
+        ...stackEnv({ redis, mongo, telegram, github, telegramToken: TOKEN }),
         TELEGRAM_WEBHOOK_SECRET: SECRET,
-        GITHUB_API_URL: github.url,
         GITHUB_TOKEN,
         METRICS_TOKEN,
         RATE_LIMIT_MAX: String(RATE_LIMIT_MAX),

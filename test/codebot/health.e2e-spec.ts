@@ -8,6 +8,7 @@ import {
   buildCodebot,
   type CodebotProcess,
   http,
+  stackEnv,
   startCodebot,
   waitUntil,
 } from './codebot-harness.js';
@@ -40,11 +41,7 @@ describe('CodeBot health transitions (built app as a child process)', () => {
     ]).then(([r, m]) => [r, m] as const);
     app = await startCodebot(
       baseEnv({
-        REDIS_URL: redis.url,
-        MONGODB_URL: mongo.url,
-        TELEGRAM_API_URL: telegram.url,
-        TELEGRAM_BOT_TOKEN: TOKEN,
-        GITHUB_API_URL: github.url,
+        ...stackEnv({ redis, mongo, telegram, github, telegramToken: TOKEN }),
         // Redis recovery is noticed by its reconnect loop, here at most 1 s apart (default 5 s).
         // MongoDB keeps its default 10 s heartbeat: the readiness ping itself makes the driver
         // re-check a lost server at once.

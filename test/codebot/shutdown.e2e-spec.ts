@@ -10,6 +10,7 @@ import {
   buildCodebot,
   type CodebotProcess,
   http,
+  stackEnv,
   startCodebot,
   waitUntil,
 } from './codebot-harness.js';
@@ -45,11 +46,7 @@ describe('CodeBot graceful shutdown under load (built app as a child process)', 
   it('SIGTERM under keep-alive load: no failed request, in-flight ones finish, exit 0 within drain + 2 s', async () => {
     app = await startCodebot(
       baseEnv({
-        REDIS_URL: redis.url,
-        MONGODB_URL: mongo.url,
-        TELEGRAM_API_URL: telegram.url,
-        TELEGRAM_BOT_TOKEN: TOKEN,
-        GITHUB_API_URL: github.url,
+        ...stackEnv({ redis, mongo, telegram, github, telegramToken: TOKEN }),
         SHUTDOWN_DRAIN_DELAY_MS: String(DRAIN_MS),
         SHUTDOWN_TIMEOUT_MS: '10000',
         RATE_LIMIT_MAX: '1000000',
@@ -156,11 +153,7 @@ describe('CodeBot graceful shutdown under load (built app as a child process)', 
     github.latencyMs = 0;
     const deadlineApp = await startCodebot(
       baseEnv({
-        REDIS_URL: redis.url,
-        MONGODB_URL: mongo.url,
-        TELEGRAM_API_URL: telegram.url,
-        TELEGRAM_BOT_TOKEN: TOKEN,
-        GITHUB_API_URL: github.url,
+        ...stackEnv({ redis, mongo, telegram, github, telegramToken: TOKEN }),
         SHUTDOWN_DRAIN_DELAY_MS: '0',
         SHUTDOWN_TIMEOUT_MS: '1500',
       }),
