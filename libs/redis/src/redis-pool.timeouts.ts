@@ -39,6 +39,8 @@ export interface SweptConnection {
 export class CommandTimeouts {
   /** Sweep interval, in milliseconds. */
   readonly tickMs: number;
+  /** Whether either timeout is set (otherwise there is nothing to track). */
+  readonly enabled: boolean;
   private readonly commands: Command[] = [];
   /** Deadline of each command; `Infinity` until the first sweep after it was sent. */
   private readonly deadlines: number[] = [];
@@ -64,12 +66,9 @@ export class CommandTimeouts {
   ) {
     const shortest = Math.min(commandTimeoutMs ?? Infinity, socketTimeoutMs ?? Infinity);
     this.tickMs = Math.min(MAX_TICK_MS, Math.max(MIN_TICK_MS, Math.floor(shortest / 20)));
+    this.enabled = commandTimeoutMs !== undefined || socketTimeoutMs !== undefined;
   }
 
-  /** Whether either timeout is set (otherwise there is nothing to track). */
-  get enabled(): boolean {
-    return this.commandTimeoutMs !== undefined || this.socketTimeoutMs !== undefined;
-  }
 
   /** Commands tracked and not yet swept (settled ones leave at the next send or sweep). */
   get tracked(): number {
