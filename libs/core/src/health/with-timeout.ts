@@ -54,3 +54,34 @@ export function withTimeout<T>(
   // race() subscribes to `promise`, so its rejection after the deadline is never unhandled.
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * Waits until `promise` settles, but no longer than `ms`; never rejects. For shutdown steps that
+ * give work in flight a bounded chance to finish before cutting it. The timer is cleared as soon
+ * as `promise` settles.
+ *
+ * @param promise the work to wait for (its rejection counts as settled)
+ * @param ms the longest wait in milliseconds
+ * @returns whether `promise` settled within `ms`
+ *
+ * @example
+ * ```ts
+ * await waitAtMost(inFlightDone, 5000);
+ * await agent.destroy();
+ * ```
+ */
+export async function waitAtMost(promise: PromiseLike<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = Promise.resolve(promise).then(
+    () => true,
+    () => true,
+  );
+  const expired = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([settled, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 
+import { waitAtMost } from '@nest-pools/core';
 import type { AxiosAdapter, AxiosResponse } from 'axios';
 import axios, { AxiosError } from 'axios';
 
@@ -126,14 +127,7 @@ export class NodeHttpTransport implements PooledTransport {
   close(timeoutMs: number): Promise<void> {
     this.closing ??= (async () => {
       if (this.inFlight > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, timeoutMs);
-          }),
-        ]);
-        clearTimeout(timer);
+        await waitAtMost(new Promise<void>((resolve) => this.idleWaiters.push(resolve)), timeoutMs);
       }
       const sockets = [this.httpAgent, this.httpsAgent].flatMap((agent) =>
         [...Object.values(agent.sockets), ...Object.values(agent.freeSockets)].flatMap(

@@ -1,6 +1,7 @@
 import { Readable, Transform } from 'node:stream';
 import zlib from 'node:zlib';
 
+import { waitAtMost } from '@nest-pools/core';
 import type { AxiosResponse } from 'axios';
 import axios, { AxiosError, AxiosHeaders } from 'axios';
 import type { Dispatcher } from 'undici';
@@ -126,14 +127,7 @@ export class UndiciTransport implements PooledTransport {
     this.closing ??= (async () => {
       // Agent#close() would forget its pools at once, leaving nothing for a later destroy() to
       // cut; so wait for in-flight requests (streams included) here, then destroy everything.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        this.limiter.whenIdle(),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, timeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
+      await waitAtMost(this.limiter.whenIdle(), timeoutMs);
       await this.agent.destroy();
     })();
     return this.closing;
