@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-import { parseMongoPoolConfig } from '@nest-pools/core';
+import { parseMongoPoolConfig } from '@nest-pools/mongo';
 import {
   getMongoPoolToken,
   MongoPoolModule,

@@ -79,10 +79,12 @@ class FakePools implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
+    const orders = { http: 100, redis: 200, mongo: 300 } as const;
     for (const phase of ['mongo', 'http', 'redis'] as const) {
       this.coordinator.register({
         name: `${phase} "default"`,
         phase,
+        order: orders[phase],
         close: async () => {
           this.log.push(`close:${phase}:start`);
           await sleep(20);

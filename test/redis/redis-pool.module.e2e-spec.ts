@@ -304,13 +304,16 @@ describe('RedisPoolModule (real redis-server)', () => {
   it('fails at startup with one error listing every invalid option', async () => {
     const err = await Test.createTestingModule({
       imports: [
+        ConfigModule.forRoot({
+          ignoreEnvFile: true,
+          load: [() => ({ REDIS_SOCKET_TIMEOUT: 'soon' })],
+        }),
         RedisPoolModule.forRootAsync({
           name: 'broken',
           useFactory: () => ({
             url: 'http://not-redis',
             minConnections: 10,
             maxConnections: 2,
-            env: { REDIS_SOCKET_TIMEOUT: 'soon' },
           }),
         }),
       ],

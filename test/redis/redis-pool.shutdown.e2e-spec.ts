@@ -42,7 +42,7 @@ describe('RedisPoolModule shutdown', () => {
     }).compile();
     await moduleRef.init();
     expect(register).toHaveBeenCalledWith(
-      expect.objectContaining({ name: 'redis:jobs', phase: 'redis' }),
+      expect.objectContaining({ name: 'redis "jobs"', phase: 'redis', order: 200 }),
     );
     const pools = moduleRef.get(RedisPoolService);
     const main = pools.getClient('jobs');

@@ -9,6 +9,7 @@ import { ConfigValidationError } from '@nest-pools/core';
 import { RedisPoolHealthIndicator, RedisPoolModule, RedisPoolService } from '@nest-pools/redis';
 import { getFreePort, type RedisTestServer, startRedis, waitFor } from '@nest-pools/testing';
 import { Logger } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 
@@ -112,7 +113,10 @@ describe('RedisPoolModule over TLS (rediss://, real redis-server with a private 
 
   async function poolModule(env: Record<string, string>): Promise<TestingModule> {
     const moduleRef = await Test.createTestingModule({
-      imports: [RedisPoolModule.forRoot({ env, healthTimeoutMs: 500, connectTimeoutMs: 1000 })],
+      imports: [
+        ConfigModule.forRoot({ ignoreEnvFile: true, load: [() => env] }),
+        RedisPoolModule.forRoot({ healthTimeoutMs: 500, connectTimeoutMs: 1000 }),
+      ],
     }).compile();
     await moduleRef.init();
     return moduleRef;
@@ -169,7 +173,12 @@ describe('RedisPoolModule over TLS (rediss://, real redis-server with a private 
   it('refuses a CA file that cannot be read, or one given with a redis:// URL, naming the variable', async () => {
     const missing = join(dir, 'missing.pem');
     const build = (env: Record<string, string>) =>
-      Test.createTestingModule({ imports: [RedisPoolModule.forRoot({ env })] }).compile();
+      Test.createTestingModule({
+        imports: [
+          ConfigModule.forRoot({ ignoreEnvFile: true, load: [() => env] }),
+          RedisPoolModule.forRoot({}),
+        ],
+      }).compile();
     const unreadable = await build({ REDIS_URL: tlsUrl, REDIS_TLS_CA_FILE: missing }).then(
       () => undefined,
       (e: unknown) => e,

@@ -1,10 +1,10 @@
 import {
   type EnvSource,
-  parseHttpPoolConfig,
   PoolMetricsModule,
   type ShutdownDeadlineReport,
   ShutdownModule,
 } from '@nest-pools/core';
+import { parseHttpPoolConfig } from '@nest-pools/http';
 import { getHttpPoolToken, HttpPoolModule } from '@nest-pools/http';
 import { MongoPoolModule } from '@nest-pools/mongo';
 import { getRedisPoolToken, RedisPoolModule } from '@nest-pools/redis';

@@ -1,4 +1,4 @@
-import type { HttpPoolConfig, PoolMetrics, ShutdownCoordinator } from '@nest-pools/core';
+import type { PoolMetrics, ShutdownCoordinator } from '@nest-pools/core';
 import {
   backoffDelay,
   type HealthCheckOutcome,
@@ -10,6 +10,7 @@ import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/c
 import type { AxiosInstance } from 'axios';
 import axios from 'axios';
 
+import type { HttpPoolConfig } from './config/index.js';
 import { ErrorWindow } from './error-window.js';
 import {
   HTTP_POOL_DEGRADED_ERROR_RATIO,
@@ -17,6 +18,8 @@ import {
   HTTP_POOL_ERROR_WINDOW_MS,
   HTTP_POOL_GAUGE_REFRESH_MS,
   HTTP_POOL_HEALTH_CACHE_TTL_MS,
+  HTTP_SHUTDOWN_ORDER,
+  HTTP_SHUTDOWN_PHASE,
 } from './http-pool.constants.js';
 import { HttpPoolMetricsRecorder } from './http-pool.metrics.js';
 import type { HttpPoolStats } from './interfaces/http-pool-stats.interface.js';
@@ -122,7 +125,8 @@ export class HttpPoolClient implements OnModuleInit, OnApplicationShutdown {
   onModuleInit(): void {
     this.unregister = this.coordinator?.register({
       name: `http "${this.name}"`,
-      phase: 'http',
+      phase: HTTP_SHUTDOWN_PHASE,
+      order: HTTP_SHUTDOWN_ORDER,
       close: () => this.close(),
       timeoutMs: this.config.shutdownTimeoutMs + 1000,
       describeOpen: () => {

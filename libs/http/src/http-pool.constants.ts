@@ -21,3 +21,12 @@ export const HTTP_POOL_DEGRADED_ERROR_RATIO = 0.5;
 
 /** How long one health outcome is reused by concurrent and repeated probes. */
 export const HTTP_POOL_HEALTH_CACHE_TTL_MS = 1000;
+
+/** Phase under which each client registers with the core `ShutdownCoordinator` (its log name). */
+export const HTTP_SHUTDOWN_PHASE = 'http';
+
+/**
+ * When HTTP clients close in the core `ShutdownCoordinator`: first (Redis 200, MongoDB 300), so
+ * nothing new is sent upstream while the stores finish their work.
+ */
+export const HTTP_SHUTDOWN_ORDER = 100;

@@ -1,11 +1,16 @@
+import {
+  DEFAULT_POOL_MODULE_EXTRAS,
+  POOL_CONFIG_IMPORTS,
+  type PoolModuleExtras,
+} from '@nest-pools/core';
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 
-import { DEFAULT_HTTP_POOL_NAME, HTTP_POOL_MODULE_OPTIONS } from './http-pool.constants.js';
+import { HTTP_POOL_MODULE_OPTIONS } from './http-pool.constants.js';
 import { createHttpPoolProviders, httpPoolExports } from './http-pool.providers.js';
-import type {
-  HttpPoolModuleExtras,
-  HttpPoolModuleOptions,
-} from './interfaces/http-pool-options.interface.js';
+import type { HttpPoolModuleOptions } from './interfaces/http-pool-options.interface.js';
+
+/** Top-level options of `HttpPoolModule.forRoot*` (`name`, `isGlobal`). */
+export type HttpPoolModuleExtras = PoolModuleExtras;
 
 /** Generated base class, options token and option types of {@link HttpPoolModule}. */
 export const {
@@ -17,14 +22,12 @@ export const {
   optionsInjectionToken: HTTP_POOL_MODULE_OPTIONS,
 })
   .setClassMethodName('forRoot')
-  .setExtras<HttpPoolModuleExtras>(
-    { name: DEFAULT_HTTP_POOL_NAME, isGlobal: false },
-    (definition, extras) => ({
-      ...definition,
-      global: extras.isGlobal,
-      // Name-specific tokens make every client its own dynamic module: two names never merge.
-      providers: [...(definition.providers ?? []), ...createHttpPoolProviders(extras.name)],
-      exports: [...(definition.exports ?? []), ...httpPoolExports(extras.name)],
-    }),
-  )
+  .setExtras<HttpPoolModuleExtras>({ ...DEFAULT_POOL_MODULE_EXTRAS }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+    imports: [...(definition.imports ?? []), ...POOL_CONFIG_IMPORTS],
+    // Name-specific tokens make every client its own dynamic module: two names never merge.
+    providers: [...(definition.providers ?? []), ...createHttpPoolProviders(extras.name)],
+    exports: [...(definition.exports ?? []), ...httpPoolExports(extras.name)],
+  }))
   .build();

@@ -1,4 +1,4 @@
-import { PoolMetricsModule } from '@nest-pools/core';
+import { POOL_OPTIONS_FROM_ENV, PoolMetricsModule } from '@nest-pools/core';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 
@@ -59,6 +59,8 @@ export class HttpPoolModule extends HttpPoolConfigurableModuleClass {
    */
   static override forRootAsync(options: typeof HTTP_POOL_ASYNC_OPTIONS_TYPE = {}): DynamicModule {
     const hasSource = Boolean(options.useFactory ?? options.useClass ?? options.useExisting);
-    return super.forRootAsync(hasSource ? options : { ...options, useFactory: () => ({}) });
+    return super.forRootAsync(
+      hasSource ? options : { ...options, useFactory: () => ({ [POOL_OPTIONS_FROM_ENV]: true }) },
+    );
   }
 }

@@ -1,15 +1,8 @@
-import {
-  type EnvSource,
-  type HttpPoolConfig,
-  parseHttpPoolConfig,
-  poolEnvFromConfig,
-  PoolMetrics,
-  ShutdownCoordinator,
-} from '@nest-pools/core';
+import { createPoolConfigProvider, PoolMetrics, ShutdownCoordinator } from '@nest-pools/core';
 import { HttpService } from '@nestjs/axios';
 import type { Provider } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 
+import { HTTP_POOL_DEFINITION, type HttpPoolConfig } from './config/index.js';
 import { HttpPoolClient } from './http-pool.client.js';
 import {
   DEFAULT_HTTP_POOL_NAME,
@@ -17,22 +10,17 @@ import {
   HTTP_POOL_MODULE_OPTIONS,
 } from './http-pool.constants.js';
 import { getHttpPoolClientToken, getHttpPoolToken } from './http-pool.utils.js';
-import type { HttpPoolModuleOptions } from './interfaces/http-pool-options.interface.js';
-
-/** Reads the HTTP variables through `ConfigService` (falls back to `process.env` without it). */
-export function httpEnvSource(config: ConfigService | undefined): EnvSource {
-  return config ? poolEnvFromConfig('http', config) : process.env;
-}
 
 /** The providers one `HttpPoolModule` import adds for the client `name`. */
 export function createHttpPoolProviders(name: string): Provider[] {
   const providers: Provider[] = [
-    {
+    createPoolConfigProvider({
       provide: HTTP_POOL_CONFIG,
-      useFactory: (options: HttpPoolModuleOptions, config?: ConfigService): HttpPoolConfig =>
-        parseHttpPoolConfig(httpEnvSource(config), { ...options, name }),
-      inject: [HTTP_POOL_MODULE_OPTIONS, { token: ConfigService, optional: true }],
-    },
+      definition: HTTP_POOL_DEFINITION,
+      name,
+      optionsToken: HTTP_POOL_MODULE_OPTIONS,
+      module: 'HttpPoolModule',
+    }),
     {
       provide: getHttpPoolClientToken(name),
       useFactory: (

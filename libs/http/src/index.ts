@@ -1,3 +1,4 @@
+export * from './config/index.js';
 export { ErrorWindow } from './error-window.js';
 export { HttpPoolClient, type HttpPoolHealthDetails } from './http-pool.client.js';
 export {
@@ -9,12 +10,10 @@ export { InjectHttpPool } from './http-pool.decorators.js';
 export { HttpPoolHealthIndicator, type HttpPoolHealthOptions } from './http-pool.health.js';
 export { httpErrorType } from './http-pool.metrics.js';
 export { HttpPoolModule } from './http-pool.module.js';
+export type { HttpPoolModuleExtras } from './http-pool.module-definition.js';
 export { HttpPoolService } from './http-pool.service.js';
 export { getHttpPoolClientToken, getHttpPoolToken } from './http-pool.utils.js';
-export type {
-  HttpPoolModuleExtras,
-  HttpPoolModuleOptions,
-} from './interfaces/http-pool-options.interface.js';
+export type { HttpPoolModuleOptions } from './interfaces/http-pool-options.interface.js';
 export type { HttpPoolOriginStats, HttpPoolStats } from './interfaces/http-pool-stats.interface.js';
 export { PooledHttpService } from './pooled-http.service.js';
 export {

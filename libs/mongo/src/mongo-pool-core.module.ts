@@ -1,4 +1,9 @@
-import { PoolMetrics, PoolMetricsModule, ShutdownCoordinator } from '@nest-pools/core';
+import {
+  POOL_CONFIG_IMPORTS,
+  PoolMetrics,
+  PoolMetricsModule,
+  ShutdownCoordinator,
+} from '@nest-pools/core';
 import {
   type DynamicModule,
   Global,
@@ -10,9 +15,12 @@ import {
   type Provider,
 } from '@nestjs/common';
 import { Module } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
 
-import { MONGO_POOL_INSTANCE, MONGO_SHUTDOWN_PHASE } from './mongo-pool.constants.js';
+import {
+  MONGO_POOL_INSTANCE,
+  MONGO_SHUTDOWN_ORDER,
+  MONGO_SHUTDOWN_PHASE,
+} from './mongo-pool.constants.js';
 import { MongoPoolInstance } from './mongo-pool.instance.js';
 import { createMongoPoolProviders } from './mongo-pool.providers.js';
 import { getMongooseConnectionTokenFor, getMongoPoolToken } from './mongo-pool.utils.js';
@@ -47,7 +55,7 @@ export class MongoPoolCoreModule implements OnModuleInit, OnApplicationShutdown 
   ): DynamicModule {
     return {
       module: MongoPoolCoreModule,
-      imports: [ConfigModule, PoolMetricsModule, ...imports],
+      imports: [...POOL_CONFIG_IMPORTS, PoolMetricsModule, ...imports],
       providers: [...optionsProviders, ...createMongoPoolProviders(name)],
       exports: [getMongoPoolToken(name), getMongooseConnectionTokenFor(name)],
     };
@@ -61,6 +69,7 @@ export class MongoPoolCoreModule implements OnModuleInit, OnApplicationShutdown 
     this.unregister = this.coordinator?.register({
       name: `mongodb "${this.pool.name}"`,
       phase: MONGO_SHUTDOWN_PHASE,
+      order: MONGO_SHUTDOWN_ORDER,
       timeoutMs: this.pool.config.shutdownTimeoutMS,
       close: () => this.pool.close(),
       describeOpen: () => this.pool.describeOpen(),

@@ -1,8 +1,14 @@
 /** `db_system` / `pool_system` label value of every metric this library writes. */
 export const MONGO_DB_SYSTEM = 'mongodb';
 
-/** Phase under which each pool registers with the core `ShutdownCoordinator`. */
+/** Phase under which each pool registers with the core `ShutdownCoordinator` (its log name). */
 export const MONGO_SHUTDOWN_PHASE = 'mongo';
+
+/**
+ * When MongoDB pools close in the core `ShutdownCoordinator`: last (after HTTP at 100 and Redis
+ * at 200), so the system of record stays reachable while work still finishes.
+ */
+export const MONGO_SHUTDOWN_ORDER = 300;
 
 /** Name of the pool when none is given. */
 export const DEFAULT_MONGO_POOL_NAME = 'default';

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 
-import { MONGO_POOL_ENV, parseMongoPoolConfig, type PoolVariableMeta } from '@nest-pools/core';
+import { type PoolVariableMeta } from '@nest-pools/core';
 
-import { toMongoDriverOptions } from './mongo-pool.driver-options.js';
+import { MONGO_POOL_ENV, parseMongoPoolConfig } from './config/index.js';
+import { toMongoDriverOptions } from './config/mongo-pool.driver-options.js';
 
 const docs = readFileSync(new URL('../../../docs/mongo.md', import.meta.url), 'utf8');
 

@@ -3,7 +3,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   backoffDelay,
   type HealthCheckOutcome,
-  type MongoPoolConfig,
   PoolClosedError,
   poolClosedMessage,
   PoolError,
@@ -16,6 +15,8 @@ import {
 import { Logger } from '@nestjs/common';
 import mongoose, { type Connection, type mongo } from 'mongoose';
 
+import { type MongoPoolConfig } from './config/index.js';
+import { toMongoDriverOptions } from './config/mongo-pool.driver-options.js';
 import { MongoPoolConnectError } from './errors/mongo-pool-connect.error.js';
 import type {
   MongoPoolHealthDetails,
@@ -28,7 +29,6 @@ import {
   MONGO_RECONNECT_BASE_DELAY_MS,
   MONGO_RECONNECT_MAX_DELAY_MS,
 } from './mongo-pool.constants.js';
-import { toMongoDriverOptions } from './mongo-pool.driver-options.js';
 import { formatLeakReport, MongoLeakDetector } from './mongo-pool.leak-detector.js';
 import { MongoPoolMonitor } from './mongo-pool.metrics.js';
 

@@ -1,22 +1,10 @@
+import { DEFAULT_POOL_MODULE_EXTRAS, type PoolModuleExtras } from '@nest-pools/core';
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 
 import type { MongoPoolModuleOptions } from './interfaces/mongo-pool-options.interface.js';
-import { DEFAULT_MONGO_POOL_NAME } from './mongo-pool.constants.js';
 
-/** Top-level options next to the pool options (never returned by an async factory). */
-export interface MongoPoolModuleExtras {
-  /**
-   * Pool name: tokens, metrics labels, health keys and log context use it.
-   * @default 'default'
-   */
-  name: string;
-  /**
-   * Makes `MongoPoolService` and `MongoPoolHealthIndicator` of this module visible app-wide.
-   * The connection itself is always app-wide, as `@nestjs/mongoose` connections are.
-   * @default false
-   */
-  isGlobal: boolean;
-}
+/** Top-level options of `MongoPoolModule.forRoot*` (`name`, `isGlobal`). */
+export type MongoPoolModuleExtras = PoolModuleExtras;
 
 export const {
   ConfigurableModuleClass: MongoPoolConfigurableModuleClass,
@@ -26,8 +14,8 @@ export const {
 } = new ConfigurableModuleBuilder<MongoPoolModuleOptions>({ moduleName: 'MongoPool' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createMongoPoolOptions')
-  .setExtras<MongoPoolModuleExtras>(
-    { name: DEFAULT_MONGO_POOL_NAME, isGlobal: false },
-    (definition, extras) => ({ ...definition, global: extras.isGlobal }),
-  )
+  .setExtras<MongoPoolModuleExtras>({ ...DEFAULT_POOL_MODULE_EXTRAS }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+  }))
   .build();

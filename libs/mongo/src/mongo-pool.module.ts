@@ -1,3 +1,4 @@
+import { POOL_OPTIONS_FROM_ENV } from '@nest-pools/core';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 
@@ -66,7 +67,7 @@ export class MongoPoolModule extends MongoPoolConfigurableModuleClass {
   static override forRootAsync(options: typeof MONGO_POOL_ASYNC_OPTIONS_TYPE = {}): DynamicModule {
     const hasSource = Boolean(options.useFactory ?? options.useClass ?? options.useExisting);
     const definition = super.forRootAsync(
-      hasSource ? options : { ...options, useFactory: () => ({}) },
+      hasSource ? options : { ...options, useFactory: () => ({ [POOL_OPTIONS_FROM_ENV]: true }) },
     );
     return this.withPool(definition, options.name);
   }

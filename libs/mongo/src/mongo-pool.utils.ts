@@ -32,3 +32,12 @@ export function getMongoPoolInstanceToken(name: string = DEFAULT_MONGO_POOL_NAME
 export function getMongooseConnectionTokenFor(name: string = DEFAULT_MONGO_POOL_NAME): string {
   return getConnectionToken(name === DEFAULT_MONGO_POOL_NAME ? undefined : name);
 }
+
+/**
+ * Module-local token of the resolved {@link MongoPoolConfig} of the pool `name`.
+ *
+ * @returns `'MongoPoolConfig(<name>)'`
+ */
+export function getMongoPoolConfigToken(name: string = DEFAULT_MONGO_POOL_NAME): string {
+  return `MongoPoolConfig(${name})`;
+}

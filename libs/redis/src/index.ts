@@ -1,3 +1,4 @@
+export * from './config/index.js';
 export * from './errors/redis-offline-queue-full.error.js';
 export * from './errors/redis-pool-connect.error.js';
 export type {
@@ -17,6 +18,5 @@ export type {
 } from './redis-pool.instance.js';
 export { RedisPoolModule } from './redis-pool.module.js';
 export type { RedisPoolModuleExtras } from './redis-pool.module-definition.js';
-export { REDIS_POOL_ENV_VARIABLES } from './redis-pool.providers.js';
 export { RedisPoolService } from './redis-pool.service.js';
 export { getIoRedisConnectionToken, getRedisPoolToken } from './redis-pool.utils.js';

@@ -5,19 +5,19 @@ import {
   poolClosedMessage,
   PoolTimeoutError,
   poolTimeoutMessage,
-  type RedisPoolConfig,
   withTimeout,
 } from '@nest-pools/core';
 import type { LoggerService } from '@nestjs/common';
 import { createPool, type Pool } from 'generic-pool';
 import { Cluster, Redis } from 'ioredis';
 
-import { leakMessage } from './errors/redis-pool.messages.js';
-import { disconnectAndWait, type RedisPoolClient } from './redis-pool.client.js';
+import { type RedisPoolConfig } from './config/index.js';
 import {
   buildDedicatedClientOptions,
   type MainClientOptions,
-} from './redis-pool.client-options.js';
+} from './config/redis-pool.client-options.js';
+import { leakMessage } from './errors/redis-pool.messages.js';
+import { disconnectAndWait, type RedisPoolClient } from './redis-pool.client.js';
 import type { RedisPoolMetrics } from './redis-pool.metrics.js';
 
 /** Figures of the dedicated-connection pool (the seeds' names in camelCase). */

@@ -1,6 +1,6 @@
 import { Cluster, type ClusterNode, Command, Redis } from 'ioredis';
 
-import type { ClusterOptions, RedisOptions } from './redis-pool.client-options.js';
+import type { ClusterOptions, RedisOptions } from './config/redis-pool.client-options.js';
 import { CommandTimeouts } from './redis-pool.timeouts.js';
 
 /** A client of the module: a standalone or Sentinel `Redis`, or a `Cluster`. */

@@ -13,5 +13,11 @@ export const REDIS_POOL_MODULE_OPTIONS = 'nest-pools:RedisPoolModuleOptions';
 /** Prefix of the Nest logger context of every pool: `RedisPool(name)`. */
 export const REDIS_POOL_LOGGER_CONTEXT = 'RedisPool';
 
-/** Lifecycle phase of Redis pools in the core `ShutdownCoordinator`. */
+/** Lifecycle phase of Redis pools in the core `ShutdownCoordinator` (its log name). */
 export const REDIS_SHUTDOWN_PHASE = 'redis';
+
+/**
+ * When Redis pools close in the core `ShutdownCoordinator`: after outbound HTTP (100), before
+ * MongoDB (300), so work still finishing can use the cache and persist.
+ */
+export const REDIS_SHUTDOWN_ORDER = 200;

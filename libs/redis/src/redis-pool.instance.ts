@@ -2,11 +2,9 @@ import { performance } from 'node:perf_hooks';
 
 import {
   type HealthCheckOutcome,
-  parseRedisPoolConfig,
   type PoolMetrics,
   redact,
   redactUrl,
-  type RedisPoolConfig,
   SharedHealthCheck,
   type ShutdownCoordinator,
   withTimeout,
@@ -14,10 +12,11 @@ import {
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Cluster } from 'ioredis';
 
+import { type RedisPoolConfig } from './config/index.js';
+import { buildMainClientOptions } from './config/redis-pool.client-options.js';
 import { RedisOfflineQueueFullError } from './errors/redis-offline-queue-full.error.js';
 import { connectFailedMessage, offlineQueueFullMessage } from './errors/redis-pool.messages.js';
 import { RedisPoolConnectError } from './errors/redis-pool-connect.error.js';
-import type { RedisPoolModuleOptions } from './interfaces/redis-pool-options.interface.js';
 import { RedisDedicatedPool, type RedisDedicatedPoolStats } from './redis-dedicated.pool.js';
 import {
   disconnectAndWait,
@@ -25,8 +24,11 @@ import {
   GuardedRedis,
   type RedisPoolClient,
 } from './redis-pool.client.js';
-import { buildMainClientOptions } from './redis-pool.client-options.js';
-import { REDIS_POOL_LOGGER_CONTEXT, REDIS_SHUTDOWN_PHASE } from './redis-pool.constants.js';
+import {
+  REDIS_POOL_LOGGER_CONTEXT,
+  REDIS_SHUTDOWN_ORDER,
+  REDIS_SHUTDOWN_PHASE,
+} from './redis-pool.constants.js';
 import { RedisPoolMetrics } from './redis-pool.metrics.js';
 
 /** How long a health outcome is reused by concurrent and back-to-back probes. */
@@ -90,8 +92,6 @@ function readInfoFields(text: string, fields: readonly string[]): Record<string,
  * and shutdown. Created by `RedisPoolModule`, reached through `RedisPoolService`.
  */
 export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
-  /** Parsed and validated configuration. */
-  readonly config: RedisPoolConfig;
   /** The main (multiplexed) client. */
   readonly client: RedisPoolClient;
   /** The dedicated-connection pool. */
@@ -110,20 +110,19 @@ export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * @param name Pool name.
-   * @param options Module options (validated here: an invalid configuration fails bootstrap).
+   * @param config The pool's resolved configuration.
    * @param poolMetrics The application's shared pool metrics.
    * @param registry Where the pool is found by name (`RedisPoolService`).
    * @param coordinator Shutdown coordinator, when the application has one.
    */
   constructor(
     readonly name: string,
-    options: RedisPoolModuleOptions,
+    /** Parsed and validated configuration (the pool's `REDIS_POOL_CONFIG` provider). */
+    readonly config: RedisPoolConfig,
     poolMetrics: PoolMetrics,
     private readonly registry: RedisPoolRegistry,
     private readonly coordinator: ShutdownCoordinator | undefined,
   ) {
-    const { env, ...explicit } = options;
-    this.config = parseRedisPoolConfig(env ?? {}, { ...explicit, name });
     this.logger = new Logger(`${REDIS_POOL_LOGGER_CONTEXT}(${name})`);
     this.metrics = new RedisPoolMetrics(poolMetrics, name);
     this.client = this.createMainClient();
@@ -150,8 +149,9 @@ export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
   /** Starts connecting; with `failFast`, waits for the connection and fails bootstrap without it. */
   async onModuleInit(): Promise<void> {
     this.unregisterShutdown = this.coordinator?.register({
-      name: `redis:${this.name}`,
+      name: `redis "${this.name}"`,
       phase: REDIS_SHUTDOWN_PHASE,
+      order: REDIS_SHUTDOWN_ORDER,
       close: () => this.close(),
       describeOpen: () => this.describeOpen(),
     });

@@ -1,23 +1,12 @@
+import { DEFAULT_POOL_MODULE_EXTRAS, type PoolModuleExtras } from '@nest-pools/core';
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 
 import type { RedisPoolModuleOptions } from './interfaces/redis-pool-options.interface.js';
-import { DEFAULT_REDIS_POOL_NAME, REDIS_POOL_MODULE_OPTIONS } from './redis-pool.constants.js';
+import { REDIS_POOL_MODULE_OPTIONS } from './redis-pool.constants.js';
 import { withRedisPoolProviders } from './redis-pool.providers.js';
 
-/** Top-level options of `forRoot`/`forRootAsync`, never produced by a factory. */
-export interface RedisPoolModuleExtras {
-  /**
-   * Pool name: the key of its tokens (`InjectRedisPool(name)`, `@InjectRedis(name)`), metrics
-   * (`pool_name`) and `RedisPoolService` calls. Modules with different names never merge.
-   * @default 'default'
-   */
-  name: string;
-  /**
-   * Register the module globally, so its client and services are injectable everywhere.
-   * @default false
-   */
-  isGlobal: boolean;
-}
+/** Top-level options of `RedisPoolModule.forRoot*` (`name`, `isGlobal`). */
+export type RedisPoolModuleExtras = PoolModuleExtras;
 
 export const {
   ConfigurableModuleClass: RedisPoolConfigurableModuleClass,
@@ -28,8 +17,7 @@ export const {
   optionsInjectionToken: REDIS_POOL_MODULE_OPTIONS,
 })
   .setClassMethodName('forRoot')
-  .setExtras<RedisPoolModuleExtras>(
-    { name: DEFAULT_REDIS_POOL_NAME, isGlobal: false },
-    (definition, extras) => withRedisPoolProviders(definition, extras),
+  .setExtras<RedisPoolModuleExtras>({ ...DEFAULT_POOL_MODULE_EXTRAS }, (definition, extras) =>
+    withRedisPoolProviders(definition, extras),
   )
   .build();

@@ -1,6 +1,5 @@
-import { poolEnvFromConfig } from '@nest-pools/core';
+import { POOL_OPTIONS_FROM_ENV } from '@nest-pools/core';
 import { type DynamicModule, Module } from '@nestjs/common';
-import { ConfigModule, ConfigService } from '@nestjs/config';
 
 import {
   REDIS_POOL_ASYNC_OPTIONS_TYPE,
@@ -48,9 +47,7 @@ export class RedisPoolModule extends RedisPoolConfigurableModuleClass {
     }
     return super.forRootAsync({
       ...options,
-      imports: [ConfigModule, ...(options.imports ?? [])],
-      inject: [ConfigService],
-      useFactory: (config: ConfigService) => ({ env: poolEnvFromConfig('redis', config) }),
+      useFactory: () => ({ [POOL_OPTIONS_FROM_ENV]: true }),
     });
   }
 }

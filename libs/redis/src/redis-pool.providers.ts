@@ -1,41 +1,48 @@
 import {
-  poolEnvVariableNames,
+  createPoolConfigProvider,
+  POOL_CONFIG_IMPORTS,
   PoolMetrics,
   PoolMetricsModule,
   ShutdownCoordinator,
 } from '@nest-pools/core';
 import type { DynamicModule, Provider } from '@nestjs/common';
 
-import type { RedisPoolModuleOptions } from './interfaces/redis-pool-options.interface.js';
+import { REDIS_POOL_DEFINITION, type RedisPoolConfig } from './config/index.js';
 import { REDIS_POOL_MODULE_OPTIONS } from './redis-pool.constants.js';
 import { RedisPoolInstance } from './redis-pool.instance.js';
 import { RedisPoolService } from './redis-pool.service.js';
 import {
   getIoRedisConnectionToken,
+  getRedisPoolConfigToken,
   getRedisPoolInstanceToken,
   getRedisPoolToken,
 } from './redis-pool.utils.js';
 import { RedisPoolCoreModule } from './redis-pool-core.module.js';
 
 /**
- * Variables `forRootAsync()` without a factory reads through `ConfigService`: every Redis pool
- * variable of the core schema (aliases included) plus `APP_ENV`/`NODE_ENV` for the preset.
+ * Providers of the pool `name`: its resolved config (one `REDIS_POOL_CONFIG` provider that
+ * parses every source the same way), the lifecycle owner, and the client under its tokens.
  */
-export const REDIS_POOL_ENV_VARIABLES: readonly string[] = poolEnvVariableNames('redis');
-
-function createRedisPoolProviders(name: string): Provider[] {
+export function createRedisPoolProviders(name: string): Provider[] {
   const instanceToken = getRedisPoolInstanceToken(name);
   return [
+    createPoolConfigProvider({
+      provide: getRedisPoolConfigToken(name),
+      definition: REDIS_POOL_DEFINITION,
+      name,
+      optionsToken: REDIS_POOL_MODULE_OPTIONS,
+      module: 'RedisPoolModule',
+    }),
     {
       provide: instanceToken,
       useFactory: (
-        options: RedisPoolModuleOptions,
+        config: RedisPoolConfig,
         metrics: PoolMetrics,
         service: RedisPoolService,
         coordinator: ShutdownCoordinator | undefined,
-      ) => new RedisPoolInstance(name, options, metrics, service, coordinator ?? undefined),
+      ) => new RedisPoolInstance(name, config, metrics, service, coordinator ?? undefined),
       inject: [
-        REDIS_POOL_MODULE_OPTIONS,
+        getRedisPoolConfigToken(name),
         PoolMetrics,
         RedisPoolService,
         { token: ShutdownCoordinator, optional: true },
@@ -64,7 +71,12 @@ export function withRedisPoolProviders(
   return {
     ...definition,
     global: extras.isGlobal,
-    imports: [...(definition.imports ?? []), PoolMetricsModule, RedisPoolCoreModule],
+    imports: [
+      ...(definition.imports ?? []),
+      ...POOL_CONFIG_IMPORTS,
+      PoolMetricsModule,
+      RedisPoolCoreModule,
+    ],
     providers: [...(definition.providers ?? []), ...createRedisPoolProviders(extras.name)],
     exports: [
       ...(definition.exports ?? []),

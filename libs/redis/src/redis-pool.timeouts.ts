@@ -69,7 +69,6 @@ export class CommandTimeouts {
     this.enabled = commandTimeoutMs !== undefined || socketTimeoutMs !== undefined;
   }
 
-
   /** Commands tracked and not yet swept (settled ones leave at the next send or sweep). */
   get tracked(): number {
     return this.commands.length - this.head;

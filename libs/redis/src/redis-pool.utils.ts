@@ -32,3 +32,12 @@ export function getRedisPoolInstanceToken(name: string = DEFAULT_REDIS_POOL_NAME
 export function getIoRedisConnectionToken(name: string = DEFAULT_REDIS_POOL_NAME): string {
   return `${name}_IORedisModuleConnectionToken`;
 }
+
+/**
+ * Module-local token of the resolved {@link RedisPoolConfig} of the pool `name`.
+ *
+ * @returns `'RedisPoolConfig(<name>)'`
+ */
+export function getRedisPoolConfigToken(name: string = DEFAULT_REDIS_POOL_NAME): string {
+  return `RedisPoolConfig(${name})`;
+}

@@ -6,6 +6,9 @@ import {
   inspectAppEnv,
   redactEnvValue,
 } from '@nest-pools/core';
+import { HTTP_POOL_DEFINITION } from '@nest-pools/http';
+import { MONGO_POOL_DEFINITION } from '@nest-pools/mongo';
+import { REDIS_POOL_DEFINITION } from '@nest-pools/redis';
 
 import { type AppConfig, parseAppConfig } from './app-config.js';
 
@@ -35,9 +38,13 @@ export function validateEnvironment(env: EnvSource): ValidatedEnvironment {
       allowed: raw.allowed,
     });
   }
-  for (const poolIssue of collectPoolConfigIssues(env, ['mongo', 'redis', 'http'], {
-    requireUrlInProduction: true,
-  })) {
+  for (const poolIssue of collectPoolConfigIssues(
+    env,
+    [MONGO_POOL_DEFINITION, REDIS_POOL_DEFINITION, HTTP_POOL_DEFINITION],
+    {
+      requireUrlInProduction: true,
+    },
+  )) {
     if (poolIssue.variable === 'APP_ENV' && appEnvIssue) continue;
     issues.push(poolIssue);
   }

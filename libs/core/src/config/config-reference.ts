@@ -1,14 +1,6 @@
 import { APP_ENVS } from './app-env.js';
-import { HTTP_POOL_ENV } from './http-pool.config.js';
-import { MONGO_POOL_ENV } from './mongo-pool.config.js';
-import type { PoolKind, PoolVariableMeta } from './pool-field.js';
-import { REDIS_POOL_ENV } from './redis-pool.config.js';
-
-const POOL_ENV: Readonly<Record<PoolKind, readonly PoolVariableMeta[]>> = {
-  mongo: MONGO_POOL_ENV,
-  redis: REDIS_POOL_ENV,
-  http: HTTP_POOL_ENV,
-};
+import type { PoolDefinition } from './pool-definition.js';
+import type { PoolVariableMeta } from './pool-field.js';
 
 const UNIT_TEXT: Readonly<Record<PoolVariableMeta['unit'], string>> = {
   count: 'count',
@@ -54,8 +46,8 @@ function presetCell(meta: PoolVariableMeta): string {
  * name and aliases, option key, env unit, default, presets (development / staging / production),
  * allowed values and meaning.
  */
-export function renderPoolVariableTable(kind: PoolKind): string {
-  const rows = POOL_ENV[kind].map((meta) =>
+export function renderPoolVariableTable(definition: Pick<PoolDefinition, 'variables'>): string {
+  const rows = definition.variables.map((meta) =>
     [
       envCell(meta),
       `\`${meta.key}\``,
@@ -74,10 +66,12 @@ export function renderPoolVariableTable(kind: PoolKind): string {
   ].join('\n');
 }
 
-/** The alias table of docs/configuration.md: alias → canonical name → option key, in precedence order. */
-export function renderAliasTable(): string {
-  const rows = Object.values(POOL_ENV)
-    .flat()
+/** The alias table of docs/configuration.md over several pool kinds: alias → canonical name → option key, in precedence order. */
+export function renderAliasTable(
+  definitions: readonly Pick<PoolDefinition, 'variables'>[],
+): string {
+  const rows = definitions
+    .flatMap((d) => d.variables)
     .flatMap((meta) =>
       meta.aliases.map(
         (alias, i) =>

@@ -1,36 +1,35 @@
 export * from './app-env.js';
 export * from './collect-pool-config-issues.js';
+export * from './config-explain.js';
 export * from './config-issue.interface.js';
+export * from './config-reference.js';
 export {
-  HTTP_POOL_ENV,
-  HTTP_TRANSPORTS,
-  type HttpPoolConfig,
-  type HttpPoolConfigInput,
-  type HttpTransport,
-  parseHttpPoolConfig,
-} from './http-pool.config.js';
-export {
-  MONGO_COMPRESSORS,
-  MONGO_POOL_ENV,
-  type MongoCompressor,
-  type MongoPoolConfig,
-  type MongoPoolConfigInput,
-  parseMongoPoolConfig,
-} from './mongo-pool.config.js';
-export type {
-  PoolConfigParseFlags,
-  PoolValueOrigin,
-  UnsupportedPoolOption,
+  PoolConfigContext,
+  type PoolConfigParseFlags,
+  type PoolSpec,
+  type PoolValueExplanation,
+  type PoolValueOrigin,
+  type UnsupportedPoolOption,
 } from './pool-config-context.js';
+export * from './pool-definition.js';
 export * from './pool-env-names.js';
-export type { HostPort, PoolKind, PoolVariableMeta, PoolVariableUnit } from './pool-field.js';
-export { POOL_PRESETS, type PoolPreset } from './presets.js';
 export {
-  parseRedisPoolConfig,
-  REDIS_CLUSTER_SCALE_READS,
-  REDIS_POOL_ENV,
-  type RedisClusterScaleReads,
-  type RedisPoolConfig,
-  type RedisPoolConfigInput,
-  type RedisTopology,
-} from './redis-pool.config.js';
+  type AnyPoolField,
+  booleanField,
+  countField,
+  durationField,
+  enumField,
+  hostListField,
+  type HostPort,
+  listField,
+  MAX_TIMER_MS,
+  type PoolConfigOf,
+  type PoolField,
+  type PoolFields,
+  type PoolFieldValue,
+  type PoolOptionsOf,
+  type PoolVariableMeta,
+  type PoolVariableUnit,
+  textField,
+  urlField,
+} from './pool-field.js';

@@ -9,8 +9,7 @@ import {
 } from '../redaction/redaction.js';
 import { type AppEnv, type EnvSource, inspectAppEnv } from './app-env.js';
 import type { ConfigIssue } from './config-issue.interface.js';
-import type { PoolField, PoolKind } from './pool-field.js';
-import { POOL_PRESETS } from './presets.js';
+import type { AnyPoolField, PoolFields } from './pool-field.js';
 
 /** Switches of the parse functions that apply to applications rather than libraries. */
 export interface PoolConfigParseFlags {
@@ -21,6 +20,12 @@ export interface PoolConfigParseFlags {
    * @default false
    */
   requireUrlInProduction?: boolean;
+  /**
+   * Skip the `APP_ENV` presets: keys not given fall back to the library defaults (the module
+   * option `ignoreEnv` sets it, with an empty env).
+   * @default false
+   */
+  ignorePresets?: boolean;
 }
 
 /** Where a resolved value came from. */
@@ -43,18 +48,46 @@ export interface UnsupportedPoolOption {
   readonly explanation: string;
 }
 
-/** Static description of one pool kind for the parse engine. */
+/**
+ * What the parse engine needs to know of one pool kind. Each pool library writes one (its fields,
+ * presets and rules) and hands it to {@link definePool}; core itself knows no pool kind.
+ */
 export interface PoolSpec {
-  /** Which pool kind this describes. */
-  readonly kind: PoolKind;
+  /** Short id of the pool kind (`mongo`), used in error context and `config:explain`. */
+  readonly kind: string;
+  /** Name of the pool kind in messages (`MongoDB`). */
+  readonly label: string;
   /** One field per config key, in reference order. */
-  readonly fields: Readonly<Record<string, PoolField<unknown>>>;
+  readonly fields: PoolFields;
+  /** Values each `APP_ENV` preset fixes, below env variables and explicit options. */
+  readonly presets: Readonly<Record<AppEnv, Readonly<Record<string, unknown>>>>;
   /** Options and env names refused with an explanation. */
   readonly unsupported: readonly UnsupportedPoolOption[];
   /** Option keys computed from others; accepted in options only when they agree. */
   readonly derived: readonly string[];
   /** Cross-field rules and derived values. */
   readonly check: (ctx: PoolConfigContext) => void;
+}
+
+/** Where one resolved value came from, as `explainPoolConfig` reports it. */
+export interface PoolValueExplanation {
+  /** Config key (`maxPoolSize`). */
+  readonly key: string;
+  /** The resolved value, masked when secret (`***`, userinfo in URLs hidden); `undefined` = not set. */
+  readonly value: unknown;
+  /** Which source won. */
+  readonly origin: PoolValueOrigin;
+  /**
+   * The winning source in words: `option maxPoolSize`, `env MONGODB_MAX_POOL_SIZE` (the name as
+   * written, alias included), `APP_ENV=production preset`, `default`; `derived` for computed keys.
+   */
+  readonly source: string;
+  /** What the env variable (or, for options-only keys, the option) accepts. */
+  readonly allowed: string;
+  /** Canonical env name, when the key has one. */
+  readonly env?: string;
+  /** Whether the value is a secret. */
+  readonly secret: boolean;
 }
 
 const MAX_GIVEN = 160;
@@ -77,6 +110,14 @@ function formatOptionValue(value: unknown, secret: boolean): string {
   } catch {
     return `(${typeof value})`;
   }
+}
+
+function maskValue(value: unknown, secret: boolean): unknown {
+  if (value === undefined) return undefined;
+  if (secret) return REDACTED;
+  if (typeof value === 'string') return redact(value);
+  if (typeof value === 'object' && value !== null) return redactObject(value);
+  return value;
 }
 
 function isPlainRecord(value: unknown): value is Record<string, unknown> {
@@ -175,7 +216,7 @@ export class PoolConfigContext {
     }
   }
 
-  private resolve(key: string, field: PoolField<unknown>, options: Record<string, unknown>): void {
+  private resolve(key: string, field: AnyPoolField, options: Record<string, unknown>): void {
     const option = options[key];
     if (option !== undefined && option !== null) {
       this.sources.set(key, { origin: 'option', variable: `options.${key}`, raw: option });
@@ -201,7 +242,7 @@ export class PoolConfigContext {
         return;
       }
     }
-    const preset = (POOL_PRESETS[this.appEnv][this.spec.kind] as Record<string, unknown>)[key];
+    const preset = this.flags.ignorePresets ? undefined : this.spec.presets[this.appEnv][key];
     if (preset !== undefined) {
       this.sources.set(key, { origin: 'preset', variable: field.env ?? `options.${key}` });
       this.values[key] = preset;
@@ -209,7 +250,7 @@ export class PoolConfigContext {
     }
     this.sources.set(key, { origin: 'default', variable: field.env ?? `options.${key}` });
     // A copy, so that a caller mutating its config (an array default) never changes the next parse.
-    if (field.default !== undefined) this.values[key] = structuredClone(field.default);
+    if (field.default !== undefined) this.values[key] = structuredClone(field.default as unknown);
   }
 
   private fail(key: string, allowed: string): void {
@@ -304,6 +345,47 @@ export class PoolConfigContext {
   derivedOption(key: string): unknown {
     const source = this.sources.get(key);
     return source?.origin === 'option' ? source.raw : undefined;
+  }
+
+  /**
+   * Every key of the pool (fields, then derived keys) with its resolved value, masked, and the
+   * source that set it. Pure: computed from the same state the parse used.
+   */
+  explain(): PoolValueExplanation[] {
+    const rows: PoolValueExplanation[] = [];
+    for (const [key, field] of Object.entries(this.spec.fields)) {
+      const source = this.sources.get(key);
+      const origin = source?.origin ?? 'default';
+      const secret = field.secret ?? false;
+      const words =
+        origin === 'option'
+          ? `option ${key}`
+          : origin === 'env'
+            ? `env ${source?.variable ?? field.env ?? key}`
+            : origin === 'preset'
+              ? `APP_ENV=${this.appEnv} preset`
+              : 'default';
+      rows.push({
+        key,
+        value: maskValue(this.values[key], secret || isSecretKey(key)),
+        origin,
+        source: words,
+        allowed: field.env === undefined ? field.allowedOption : field.allowed,
+        ...(field.env === undefined ? {} : { env: field.env }),
+        secret,
+      });
+    }
+    for (const key of this.spec.derived) {
+      rows.push({
+        key,
+        value: this.values[key],
+        origin: 'default',
+        source: 'derived',
+        allowed: 'computed from other keys',
+        secret: false,
+      });
+    }
+    return rows;
   }
 
   /** The resolved config with `name` first and unset keys left out. */

@@ -2,9 +2,6 @@ import { z } from 'zod';
 
 import type { AppEnv } from './app-env.js';
 
-/** Kinds of pool the config layer knows. */
-export type PoolKind = 'mongo' | 'redis' | 'http';
-
 /** How a variable is written in the environment. */
 export type PoolVariableUnit =
   'count' | 'milliseconds' | 'seconds' | 'boolean' | 'url' | 'text' | 'enum' | 'list' | 'host-list';
@@ -37,8 +34,12 @@ export interface PoolVariableMeta {
   readonly secret: boolean;
 }
 
-/** A variable's metadata plus the zod schemas that parse it from env and from options. */
-export interface PoolField<V> {
+/**
+ * A variable's metadata plus the zod schemas that parse it from env and from options. `D` is the
+ * type of the default: a field whose default is `undefined` becomes an optional key of the config
+ * type derived from its field map ({@link PoolConfigOf}).
+ */
+export interface PoolField<V, D extends V | undefined = V | undefined> {
   /** Canonical env name; undefined for options-only keys. */
   readonly env?: string;
   /** Alias env names, in precedence order after the canonical name. */
@@ -46,7 +47,7 @@ export interface PoolField<V> {
   /** How the env value is written. */
   readonly unit: PoolVariableUnit;
   /** Value when nothing else sets the key; undefined = left unset. */
-  readonly default: V | undefined;
+  readonly default: D;
   /** What the env variable accepts, in words. */
   readonly allowed: string;
   /** What the explicit option accepts, in words. */
@@ -61,13 +62,43 @@ export interface PoolField<V> {
   readonly fromOption: z.ZodType<V>;
 }
 
-/** One field per config key (derived keys and `name` excluded). */
-export type PoolFieldMap<C> = { readonly [K in keyof C]-?: PoolField<Exclude<C[K], undefined>> };
+/** Any field, whatever its value type. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyPoolField = PoolField<any, any>;
 
-interface Described<V> {
+/** A pool's fields by config key, in reference order (derived keys and `name` excluded). */
+export type PoolFields = Readonly<Record<string, AnyPoolField>>;
+
+/** The value type a field parses to. */
+export type PoolFieldValue<F> = F extends PoolField<infer V, infer _D> ? V : never;
+
+type FieldValues<F extends PoolFields> = { -readonly [K in keyof F]: PoolFieldValue<F[K]> };
+type OptionalKeys<F extends PoolFields> = {
+  [K in keyof F]: F[K]['default'] extends undefined ? K : never;
+}[keyof F];
+
+/**
+ * The resolved config type of a field map: `name`, every field with a default as a required key,
+ * every field without one as an optional key. Derived from the fields, so the type cannot drift
+ * from what the parser produces; the JSDoc of each field-map entry shows on the config key.
+ */
+export type PoolConfigOf<F extends PoolFields> = { name: string } & Omit<
+  FieldValues<F>,
+  OptionalKeys<F>
+> &
+  Partial<Pick<FieldValues<F>, OptionalKeys<F>>>;
+
+/**
+ * Explicit options for a config `C`: any subset of its keys, in the config's units. Other keys are
+ * accepted by the type so that the parser can refuse them with an explanation (a removed driver
+ * option) or name them as unknown, listing the keys that exist.
+ */
+export type PoolOptionsOf<C> = Partial<C> & { readonly [key: string]: unknown };
+
+interface Described<V, D extends V | undefined> {
   env?: string;
   aliases?: readonly string[];
-  default: V | undefined;
+  default: D;
   description: string;
   secret?: boolean;
 }
@@ -87,9 +118,9 @@ function range(min: number, max: number | undefined): string {
 }
 
 /** An integer count (`min`..`max`). */
-export function countField(
-  d: Described<number> & { min: number; max?: number; zeroMeans?: string },
-): PoolField<number> {
+export function countField<D extends number | undefined>(
+  d: Described<number, D> & { min: number; max?: number; zeroMeans?: string },
+): PoolField<number, D> {
   let rule = z.number().int().min(d.min);
   if (d.max !== undefined) rule = rule.max(d.max);
   const zero = d.zeroMeans === undefined ? '' : `; 0 = ${d.zeroMeans}`;
@@ -113,9 +144,13 @@ export const MAX_TIMER_MS = 2_147_483_647;
  * A duration kept in milliseconds. `envUnit: 'seconds'` reads the env value in seconds (decimals
  * allowed, `2.0` → 2000); explicit options are always milliseconds.
  */
-export function durationField(
-  d: Described<number> & { envUnit: 'seconds' | 'milliseconds'; minMs: number; zeroMeans?: string },
-): PoolField<number> {
+export function durationField<D extends number | undefined>(
+  d: Described<number, D> & {
+    envUnit: 'seconds' | 'milliseconds';
+    minMs: number;
+    zeroMeans?: string;
+  },
+): PoolField<number, D> {
   const rule = z.number().int().min(d.minMs).max(MAX_TIMER_MS);
   const zero = d.zeroMeans === undefined ? '' : `; 0 = ${d.zeroMeans}`;
   const minText = d.minMs === 0 ? '≥ 0' : d.minMs === 1 ? '> 0' : `≥ ${d.minMs}`;
@@ -152,7 +187,9 @@ const stringBool = z
   .pipe(z.stringbool({ ...BOOLEAN_WORDS, case: 'insensitive' }));
 
 /** A boolean; env accepts true/false, 1/0, yes/no, on/off in any case. */
-export function booleanField(d: Described<boolean>): PoolField<boolean> {
+export function booleanField<D extends boolean | undefined>(
+  d: Described<boolean, D>,
+): PoolField<boolean, D> {
   return {
     ...d,
     unit: 'boolean',
@@ -164,9 +201,10 @@ export function booleanField(d: Described<boolean>): PoolField<boolean> {
 }
 
 /** One of a fixed set of words (case-insensitive in env). */
-export function enumField<const T extends readonly [string, ...string[]]>(
-  d: Described<T[number]> & { values: T },
-): PoolField<T[number]> {
+export function enumField<
+  const T extends readonly [string, ...string[]],
+  D extends T[number] | undefined,
+>(d: Described<T[number], D> & { values: T }): PoolField<T[number], D> {
   const schema = z.string().trim().toLowerCase().pipe(z.enum(d.values));
   const allowed = `one of ${d.values.join(', ')}`;
   return {
@@ -180,7 +218,9 @@ export function enumField<const T extends readonly [string, ...string[]]>(
 }
 
 /** Non-empty text of bounded length. */
-export function textField(d: Described<string> & { maxLength: number }): PoolField<string> {
+export function textField<D extends string | undefined>(
+  d: Described<string, D> & { maxLength: number },
+): PoolField<string, D> {
   const schema = z.string().trim().min(1).max(d.maxLength);
   const allowed = `non-empty text of at most ${d.maxLength} characters`;
   return {
@@ -194,9 +234,9 @@ export function textField(d: Described<string> & { maxLength: number }): PoolFie
 }
 
 /** A URL checked by `schema`; `allowed` says which schemes. */
-export function urlField(
-  d: Described<string> & { schema: z.ZodType<string>; allowed: string },
-): PoolField<string> {
+export function urlField<D extends string | undefined>(
+  d: Described<string, D> & { schema: z.ZodType<string>; allowed: string },
+): PoolField<string, D> {
   return {
     ...d,
     unit: 'url',
@@ -207,9 +247,12 @@ export function urlField(
 }
 
 /** A comma-separated list of words from `values` (env), or an array / comma string (options). */
-export function listField<const T extends readonly [string, ...string[]]>(
-  d: Described<Array<T[number]>> & { values: T; none?: string },
-): PoolField<Array<T[number]>> {
+export function listField<
+  const T extends readonly [string, ...string[]],
+  D extends Array<T[number]> | undefined,
+>(
+  d: Described<Array<T[number]>, D> & { values: T; none?: string },
+): PoolField<Array<T[number]>, D> {
   const item = z.string().trim().toLowerCase().pipe(z.enum(d.values));
   const none = d.none;
   const fromString = z
@@ -260,7 +303,9 @@ const hostPortList = z
 const hostPortObject = z.strictObject({ host: z.string().trim().min(1), port });
 
 /** A comma-separated `host:port` list (env), or an array of `{ host, port }` (options). */
-export function hostListField(d: Described<HostPort[]>): PoolField<HostPort[]> {
+export function hostListField<D extends HostPort[] | undefined>(
+  d: Described<HostPort[], D>,
+): PoolField<HostPort[], D> {
   return {
     ...d,
     unit: 'host-list',
@@ -273,7 +318,7 @@ export function hostListField(d: Described<HostPort[]>): PoolField<HostPort[]> {
 
 /** Exported description of a field map (zod schemas stripped). */
 export function describeFields(
-  fields: Readonly<Record<string, PoolField<unknown>>>,
+  fields: PoolFields,
   presets: Readonly<Record<AppEnv, Readonly<Record<string, unknown>>>>,
 ): readonly PoolVariableMeta[] {
   return Object.freeze(

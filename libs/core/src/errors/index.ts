@@ -1,3 +1,5 @@
+export * from './capture-config-error.js';
+export * from './config-source-missing.error.js';
 export * from './config-validation.error.js';
 export * from './messages.js';
 export * from './pool.error.js';

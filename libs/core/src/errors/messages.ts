@@ -59,3 +59,17 @@ export function poolClosedMessage(opts: { poolName?: string; operation?: string 
     'application context.'
   );
 }
+
+/** Message of a {@link ConfigSourceMissingError}: which module needs `ConfigModule` and how to add it. */
+export function configSourceMissingMessage(
+  label: string,
+  poolName: string,
+  module: string,
+): string {
+  return (
+    `${label} pool "${poolName}": ${module}.forRootAsync() without options reads its variables ` +
+    'through ConfigService, but the application has no ConfigModule. Add ' +
+    "ConfigModule.forRoot() (from '@nestjs/config') to the root module's imports, or pass " +
+    `explicit options: ${module}.forRoot({ ... }) or forRootAsync({ useFactory }).`
+  );
+}

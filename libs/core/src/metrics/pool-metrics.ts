@@ -11,16 +11,19 @@ import {
   POOL_METRICS_REGISTRY,
 } from './pool-metrics.constants.js';
 
-/** `db_system` label values: the database behind a `db_client_connection_*` metric. */
-export type DbSystem = 'mongodb' | 'redis';
+/**
+ * `db_system` label value: the database behind a `db_client_connection_*` metric, as the
+ * OpenTelemetry `db.system` attribute names it (`mongodb`, `redis`); each pool library sets its own.
+ */
+export type DbSystem = string;
 
-/** `pool_system` label values: which kind of pool a `pool_*` metric belongs to. */
-export type PoolSystem = 'mongodb' | 'redis' | 'http';
+/** `pool_system` label value: which kind of pool a `pool_*` metric belongs to (`http`, `redis`, …). */
+export type PoolSystem = string;
 
 /** Labels of the database connection-pool families except `connectionCount`. */
 export type DbPoolLabel = 'pool_name' | 'db_system';
 
-/** Labels of the `pool_*` families shared by the three pool kinds. */
+/** Labels of the `pool_*` families shared by every pool kind. */
 export type PoolLabel = 'pool_name' | 'pool_system';
 
 /** Labels of the HTTP client families that are per upstream server. */

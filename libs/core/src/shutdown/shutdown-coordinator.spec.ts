@@ -13,7 +13,10 @@ import type {
 import { ReadinessState } from './readiness-state.js';
 import { ShutdownModule } from './shutdown.module.js';
 import { SHUTDOWN_MODULE_OPTIONS } from './shutdown.module-definition.js';
-import { ShutdownCoordinator, type ShutdownPhase } from './shutdown-coordinator.js';
+import { ShutdownCoordinator } from './shutdown-coordinator.js';
+
+/** The orders the three nest-pools libraries register with (each lib owns its constant). */
+const ORDER: Record<string, number> = { http: 100, redis: 200, mongo: 300 };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -22,10 +25,11 @@ function setup(options: ShutdownModuleOptions = {}) {
   const coordinator = new ShutdownCoordinator(options, readiness);
   const events: string[] = [];
   /** A closer doing real async work (a timer), recording when it starts and ends. */
-  const add = (name: string, phase: ShutdownPhase, ms = 5, extra: { timeoutMs?: number } = {}) =>
+  const add = (name: string, phase: string, ms = 5, extra: { timeoutMs?: number } = {}) =>
     coordinator.register({
       name,
       phase,
+      order: ORDER[phase] ?? 150,
       ...extra,
       close: async () => {
         events.push(`start ${name}`);
@@ -89,6 +93,7 @@ describe('ShutdownCoordinator', () => {
     coordinator.register({
       name: 'redis "cache"',
       phase: 'redis',
+      order: ORDER.redis ?? 0,
       close: () => Promise.reject(new Error('QUIT failed on redis://:hunter2@cache:6379')),
     });
     add('mongo', 'mongo');
@@ -106,6 +111,7 @@ describe('ShutdownCoordinator', () => {
     coordinator.register({
       name: 'redis "stuck"',
       phase: 'redis',
+      order: ORDER.redis ?? 0,
       timeoutMs: 30,
       close: () => new Promise<void>((resolve) => (release = resolve)),
       describeOpen: () => ['1 dedicated connection in use'],
@@ -132,6 +138,7 @@ describe('ShutdownCoordinator', () => {
     coordinator.register({
       name: 'redis "cache"',
       phase: 'redis',
+      order: ORDER.redis ?? 0,
       timeoutMs: 2000,
       close: () => sleep(150),
       describeOpen: () => ['2 commands in flight', 'subscriber on redis://u:pw123@h:6379'],
@@ -154,6 +161,38 @@ describe('ShutdownCoordinator', () => {
     ]);
     expect(errors.join('\n')).toContain('Shutdown deadline of 40 ms passed; still open:');
     await closing;
+  });
+
+  it('orders are open: a pool kind core has never heard of closes at its own order', async () => {
+    const { coordinator, events, add } = setup();
+    add('mongo', 'mongo', 1);
+    add('toy queue', 'toy-queue', 1); // order 150: after HTTP, before Redis
+    add('redis', 'redis', 1);
+    add('http', 'http', 1);
+    await coordinator.closeAll();
+    expect(events.filter((e) => e.startsWith('end'))).toEqual([
+      'end http',
+      'end toy queue',
+      'end redis',
+      'end mongo',
+    ]);
+  });
+
+  it('a closer registered while an earlier group closes still closes in its turn', async () => {
+    const { coordinator, events, add } = setup();
+    coordinator.register({
+      name: 'http',
+      phase: 'http',
+      order: 100,
+      close: async () => {
+        events.push('start http');
+        add('late mongo', 'mongo', 1);
+        await sleep(1);
+        events.push('end http');
+      },
+    });
+    await coordinator.closeAll();
+    expect(events).toEqual(['start http', 'end http', 'start late mongo', 'end late mongo']);
   });
 
   it('clears the deadline when everything closed in time', async () => {
@@ -217,7 +256,12 @@ describe('ShutdownCoordinator', () => {
       adapterHost,
     );
     coordinator.onApplicationBootstrap();
-    coordinator.register({ name: 'mongo "default"', phase: 'mongo', close: () => sleep(1) });
+    coordinator.register({
+      name: 'mongo "default"',
+      phase: 'mongo',
+      order: ORDER.mongo ?? 0,
+      close: () => sleep(1),
+    });
 
     const { port } = server.address() as AddressInfo;
     const response = new Promise<string>((resolve, reject) => {

@@ -20,22 +20,21 @@ import type {
 } from './interfaces/shutdown-module-options.interface.js';
 import { isDrainableHttpServer, KeepAliveDrain } from './keep-alive-drain.js';
 import { ReadinessState } from './readiness-state.js';
-import {
-  DEFAULT_DRAIN_DELAY_MS,
-  DEFAULT_SHUTDOWN_TIMEOUT_MS,
-  SHUTDOWN_PHASE_ORDER,
-} from './shutdown.constants.js';
+import { DEFAULT_DRAIN_DELAY_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS } from './shutdown.constants.js';
 import { SHUTDOWN_MODULE_OPTIONS } from './shutdown.module-definition.js';
-
-/** Which group a closer belongs to; groups close in the order of {@link SHUTDOWN_PHASE_ORDER}. */
-export type ShutdownPhase = 'http' | 'redis' | 'mongo';
 
 /** Something {@link ShutdownCoordinator} closes at shutdown (usually one pool). */
 export interface ShutdownRegistration {
   /** Shown in logs and deadline reports, e.g. `redis "default"`. Redacted before use. */
   name: string;
-  /** Group it closes with: `http` first, then `redis`, then `mongo`. */
-  phase: ShutdownPhase;
+  /** Group name in logs (`redis`); closers of one `order` close together whatever their phase. */
+  phase: string;
+  /**
+   * When it closes: lower first, equal orders concurrently. Anything that sends work to the
+   * others closes before them; the nest-pools libraries use 100 (outbound HTTP), 200 (Redis) and
+   * 300 (MongoDB, the system of record, last). Any other integer fits in between.
+   */
+  order: number;
   /** Closes it; awaited up to `timeoutMs`. */
   close(): Promise<void>;
   /**
@@ -82,7 +81,8 @@ export class ShutdownCoordinator
 {
   private readonly logger = new Logger(ShutdownCoordinator.name);
   private readonly entries = new Set<Entry>();
-  private readonly phasesDone = new Set<ShutdownPhase>();
+  /** Highest order whose group has started closing; `-Infinity` before `closeAll`. */
+  private closedThrough = Number.NEGATIVE_INFINITY;
   private readonly drainDelayMs: number;
   private readonly timeoutMs: number;
   private keepAlive: KeepAliveDrain | undefined;
@@ -113,10 +113,10 @@ export class ShutdownCoordinator
   register(registration: ShutdownRegistration): () => void {
     const entry: Entry = { registration, state: 'open' };
     this.entries.add(entry);
-    if (this.closing !== undefined && this.phasesDone.has(registration.phase)) {
+    if (this.closing !== undefined && registration.order <= this.closedThrough) {
       // Its group already closed: close it now rather than leak it.
       this.logger.warn(
-        `${this.label(entry)} registered after its shutdown phase "${registration.phase}" ran; closing it now.`,
+        `${this.label(entry)} registered after its shutdown phase "${registration.phase}" (order ${registration.order}) ran; closing it now.`,
       );
       void this.closeEntry(entry);
     }
@@ -126,8 +126,8 @@ export class ShutdownCoordinator
   }
 
   /**
-   * Closes every registered closer, group by group in the order `http` → `redis` → `mongo`
-   * (closers of one group close concurrently). Each closer is bounded by its own timeout; a
+   * Closes every registered closer, group by group in ascending `order` (closers of one order
+   * close concurrently; for the nest-pools libraries: HTTP → Redis → MongoDB). Each closer is bounded by its own timeout; a
    * closer that fails or times out is logged (redacted) and the others still run. Idempotent:
    * the first call starts it, every caller awaits the same promise. Never rejects.
    */
@@ -206,13 +206,18 @@ export class ShutdownCoordinator
 
   private async runCloseAll(): Promise<void> {
     this.begin();
-    for (const phase of SHUTDOWN_PHASE_ORDER) {
-      const group = [...this.entries].filter(
-        (e) => e.registration.phase === phase && e.state === 'open',
+    // Re-read the entries after every group: a closer registered meanwhile with a later order
+    // still closes in its turn.
+    for (;;) {
+      const pending = [...this.entries].filter(
+        (e) => e.state === 'open' && e.registration.order > this.closedThrough,
       );
-      this.phasesDone.add(phase);
-      if (group.length === 0) continue;
-      this.logger.log(`Closing ${phase}: ${group.map((e) => this.label(e)).join(', ')}`);
+      if (pending.length === 0) break;
+      const order = Math.min(...pending.map((e) => e.registration.order));
+      const group = pending.filter((e) => e.registration.order === order);
+      this.closedThrough = order;
+      const phases = [...new Set(group.map((e) => e.registration.phase))].join(', ');
+      this.logger.log(`Closing ${phases}: ${group.map((e) => this.label(e)).join(', ')}`);
       await Promise.all(group.map((entry) => this.closeEntry(entry)));
     }
     clearTimeout(this.deadline);

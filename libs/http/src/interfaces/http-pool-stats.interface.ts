@@ -1,4 +1,4 @@
-import type { HttpTransport } from '@nest-pools/core';
+import type { HttpTransport } from '../config/index.js';
 
 /** Sockets of one upstream origin. */
 export interface HttpPoolOriginStats {

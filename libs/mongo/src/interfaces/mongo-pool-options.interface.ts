@@ -1,16 +1,18 @@
-import type { MongoPoolConfigInput } from '@nest-pools/core';
+import type { PoolSourceOptions } from '@nest-pools/core';
+
+import type { MongoPoolConfig } from '../config/index.js';
 
 /**
- * Options of one MongoDB pool, the same keys as the core `MongoPoolConfig` (see docs/mongo.md
- * for every key, its env variable, unit and default). Everything left out is read from the
- * `MONGODB_*` environment variables through `ConfigService`, then the `APP_ENV` preset, then the
- * library default. Options are validated exactly like the environment: one startup error lists
+ * Options of `MongoPoolModule.forRoot()` / the `forRootAsync()` factory: any subset of
+ * {@link MongoPoolConfig}. Every key left out falls back to its `MONGODB_*` env variable (read
+ * through `ConfigService`), then to the `APP_ENV` preset, then to the library default — unless
+ * `ignoreEnv` is set. Options are validated exactly like the environment: one startup error lists
  * every problem.
  *
  * The pool `name` and `isGlobal` are given next to the options (`forRoot({ name, ... })`,
  * `forRootAsync({ name, useFactory })`), never from the factory.
  */
-export type MongoPoolModuleOptions = Omit<MongoPoolConfigInput, 'name'>;
+export type MongoPoolModuleOptions = Partial<Omit<MongoPoolConfig, 'name'>> & PoolSourceOptions;
 
 /** Connection counts the server reports in `serverStatus.connections` (for all its clients). */
 export interface MongoServerConnections {

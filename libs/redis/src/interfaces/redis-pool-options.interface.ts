@@ -1,24 +1,18 @@
-import type { EnvSource, RedisPoolConfig } from '@nest-pools/core';
+import type { PoolSourceOptions } from '@nest-pools/core';
+
+import type { RedisPoolConfig } from '../config/index.js';
 
 /**
- * Options of `RedisPoolModule.forRoot()` / the `forRootAsync()` factory. Every field is optional
- * and falls back, per field, to `env`, then to the preset of `APP_ENV`, then to the library
- * default; the result is validated once, with every problem listed in one error. `name` and
- * `isGlobal` are given to `forRoot`/`forRootAsync` themselves, never by the factory.
+ * Options of `RedisPoolModule.forRoot()` / the `forRootAsync()` factory: any subset of
+ * {@link RedisPoolConfig}. Every key left out falls back to its env variable (read through
+ * `ConfigService`), then to the preset of `APP_ENV`, then to the library default — unless
+ * `ignoreEnv` is set; the result is validated once, with every problem listed in one error.
+ * `name` and `isGlobal` are given to `forRoot`/`forRootAsync` themselves, never by the factory.
  *
- * Field reference (env variable, unit, default, presets): docs/redis.md.
+ * Field reference (env variable, unit, default, presets): docs/configuration.md.
  */
-export interface RedisPoolModuleOptions extends Partial<
-  Omit<RedisPoolConfig, 'name' | 'topology'>
-> {
-  /**
-   * Environment variables read beneath the explicit options (`REDIS_URL`,
-   * `REDIS_MAX_CONNECTIONS`, …, and `APP_ENV`/`NODE_ENV` for the preset). `forRootAsync()`
-   * without a factory fills it from `ConfigService`.
-   * @default {} (explicit options, preset and defaults only)
-   */
-  env?: EnvSource;
-}
+export type RedisPoolModuleOptions = Partial<Omit<RedisPoolConfig, 'name' | 'topology'>> &
+  PoolSourceOptions;
 
 /** Options of `RedisPoolHealthIndicator.isHealthy()`. */
 export interface RedisPoolHealthOptions {

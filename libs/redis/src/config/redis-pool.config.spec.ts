@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 
-import { configErrorOf } from './config-error.spec-helper.js';
+import { captureConfigError as configErrorOf } from '@nest-pools/core';
+
 import { parseRedisPoolConfig, REDIS_POOL_ENV, type RedisPoolConfig } from './index.js';
 
 /** Any readable file stands in for a CA file: the config checks only that it can be read. */

@@ -2,12 +2,14 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 
-import { backoffDelay, type RedisPoolConfig } from '@nest-pools/core';
+import { backoffDelay } from '@nest-pools/core';
 import type {
   ClusterNode,
   ClusterOptions as IoClusterOptions,
   RedisOptions as IoRedisOptions,
 } from 'ioredis';
+
+import { type RedisPoolConfig } from './index.js';
 
 /** ioredis client options with RESP2-shaped replies (the shape every typed command returns). */
 export type RedisOptions = IoRedisOptions & { replyMapping?: 'legacy' };

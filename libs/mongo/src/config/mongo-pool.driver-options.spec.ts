@@ -1,7 +1,6 @@
-import { parseMongoPoolConfig } from '@nest-pools/core';
-
-import { MongoCompressorUnavailableError } from './errors/mongo-compressor-unavailable.error.js';
-import { MongoTlsVerificationError } from './errors/mongo-tls-verification.error.js';
+import { MongoCompressorUnavailableError } from '../errors/mongo-compressor-unavailable.error.js';
+import { MongoTlsVerificationError } from '../errors/mongo-tls-verification.error.js';
+import { parseMongoPoolConfig } from './index.js';
 import {
   type CompressorResolver,
   driverCompressorResolver,

@@ -1,16 +1,25 @@
-import type { ConfigValidationError } from '../errors/index.js';
-import { formatConfigIssue } from '../errors/index.js';
-import { configErrorOf } from './config-error.spec-helper.js';
+// Cross-pool rules of the configuration engine, through the three libraries' public barrels:
+// aliases, presets, aggregated validation, redaction, ConfigService reading.
 import {
+  captureConfigError as configErrorOf,
   collectPoolConfigIssues,
+  type ConfigValidationError,
   type EnvSource,
-  parseHttpPoolConfig,
-  parseMongoPoolConfig,
-  parseRedisPoolConfig,
+  formatConfigIssue,
   poolEnvFromConfig,
-  poolEnvVariableNames,
   resolveAppEnv,
-} from './index.js';
+} from '@nest-pools/core';
+import { HTTP_POOL_DEFINITION, parseHttpPoolConfig } from '@nest-pools/http';
+import { MONGO_POOL_DEFINITION, parseMongoPoolConfig } from '@nest-pools/mongo';
+import { parseRedisPoolConfig, REDIS_POOL_DEFINITION } from '@nest-pools/redis';
+
+const DEFS = {
+  mongo: MONGO_POOL_DEFINITION,
+  redis: REDIS_POOL_DEFINITION,
+  http: HTTP_POOL_DEFINITION,
+} as const;
+const defs = (...kinds: Array<keyof typeof DEFS>) => kinds.map((k) => DEFS[k]);
+const poolEnvVariableNames = (kind: keyof typeof DEFS) => DEFS[kind].envNames;
 
 const SECRETS = ['hunter2', 'sentinel-s3cret', 'tok-abcdef123456', 'shh-secret-value', 'p4ssw0rd'];
 
@@ -547,9 +556,13 @@ describe('configuration validation', () => {
       REQUESTS_RETRY_BACKOFF: '0.2',
     };
     expect(
-      collectPoolConfigIssues({ ...template, APP_ENV: 'production' }, ['mongo', 'redis', 'http'], {
-        requireUrlInProduction: true,
-      }),
+      collectPoolConfigIssues(
+        { ...template, APP_ENV: 'production' },
+        defs('mongo', 'redis', 'http'),
+        {
+          requireUrlInProduction: true,
+        },
+      ),
     ).toEqual([]);
     expect(parseMongoPoolConfig(template)).toMatchObject({
       url: 'mongodb://user:pass@host:27017/db',
@@ -592,7 +605,7 @@ describe('configuration validation', () => {
           REDIS_MAX_CONNECTIONS: '0',
           HTTP_RETRIES: '-1',
         },
-        ['mongo', 'redis', 'http', 'mongo'],
+        defs('mongo', 'redis', 'http', 'mongo'),
       );
       expect(issues.map((i) => i.variable)).toEqual([
         'APP_ENV',
@@ -604,9 +617,9 @@ describe('configuration validation', () => {
 
     it('checks only the kinds asked for, and the production URL rule when asked', () => {
       const env = { APP_ENV: 'production', HTTP_POOL_LIMIT: 'x' };
-      expect(collectPoolConfigIssues(env, ['mongo', 'redis'])).toEqual([]);
+      expect(collectPoolConfigIssues(env, defs('mongo', 'redis'))).toEqual([]);
       expect(
-        collectPoolConfigIssues(env, ['mongo', 'redis'], { requireUrlInProduction: true }).map(
+        collectPoolConfigIssues(env, defs('mongo', 'redis'), { requireUrlInProduction: true }).map(
           (i) => i.variable,
         ),
       ).toEqual(['MONGODB_URL', 'REDIS_URL']);
@@ -655,8 +668,8 @@ describe('poolEnvVariableNames', () => {
     const filtered = Object.fromEntries(
       poolEnvVariableNames('mongo').map((n) => [n, env[n as keyof typeof env]]),
     );
-    expect(collectPoolConfigIssues(filtered, ['mongo'])).toEqual(
-      collectPoolConfigIssues(env, ['mongo']),
+    expect(collectPoolConfigIssues(filtered, defs('mongo'))).toEqual(
+      collectPoolConfigIssues(env, defs('mongo')),
     );
   });
 });
@@ -675,21 +688,21 @@ describe('poolEnvFromConfig', () => {
   const config = { get: (name: string): unknown => loaded[name] };
 
   it('reads the variables of one pool kind, loaded values as text', () => {
-    expect(poolEnvFromConfig('mongo', config)).toEqual({
+    expect(poolEnvFromConfig(DEFS.mongo, config)).toEqual({
       APP_ENV: 'staging',
       MONGODB_MAX_POOL_SIZE: '80',
       MONGODB_RETRY_WRITES: 'false',
       MONGODB_WAIT_QUEUE_MULTIPLE: '2',
       MONGODB_COMPRESSORS: '["zstd"]',
     });
-    expect(poolEnvFromConfig('redis', config)).toEqual({
+    expect(poolEnvFromConfig(DEFS.redis, config)).toEqual({
       APP_ENV: 'staging',
       REDIS_URL: 'redis://cache:6379',
     });
   });
 
   it('lets a refused variable from configuration be reported like one from the environment', () => {
-    expect(() => parseMongoPoolConfig(poolEnvFromConfig('mongo', config))).toThrow(
+    expect(() => parseMongoPoolConfig(poolEnvFromConfig(DEFS.mongo, config))).toThrow(
       /MONGODB_WAIT_QUEUE_MULTIPLE/,
     );
   });

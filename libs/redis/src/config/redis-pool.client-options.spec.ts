@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 
-import { parseRedisPoolConfig } from '@nest-pools/core';
-
+import { parseRedisPoolConfig } from './index.js';
 import {
   buildDedicatedClientOptions,
   buildMainClientOptions,

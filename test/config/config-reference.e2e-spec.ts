@@ -1,14 +1,37 @@
 import { readFileSync } from 'node:fs';
 
-import { ConfigValidationError } from '../errors/index.js';
-import { renderAliasTable, renderPoolVariableTable } from './config-reference.js';
+import { ConfigValidationError, renderAliasTable, renderPoolVariableTable } from '@nest-pools/core';
+import { HTTP_POOL_DEFINITION, HTTP_POOL_ENV, HTTP_POOL_PRESETS } from '@nest-pools/http';
 import {
-  HTTP_POOL_ENV,
+  MONGO_POOL_DEFINITION,
   MONGO_POOL_ENV,
+  MONGO_POOL_PRESETS,
   parseMongoPoolConfig,
-  POOL_PRESETS,
-  REDIS_POOL_ENV,
-} from './index.js';
+} from '@nest-pools/mongo';
+import { REDIS_POOL_DEFINITION, REDIS_POOL_ENV, REDIS_POOL_PRESETS } from '@nest-pools/redis';
+
+const DEFS = {
+  mongo: MONGO_POOL_DEFINITION,
+  redis: REDIS_POOL_DEFINITION,
+  http: HTTP_POOL_DEFINITION,
+};
+const POOL_PRESETS = {
+  development: {
+    mongo: MONGO_POOL_PRESETS.development,
+    redis: REDIS_POOL_PRESETS.development,
+    http: HTTP_POOL_PRESETS.development,
+  },
+  staging: {
+    mongo: MONGO_POOL_PRESETS.staging,
+    redis: REDIS_POOL_PRESETS.staging,
+    http: HTTP_POOL_PRESETS.staging,
+  },
+  production: {
+    mongo: MONGO_POOL_PRESETS.production,
+    redis: REDIS_POOL_PRESETS.production,
+    http: HTTP_POOL_PRESETS.production,
+  },
+};
 
 /** Table rows without padding, so the comparison survives Prettier aligning the columns. */
 function normalizeTables(markdown: string): string {
@@ -21,19 +44,19 @@ function normalizeTables(markdown: string): string {
 }
 
 const docs = normalizeTables(
-  readFileSync(new URL('../../../../docs/configuration.md', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8'),
 );
 
 describe('docs/configuration.md', () => {
   it.each(['mongo', 'redis', 'http'] as const)(
     'contains the generated %s table verbatim',
     (kind) => {
-      expect(docs).toContain(normalizeTables(renderPoolVariableTable(kind)));
+      expect(docs).toContain(normalizeTables(renderPoolVariableTable(DEFS[kind])));
     },
   );
 
   it('contains the generated alias table', () => {
-    expect(docs).toContain(normalizeTables(renderAliasTable()));
+    expect(docs).toContain(normalizeTables(renderAliasTable(Object.values(DEFS))));
   });
 
   it('mentions every variable, alias and option key of the metadata', () => {

@@ -1,12 +1,12 @@
 import { createRequire } from 'node:module';
 import * as zlib from 'node:zlib';
 
-import type { MongoPoolConfig } from '@nest-pools/core';
 import type { mongo } from 'mongoose';
 
-import { MongoCompressorUnavailableError } from './errors/mongo-compressor-unavailable.error.js';
-import { MongoTlsVerificationError } from './errors/mongo-tls-verification.error.js';
-import { MONGO_DRIVER_INFO } from './mongo-pool.constants.js';
+import { MongoCompressorUnavailableError } from '../errors/mongo-compressor-unavailable.error.js';
+import { MongoTlsVerificationError } from '../errors/mongo-tls-verification.error.js';
+import { MONGO_DRIVER_INFO } from '../mongo-pool.constants.js';
+import type { MongoPoolConfig } from './index.js';
 
 /** Optional npm package the driver loads for each non-built-in compressor. */
 export const COMPRESSOR_PACKAGES = { zstd: '@mongodb-js/zstd', snappy: 'snappy' } as const;

@@ -1,4 +1,5 @@
-import { configErrorOf } from './config-error.spec-helper.js';
+import { captureConfigError as configErrorOf } from '@nest-pools/core';
+
 import { HTTP_POOL_ENV, type HttpPoolConfig, parseHttpPoolConfig } from './index.js';
 
 // env name (canonical or alias), env value, config key, expected value (seconds → ms)

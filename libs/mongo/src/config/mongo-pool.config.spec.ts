@@ -1,4 +1,5 @@
-import { configErrorOf } from './config-error.spec-helper.js';
+import { captureConfigError as configErrorOf } from '@nest-pools/core';
+
 import { MONGO_POOL_ENV, type MongoPoolConfig, parseMongoPoolConfig } from './index.js';
 
 // env name, env value, config key, expected value (units converted)

@@ -1,0 +1,3 @@
+export * from './pool-config.provider.js';
+export * from './pool-module-extras.js';
+export * from './pool-registry.js';

@@ -1,0 +1,84 @@
+import {
+  definePool,
+  type EnvSource,
+  type PoolConfigExplanation,
+  type PoolConfigOf,
+  type PoolConfigParseFlags,
+  type PoolOptionsOf,
+  type PoolVariableMeta,
+} from '@nest-pools/core';
+
+import { HTTP_POOL_FIELDS } from './http-pool.fields.js';
+import { HTTP_POOL_PRESETS } from './http-pool.presets.js';
+
+/**
+ * Resolved configuration of one outbound HTTP pool, derived from {@link HTTP_POOL_FIELDS}. Env
+ * durations are seconds (the Python clients' convention) unless the name ends in `_MS`; every
+ * duration key is milliseconds. Every key, its env variable, unit, default and presets:
+ * docs/configuration.md.
+ */
+export type HttpPoolConfig = PoolConfigOf<typeof HTTP_POOL_FIELDS>;
+
+/**
+ * Explicit options of an HTTP pool: any subset of {@link HttpPoolConfig}, in the config's units
+ * (milliseconds). Other keys are accepted by the type so that they can be named as unknown.
+ */
+export type HttpPoolConfigInput = PoolOptionsOf<HttpPoolConfig>;
+
+/** The HTTP pool's configuration: fields, presets and rules bound to core's parse engine. */
+export const HTTP_POOL_DEFINITION = definePool({
+  kind: 'http',
+  label: 'HTTP',
+  fields: HTTP_POOL_FIELDS,
+  presets: HTTP_POOL_PRESETS,
+  check(ctx) {
+    ctx.checkOrder('limitPerHost', 'poolLimit', 'total socket limit');
+    const health = ctx.values.healthUrl;
+    if (
+      typeof health === 'string' &&
+      health.startsWith('/') &&
+      ctx.values.baseURL === undefined &&
+      ctx.isValid('baseURL')
+    ) {
+      ctx.issue(
+        'healthUrl',
+        `an absolute http(s):// URL, or set HTTP_BASE_URL so that a path can resolve`,
+      );
+    }
+  },
+});
+
+/**
+ * Every HTTP pool variable: env name, aliases, option key, unit, default, presets and allowed
+ * values (the source of the reference in docs/configuration.md).
+ */
+export const HTTP_POOL_ENV: readonly PoolVariableMeta[] = HTTP_POOL_DEFINITION.variables;
+
+/**
+ * Resolves an HTTP pool config. Each key comes from the explicit option, else the env variable
+ * (canonical name, else its `AIOHTTP_*` alias, else its `REQUESTS_*` alias), else the `APP_ENV`
+ * preset, else the library default.
+ *
+ * @throws ConfigValidationError listing every invalid variable (values masked)
+ * @example
+ * const config = parseHttpPoolConfig(process.env, { name: 'github', baseURL: 'https://api.github.com' });
+ */
+export function parseHttpPoolConfig(
+  env: EnvSource,
+  options?: HttpPoolConfigInput,
+  flags?: PoolConfigParseFlags,
+): HttpPoolConfig {
+  return HTTP_POOL_DEFINITION.parse(env, options, flags);
+}
+
+/**
+ * The effective configuration of an HTTP pool: every key's value (secrets masked), the source
+ * that set it (option / env NAME as written / `APP_ENV` preset / default) and what is allowed.
+ */
+export function explainHttpPoolConfig(
+  env: EnvSource,
+  options?: HttpPoolConfigInput,
+  flags?: PoolConfigParseFlags,
+): PoolConfigExplanation {
+  return HTTP_POOL_DEFINITION.explain(env, options, flags);
+}
