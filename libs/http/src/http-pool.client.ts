@@ -1,12 +1,13 @@
-import type { PoolMetrics, ShutdownCoordinator } from '@nest-pools/core';
+import type { PoolMetrics, PoolRegistry, ShutdownCoordinator } from '@nest-pools/core';
 import {
   backoffDelay,
   type HealthCheckOutcome,
+  PoolLifecycle,
   redactUrl,
   SharedHealthCheck,
 } from '@nest-pools/core';
 import type { HttpService } from '@nestjs/axios';
-import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import type { AxiosInstance } from 'axios';
 import axios from 'axios';
 
@@ -45,7 +46,7 @@ export interface HttpPoolHealthDetails {
  * `HttpPoolModule` per client name; inject it with `getHttpPoolClientToken(name)` for stats or
  * health, and the `HttpService` with `InjectHttpPool(name)` for requests.
  */
-export class HttpPoolClient implements OnModuleInit, OnApplicationShutdown {
+export class HttpPoolClient extends PoolLifecycle {
   /** The axios instance every request of this client goes through. */
   readonly axios: AxiosInstance;
   /** `@nestjs/axios`'s `HttpService` on {@link axios}. */
@@ -59,14 +60,29 @@ export class HttpPoolClient implements OnModuleInit, OnApplicationShutdown {
   private readonly health: SharedHealthCheck<HttpPoolHealthDetails>;
   private readonly probe: AxiosInstance;
   private readonly gaugeTimer: NodeJS.Timeout;
-  private unregister: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
+  /**
+   * @param config the client's resolved configuration (its `HTTP_POOL_CONFIG` provider)
+   * @param metrics the application's pool metrics
+   * @param registry where the client is found by name (`HttpPoolService`)
+   * @param coordinator the application's shutdown coordinator, when it has one
+   */
   constructor(
     readonly config: HttpPoolConfig,
     metrics: PoolMetrics,
-    private readonly coordinator?: ShutdownCoordinator,
+    registry: PoolRegistry<HttpPoolClient>,
+    coordinator?: ShutdownCoordinator,
   ) {
+    super({
+      name: config.name,
+      system: HTTP_SHUTDOWN_PHASE,
+      phase: HTTP_SHUTDOWN_PHASE,
+      order: HTTP_SHUTDOWN_ORDER,
+      shutdownTimeoutMs: config.shutdownTimeoutMs + 1000,
+      registry,
+      coordinator,
+    });
     this.logger = new Logger(`HttpPool(${config.name})`);
     this.transport =
       config.transport === 'http' ? new NodeHttpTransport(config) : new UndiciTransport(config);
@@ -121,25 +137,15 @@ export class HttpPoolClient implements OnModuleInit, OnApplicationShutdown {
     return this.config.name;
   }
 
-  /** Registers the client's close with the application's `ShutdownCoordinator`, when present. */
-  onModuleInit(): void {
-    this.unregister = this.coordinator?.register({
-      name: `http "${this.name}"`,
-      phase: HTTP_SHUTDOWN_PHASE,
-      order: HTTP_SHUTDOWN_ORDER,
-      close: () => this.close(),
-      timeoutMs: this.config.shutdownTimeoutMs + 1000,
-      describeOpen: () => {
-        const s = this.stats();
-        return [`${s.acquired} requests in flight, ${s.connections} sockets open`];
-      },
-    });
+  /** Nothing to connect ahead: sockets open on the first request. */
+  protected start(): Promise<void> {
+    return Promise.resolve();
   }
 
-  /** Closes the client (through the coordinator, so every pool closes in its order). */
-  async onApplicationShutdown(): Promise<void> {
-    await (this.coordinator ? this.coordinator.closeAll() : this.close());
-    this.unregister?.();
+  /** What is still open, for the shutdown deadline report. */
+  describeOpen(): string[] {
+    const s = this.stats();
+    return [`${s.acquired} requests in flight, ${s.connections} sockets open`];
   }
 
   /** The seeds' pool figures plus pending requests and the recent error ratio. */

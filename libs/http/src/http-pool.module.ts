@@ -2,13 +2,12 @@ import { POOL_OPTIONS_FROM_ENV, PoolMetricsModule } from '@nest-pools/core';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 
-import { HttpPoolHealthIndicator } from './http-pool.health.js';
 import {
   HTTP_POOL_ASYNC_OPTIONS_TYPE,
   HTTP_POOL_OPTIONS_TYPE,
   HttpPoolConfigurableModuleClass,
 } from './http-pool.module-definition.js';
-import { HttpPoolService } from './http-pool.service.js';
+import { HttpPoolRegistryModule } from './http-pool-registry.module.js';
 
 /**
  * Outbound HTTP on a pooled keep-alive transport, as `@nestjs/axios`'s `HttpService`. The
@@ -39,9 +38,8 @@ import { HttpPoolService } from './http-pool.service.js';
  * ```
  */
 @Module({
-  imports: [PoolMetricsModule, TerminusModule],
-  providers: [HttpPoolService, HttpPoolHealthIndicator],
-  exports: [HttpPoolService, HttpPoolHealthIndicator],
+  imports: [PoolMetricsModule, TerminusModule, HttpPoolRegistryModule],
+  exports: [HttpPoolRegistryModule],
 })
 export class HttpPoolModule extends HttpPoolConfigurableModuleClass {
   /**

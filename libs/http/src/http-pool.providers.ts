@@ -9,6 +9,7 @@ import {
   HTTP_POOL_CONFIG,
   HTTP_POOL_MODULE_OPTIONS,
 } from './http-pool.constants.js';
+import { HttpPoolService } from './http-pool.service.js';
 import { getHttpPoolClientToken, getHttpPoolToken } from './http-pool.utils.js';
 
 /** The providers one `HttpPoolModule` import adds for the client `name`. */
@@ -26,9 +27,15 @@ export function createHttpPoolProviders(name: string): Provider[] {
       useFactory: (
         config: HttpPoolConfig,
         metrics: PoolMetrics,
+        service: HttpPoolService,
         coordinator?: ShutdownCoordinator,
-      ) => new HttpPoolClient(config, metrics, coordinator),
-      inject: [HTTP_POOL_CONFIG, PoolMetrics, { token: ShutdownCoordinator, optional: true }],
+      ) => new HttpPoolClient(config, metrics, service.registry, coordinator),
+      inject: [
+        HTTP_POOL_CONFIG,
+        PoolMetrics,
+        HttpPoolService,
+        { token: ShutdownCoordinator, optional: true },
+      ],
     },
     {
       provide: getHttpPoolToken(name),

@@ -1,22 +1,27 @@
+import { PoolRegistry } from '@nest-pools/core';
 import { Injectable } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 
 import type { HttpPoolClient } from './http-pool.client.js';
 import { DEFAULT_HTTP_POOL_NAME } from './http-pool.constants.js';
-import { getHttpPoolClientToken } from './http-pool.utils.js';
 import type { HttpPoolStats } from './interfaces/http-pool-stats.interface.js';
 
 /** Looks up pooled HTTP clients by name, wherever their module was imported. */
 @Injectable()
 export class HttpPoolService {
-  constructor(private readonly moduleRef: ModuleRef) {}
+  /** The HTTP clients of this application by name; each client registers itself as it starts. */
+  readonly registry = new PoolRegistry<HttpPoolClient>('HTTP');
 
   /**
    * The client `name` (its transport, axios instance, `HttpService`, stats, health).
-   * @throws Error naming the missing client when no `HttpPoolModule` registered it
+   * @throws PoolNotFoundError naming the registered clients when no `HttpPoolModule` registered it
    */
   getClient(name: string = DEFAULT_HTTP_POOL_NAME): HttpPoolClient {
-    return this.moduleRef.get<HttpPoolClient>(getHttpPoolClientToken(name), { strict: false });
+    return this.registry.get(name);
+  }
+
+  /** Names of the registered clients. */
+  names(): string[] {
+    return this.registry.names();
   }
 
   /**

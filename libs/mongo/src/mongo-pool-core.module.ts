@@ -1,47 +1,25 @@
-import {
-  POOL_CONFIG_IMPORTS,
-  PoolMetrics,
-  PoolMetricsModule,
-  ShutdownCoordinator,
-} from '@nest-pools/core';
+import { POOL_CONFIG_IMPORTS, PoolMetricsModule } from '@nest-pools/core';
 import {
   type DynamicModule,
   Global,
-  Inject,
+  Module,
   type ModuleMetadata,
-  type OnApplicationShutdown,
-  type OnModuleInit,
-  Optional,
   type Provider,
 } from '@nestjs/common';
-import { Module } from '@nestjs/common';
 
-import {
-  MONGO_POOL_INSTANCE,
-  MONGO_SHUTDOWN_ORDER,
-  MONGO_SHUTDOWN_PHASE,
-} from './mongo-pool.constants.js';
-import { MongoPoolInstance } from './mongo-pool.instance.js';
 import { createMongoPoolProviders } from './mongo-pool.providers.js';
 import { getMongooseConnectionTokenFor, getMongoPoolToken } from './mongo-pool.utils.js';
+import { MongoPoolRegistryModule } from './mongo-pool-registry.module.js';
 
 /**
- * Owns one pool: its options, the client and the mongoose connection, started while the module
- * initialises and closed in `onApplicationShutdown`. Global like `@nestjs/mongoose`'s core
+ * Holds one pool: its resolved config, the lifecycle owner ({@link MongoPoolInstance}: started
+ * while the module initialises, closed in `onApplicationShutdown`) and the mongoose connection. Global like `@nestjs/mongoose`'s core
  * module, because `MongooseModule.forFeature()` resolves the connection from the global scope.
  * Only the connection tokens are exported; everything else stays inside.
  */
 @Global()
 @Module({})
-export class MongoPoolCoreModule implements OnModuleInit, OnApplicationShutdown {
-  private unregister: (() => void) | undefined;
-
-  constructor(
-    @Inject(MONGO_POOL_INSTANCE) private readonly pool: MongoPoolInstance,
-    private readonly metrics: PoolMetrics,
-    @Optional() private readonly coordinator?: ShutdownCoordinator,
-  ) {}
-
+export class MongoPoolCoreModule {
   /**
    * The core module of the pool `name`.
    *
@@ -55,32 +33,9 @@ export class MongoPoolCoreModule implements OnModuleInit, OnApplicationShutdown 
   ): DynamicModule {
     return {
       module: MongoPoolCoreModule,
-      imports: [...POOL_CONFIG_IMPORTS, PoolMetricsModule, ...imports],
+      imports: [...POOL_CONFIG_IMPORTS, PoolMetricsModule, MongoPoolRegistryModule, ...imports],
       providers: [...optionsProviders, ...createMongoPoolProviders(name)],
       exports: [getMongoPoolToken(name), getMongooseConnectionTokenFor(name)],
     };
-  }
-
-  async onModuleInit(): Promise<void> {
-    // Started here rather than in the provider factory: when resolving another provider fails,
-    // Nest never runs lifecycle hooks, and a client started earlier would keep connecting.
-    // With failFast this rejects, which fails bootstrap (app.init / listen).
-    await this.pool.start();
-    this.unregister = this.coordinator?.register({
-      name: `mongodb "${this.pool.name}"`,
-      phase: MONGO_SHUTDOWN_PHASE,
-      order: MONGO_SHUTDOWN_ORDER,
-      timeoutMs: this.pool.config.shutdownTimeoutMS,
-      close: () => this.pool.close(),
-      describeOpen: () => this.pool.describeOpen(),
-    });
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    // With a coordinator, HTTP agents and Redis close first, in its fixed order.
-    if (this.coordinator) await this.coordinator.closeAll();
-    else await this.pool.close();
-    this.unregister?.();
-    this.metrics.forgetPool(this.pool.name);
   }
 }

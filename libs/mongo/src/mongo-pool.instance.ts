@@ -6,10 +6,13 @@ import {
   PoolClosedError,
   poolClosedMessage,
   PoolError,
+  PoolLifecycle,
   type PoolMetrics,
+  type PoolRegistry,
   redact,
   redactUrl,
   SharedHealthCheck,
+  type ShutdownCoordinator,
   withTimeout,
 } from '@nest-pools/core';
 import { Logger } from '@nestjs/common';
@@ -25,9 +28,12 @@ import type {
   MongoServerConnections,
 } from './interfaces/mongo-pool-options.interface.js';
 import {
+  MONGO_DB_SYSTEM,
   MONGO_HEALTH_CACHE_TTL_MS,
   MONGO_RECONNECT_BASE_DELAY_MS,
   MONGO_RECONNECT_MAX_DELAY_MS,
+  MONGO_SHUTDOWN_ORDER,
+  MONGO_SHUTDOWN_PHASE,
 } from './mongo-pool.constants.js';
 import { formatLeakReport, MongoLeakDetector } from './mongo-pool.leak-detector.js';
 import { MongoPoolMonitor } from './mongo-pool.metrics.js';
@@ -44,7 +50,7 @@ const CONNECTED = mongoose.ConnectionStates.connected;
  * retried in the background on the same client: the mongoose connection exists from the start
  * (models can be registered, commands buffer) and is bound to the client once it connects.
  */
-export class MongoPoolInstance {
+export class MongoPoolInstance extends PoolLifecycle {
   /** The mongoose connection users inject. */
   readonly connection: Connection;
   /** The driver client that owns the pool. */
@@ -61,10 +67,27 @@ export class MongoPoolInstance {
   private closing: Promise<void> | undefined;
   private warmUpRun: Promise<void> | undefined;
 
+  /**
+   * @param config the pool's resolved configuration (its `MONGO_POOL_CONFIG` provider)
+   * @param metrics the application's pool metrics
+   * @param registry where the pool is found by name (`MongoPoolService`)
+   * @param coordinator the application's shutdown coordinator, when it has one
+   */
   constructor(
     readonly config: MongoPoolConfig,
-    metrics: PoolMetrics,
+    private readonly metrics: PoolMetrics,
+    registry: PoolRegistry<MongoPoolInstance>,
+    coordinator?: ShutdownCoordinator,
   ) {
+    super({
+      name: config.name,
+      system: MONGO_DB_SYSTEM,
+      phase: MONGO_SHUTDOWN_PHASE,
+      order: MONGO_SHUTDOWN_ORDER,
+      shutdownTimeoutMs: config.shutdownTimeoutMS,
+      registry,
+      coordinator,
+    });
     this.logger = new Logger(`MongoPool(${config.name})`);
     const driverOptions = toMongoDriverOptions(config);
     if (config.leakDetectionThresholdMS > 0) {
@@ -108,7 +131,9 @@ export class MongoPoolInstance {
   /**
    * Starts connecting. With `failFast` it waits for the first connection and throws a
    * {@link MongoPoolConnectError} after `serverSelectionTimeoutMS`; otherwise it returns at once
-   * and keeps trying in the background until connected or closed.
+   * and keeps trying in the background until connected or closed. Run while the module
+   * initialises, never in the provider factory: when resolving another provider fails, Nest runs
+   * no lifecycle hook, and a client started earlier would keep connecting.
    */
   async start(): Promise<void> {
     if (this.config.failFast) {
@@ -193,6 +218,10 @@ export class MongoPoolInstance {
   close(): Promise<void> {
     this.closing ??= this.closeOnce();
     return this.closing;
+  }
+
+  protected override afterShutdown(): void {
+    this.metrics.forgetPool(this.name);
   }
 
   private async closeOnce(): Promise<void> {

@@ -3,14 +3,13 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 
 import { DEFAULT_MONGO_POOL_NAME } from './mongo-pool.constants.js';
-import { MongoPoolHealthIndicator } from './mongo-pool.health.js';
 import {
   MONGO_POOL_ASYNC_OPTIONS_TYPE,
   MONGO_POOL_OPTIONS_TYPE,
   MongoPoolConfigurableModuleClass,
 } from './mongo-pool.module-definition.js';
-import { MongoPoolService } from './mongo-pool.service.js';
 import { MongoPoolCoreModule } from './mongo-pool-core.module.js';
+import { MongoPoolRegistryModule } from './mongo-pool-registry.module.js';
 
 /**
  * MongoDB connection pools for Nest on mongoose: options from `ConfigService` (`MONGODB_*`),
@@ -81,9 +80,8 @@ export class MongoPoolModule extends MongoPoolConfigurableModuleClass {
     return {
       module: MongoPoolModule,
       global: definition.global ?? false,
-      imports: [core, TerminusModule],
-      providers: [MongoPoolService, MongoPoolHealthIndicator],
-      exports: [core, MongoPoolService, MongoPoolHealthIndicator],
+      imports: [core, MongoPoolRegistryModule, TerminusModule],
+      exports: [core, MongoPoolRegistryModule],
     };
   }
 }

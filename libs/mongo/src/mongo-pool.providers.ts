@@ -1,10 +1,11 @@
-import { createPoolConfigProvider, PoolMetrics } from '@nest-pools/core';
+import { createPoolConfigProvider, PoolMetrics, ShutdownCoordinator } from '@nest-pools/core';
 import type { Provider } from '@nestjs/common';
 
 import { MONGO_POOL_DEFINITION, type MongoPoolConfig } from './config/index.js';
 import { MONGO_POOL_INSTANCE } from './mongo-pool.constants.js';
 import { MongoPoolInstance } from './mongo-pool.instance.js';
 import { MONGO_POOL_MODULE_OPTIONS } from './mongo-pool.module-definition.js';
+import { MongoPoolService } from './mongo-pool.service.js';
 import {
   getMongooseConnectionTokenFor,
   getMongoPoolConfigToken,
@@ -30,9 +31,18 @@ export function createMongoPoolProviders(name: string): Provider[] {
     }),
     {
       provide: instanceToken,
-      useFactory: (config: MongoPoolConfig, metrics: PoolMetrics): MongoPoolInstance =>
-        new MongoPoolInstance(config, metrics),
-      inject: [getMongoPoolConfigToken(name), PoolMetrics],
+      useFactory: (
+        config: MongoPoolConfig,
+        metrics: PoolMetrics,
+        service: MongoPoolService,
+        coordinator?: ShutdownCoordinator,
+      ): MongoPoolInstance => new MongoPoolInstance(config, metrics, service.registry, coordinator),
+      inject: [
+        getMongoPoolConfigToken(name),
+        PoolMetrics,
+        MongoPoolService,
+        { token: ShutdownCoordinator, optional: true },
+      ],
     },
     { provide: MONGO_POOL_INSTANCE, useExisting: instanceToken },
     {

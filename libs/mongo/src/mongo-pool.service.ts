@@ -1,11 +1,9 @@
-import { PoolError } from '@nest-pools/core';
+import { PoolRegistry } from '@nest-pools/core';
 import { Injectable } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 
 import type { MongoPoolStats } from './interfaces/mongo-pool-options.interface.js';
 import { DEFAULT_MONGO_POOL_NAME } from './mongo-pool.constants.js';
 import type { MongoPoolInstance } from './mongo-pool.instance.js';
-import { getMongoPoolInstanceToken } from './mongo-pool.utils.js';
 
 /**
  * Read access to the pools of the application, by name.
@@ -18,7 +16,8 @@ import { getMongoPoolInstanceToken } from './mongo-pool.utils.js';
  */
 @Injectable()
 export class MongoPoolService {
-  constructor(private readonly moduleRef: ModuleRef) {}
+  /** The MongoDB pools of this application by name; each pool registers itself as it starts. */
+  readonly registry = new PoolRegistry<MongoPoolInstance>('MongoDB');
 
   /**
    * Snapshot of the pool `name`: driver-side counts (this process), topology type and known
@@ -39,16 +38,11 @@ export class MongoPoolService {
    * @throws PoolError when no pool of that name is registered
    */
   getPool(name: string = DEFAULT_MONGO_POOL_NAME): MongoPoolInstance {
-    try {
-      return this.moduleRef.get<MongoPoolInstance>(getMongoPoolInstanceToken(name), {
-        strict: false,
-      });
-    } catch (cause) {
-      throw new PoolError(
-        `No MongoDB pool named "${name}" is registered. Import ` +
-          `MongoPoolModule.forRootAsync({ name: '${name}' }) (or forRoot) in the application module.`,
-        { poolName: name, cause },
-      );
-    }
+    return this.registry.get(name);
+  }
+
+  /** Names of the registered pools. */
+  names(): string[] {
+    return this.registry.names();
   }
 }

@@ -2,14 +2,16 @@ import { performance } from 'node:perf_hooks';
 
 import {
   type HealthCheckOutcome,
+  PoolLifecycle,
   type PoolMetrics,
+  type PoolRegistry,
   redact,
   redactUrl,
   SharedHealthCheck,
   type ShutdownCoordinator,
   withTimeout,
 } from '@nest-pools/core';
-import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { Cluster } from 'ioredis';
 
 import { type RedisPoolConfig } from './config/index.js';
@@ -25,6 +27,7 @@ import {
   type RedisPoolClient,
 } from './redis-pool.client.js';
 import {
+  REDIS_DB_SYSTEM,
   REDIS_POOL_LOGGER_CONTEXT,
   REDIS_SHUTDOWN_ORDER,
   REDIS_SHUTDOWN_PHASE,
@@ -36,12 +39,6 @@ const HEALTH_CACHE_TTL_MS = 250;
 /** At most one warning per this interval while the main client keeps failing to connect. */
 const ERROR_LOG_INTERVAL_MS = 10_000;
 const INFO_FIELDS = ['connected_clients', 'used_memory', 'keyspace_hits', 'keyspace_misses'];
-
-/** Where pools are registered by name. */
-export interface RedisPoolRegistry {
-  register(instance: RedisPoolInstance): void;
-  unregister(instance: RedisPoolInstance): void;
-}
 
 /** State of the main (multiplexed) client. */
 export interface RedisMainClientStats {
@@ -91,7 +88,7 @@ function readInfoFields(text: string, fields: readonly string[]): Record<string,
  * One named Redis pool: the main client, the dedicated-connection pool, health checks, metrics
  * and shutdown. Created by `RedisPoolModule`, reached through `RedisPoolService`.
  */
-export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
+export class RedisPoolInstance extends PoolLifecycle {
   /** The main (multiplexed) client. */
   readonly client: RedisPoolClient;
   /** The dedicated-connection pool. */
@@ -102,7 +99,6 @@ export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
   private reconnects = 0;
   private lastErrorLogAt = 0;
   private everReady = false;
-  private unregisterShutdown: (() => void) | undefined;
   private closing: Promise<void> | undefined;
   private closed = false;
   private finished = false;
@@ -120,9 +116,17 @@ export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
     /** Parsed and validated configuration (the pool's `REDIS_POOL_CONFIG` provider). */
     readonly config: RedisPoolConfig,
     poolMetrics: PoolMetrics,
-    private readonly registry: RedisPoolRegistry,
-    private readonly coordinator: ShutdownCoordinator | undefined,
+    private readonly registry: PoolRegistry<RedisPoolInstance>,
+    coordinator: ShutdownCoordinator | undefined,
   ) {
+    super({
+      name,
+      system: REDIS_DB_SYSTEM,
+      phase: REDIS_SHUTDOWN_PHASE,
+      order: REDIS_SHUTDOWN_ORDER,
+      registry,
+      coordinator,
+    });
     this.logger = new Logger(`${REDIS_POOL_LOGGER_CONTEXT}(${name})`);
     this.metrics = new RedisPoolMetrics(poolMetrics, name);
     this.client = this.createMainClient();
@@ -131,7 +135,6 @@ export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
     });
     this.metrics.limits(this.config.maxConnections, this.config.minConnections);
     this.publishCounts();
-    registry.register(this);
   }
 
   /** Where the pool connects, without secrets (for logs and errors). */
@@ -147,14 +150,7 @@ export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Starts connecting; with `failFast`, waits for the connection and fails bootstrap without it. */
-  async onModuleInit(): Promise<void> {
-    this.unregisterShutdown = this.coordinator?.register({
-      name: `redis "${this.name}"`,
-      phase: REDIS_SHUTDOWN_PHASE,
-      order: REDIS_SHUTDOWN_ORDER,
-      close: () => this.close(),
-      describeOpen: () => this.describeOpen(),
-    });
+  protected async start(): Promise<void> {
     if (this.config.healthCheckIntervalMs > 0) {
       // A periodic PING keeps the health result fresh and surfaces a silently dead socket
       // (the socket timeout then forces a reconnect) before user traffic runs into it.
@@ -179,7 +175,6 @@ export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
       });
     } catch (err) {
       connecting.catch(() => undefined);
-      this.unregisterShutdown?.();
       await this.close();
       throw new RedisPoolConnectError(
         connectFailedMessage({
@@ -195,11 +190,6 @@ export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
         },
       );
     }
-  }
-
-  /** Closes through the shutdown coordinator when there is one (ordered http → redis → mongo). */
-  async onApplicationShutdown(): Promise<void> {
-    await (this.coordinator ? this.coordinator.closeAll() : this.close());
   }
 
   /**
@@ -370,7 +360,7 @@ export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
-  private describeOpen(): string[] {
+  describeOpen(): string[] {
     if (this.finished) return [];
     const stats = this.stats();
     const open: string[] = [];
@@ -394,6 +384,6 @@ export class RedisPoolInstance implements OnModuleInit, OnApplicationShutdown {
     await disconnectAndWait(this.client, timeoutMs);
     this.finished = true;
     this.metrics.forget();
-    this.registry.unregister(this);
+    this.registry.unregister(this.name, this);
   }
 }

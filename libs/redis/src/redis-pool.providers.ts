@@ -17,7 +17,7 @@ import {
   getRedisPoolInstanceToken,
   getRedisPoolToken,
 } from './redis-pool.utils.js';
-import { RedisPoolCoreModule } from './redis-pool-core.module.js';
+import { RedisPoolRegistryModule } from './redis-pool-registry.module.js';
 
 /**
  * Providers of the pool `name`: its resolved config (one `REDIS_POOL_CONFIG` provider that
@@ -40,7 +40,7 @@ export function createRedisPoolProviders(name: string): Provider[] {
         metrics: PoolMetrics,
         service: RedisPoolService,
         coordinator: ShutdownCoordinator | undefined,
-      ) => new RedisPoolInstance(name, config, metrics, service, coordinator ?? undefined),
+      ) => new RedisPoolInstance(name, config, metrics, service.registry, coordinator ?? undefined),
       inject: [
         getRedisPoolConfigToken(name),
         PoolMetrics,
@@ -75,7 +75,7 @@ export function withRedisPoolProviders(
       ...(definition.imports ?? []),
       ...POOL_CONFIG_IMPORTS,
       PoolMetricsModule,
-      RedisPoolCoreModule,
+      RedisPoolRegistryModule,
     ],
     providers: [...(definition.providers ?? []), ...createRedisPoolProviders(extras.name)],
     exports: [
@@ -83,7 +83,7 @@ export function withRedisPoolProviders(
       getRedisPoolToken(extras.name),
       getIoRedisConnectionToken(extras.name),
       PoolMetricsModule,
-      RedisPoolCoreModule,
+      RedisPoolRegistryModule,
     ],
   };
 }

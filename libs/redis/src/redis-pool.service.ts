@@ -1,7 +1,7 @@
-import { PoolError } from '@nest-pools/core';
+import { PoolError, PoolRegistry } from '@nest-pools/core';
 import { Injectable } from '@nestjs/common';
 
-import { unknownConnectionMessage, unknownPoolMessage } from './errors/redis-pool.messages.js';
+import { unknownConnectionMessage } from './errors/redis-pool.messages.js';
 import type { RedisPoolClient } from './redis-pool.client.js';
 import { DEFAULT_REDIS_POOL_NAME } from './redis-pool.constants.js';
 import type { RedisPoolInstance, RedisPoolStats } from './redis-pool.instance.js';
@@ -15,43 +15,20 @@ import type { RedisPoolInstance, RedisPoolStats } from './redis-pool.instance.js
  */
 @Injectable()
 export class RedisPoolService {
-  private readonly pools = new Map<string, RedisPoolInstance>();
-
-  /**
-   * Adds a pool (called by `RedisPoolModule`).
-   * @throws PoolError when a pool of that name already exists: two modules never share a name.
-   */
-  register(instance: RedisPoolInstance): void {
-    if (this.pools.has(instance.name)) {
-      throw new PoolError(
-        `Two RedisPoolModule instances are named "${instance.name}". Give each forRoot/forRootAsync ` +
-          'its own name option (pools with different names never share clients).',
-        { poolName: instance.name },
-      );
-    }
-    this.pools.set(instance.name, instance);
-  }
-
-  /** Removes a pool (called by `RedisPoolModule` on shutdown). */
-  unregister(instance: RedisPoolInstance): void {
-    if (this.pools.get(instance.name) === instance) this.pools.delete(instance.name);
-  }
+  /** The Redis pools of this application by name; each pool registers itself as it starts. */
+  readonly registry = new PoolRegistry<RedisPoolInstance>('Redis');
 
   /** Names of the registered pools. */
   names(): string[] {
-    return [...this.pools.keys()];
+    return this.registry.names();
   }
 
   /**
    * A pool by name.
-   * @throws PoolError naming the registered pools when there is none of that name.
+   * @throws PoolNotFoundError naming the registered pools when there is none of that name.
    */
   get(name: string = DEFAULT_REDIS_POOL_NAME): RedisPoolInstance {
-    const instance = this.pools.get(name);
-    if (instance === undefined) {
-      throw new PoolError(unknownPoolMessage(name, this.names()), { poolName: name });
-    }
-    return instance;
+    return this.registry.get(name);
   }
 
   /**
@@ -81,7 +58,7 @@ export class RedisPoolService {
    * @throws PoolError when the connection was not lent by any pool (or was released already).
    */
   async release(conn: RedisPoolClient): Promise<void> {
-    for (const instance of this.pools.values()) {
+    for (const instance of this.registry.values()) {
       if (instance.dedicated.owns(conn)) {
         await instance.dedicated.release(conn);
         return;

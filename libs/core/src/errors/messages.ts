@@ -73,3 +73,24 @@ export function configSourceMissingMessage(
     `explicit options: ${module}.forRoot({ ... }) or forRootAsync({ useFactory }).`
   );
 }
+
+/** Message of a `PoolNotFoundError`: the name asked for, the registered ones, what to import. */
+export function unknownPoolMessage(
+  label: string,
+  poolName: string,
+  known: readonly string[],
+): string {
+  const list = known.length === 0 ? 'none' : known.map((n) => `"${n}"`).join(', ');
+  return (
+    `${label} pool "${poolName}" does not exist (registered: ${list}). Import its module ` +
+    `with { name: '${poolName}' } (forRoot / forRootAsync) in a module this code can see.`
+  );
+}
+
+/** Message when two pool modules of one kind share a name. */
+export function duplicatePoolMessage(label: string, poolName: string): string {
+  return (
+    `Two ${label} pools are named "${poolName}". Give each forRoot()/forRootAsync() its own ` +
+    '{ name } (pools with different names never share connections).'
+  );
+}

@@ -1,13 +1,13 @@
+import { duplicatePoolMessage, unknownPoolMessage } from '../errors/messages.js';
 import { PoolError } from '../errors/pool.error.js';
 
 /** Thrown by {@link PoolRegistry.get} for a name no module registered. */
 export class PoolNotFoundError extends PoolError {
   constructor(label: string, name: string, known: readonly string[]) {
-    super(
-      `No ${label} pool named "${name}". Registered: ${known.length === 0 ? 'none' : known.map((n) => `"${n}"`).join(', ')}. ` +
-        `Import the pool's module with { name: '${name}' }, or use one of the registered names.`,
-      { poolName: name, context: { known: [...known] } },
-    );
+    super(unknownPoolMessage(label, name, known), {
+      poolName: name,
+      context: { known: [...known] },
+    });
   }
 }
 
@@ -28,10 +28,7 @@ export class PoolRegistry<T> {
    */
   register(name: string, pool: T): void {
     if (this.pools.has(name) && this.pools.get(name) !== pool) {
-      throw new PoolError(
-        `Two ${this.label} pools are named "${name}". Give each forRoot()/forRootAsync() its own { name }.`,
-        { poolName: name },
-      );
+      throw new PoolError(duplicatePoolMessage(this.label, name), { poolName: name });
     }
     this.pools.set(name, pool);
   }

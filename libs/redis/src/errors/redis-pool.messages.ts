@@ -39,15 +39,6 @@ export function unknownConnectionMessage(): string {
   );
 }
 
-/** Message when a pool name has no registered pool. */
-export function unknownPoolMessage(poolName: string, known: readonly string[]): string {
-  const list = known.length === 0 ? 'none' : known.map((n) => `"${n}"`).join(', ');
-  return (
-    `${poolLabel(poolName)} does not exist (registered: ${list}). Import ` +
-    `RedisPoolModule.forRoot/forRootAsync with name "${poolName}" in a module this code can see.`
-  );
-}
-
 /** Log line of a dedicated connection held past the leak threshold. */
 export function leakMessage(opts: {
   poolName: string;

@@ -12,4 +12,4 @@ import { RedisPoolService } from './redis-pool.service.js';
   providers: [RedisPoolService, RedisPoolHealthIndicator, HealthIndicatorService],
   exports: [RedisPoolService, RedisPoolHealthIndicator],
 })
-export class RedisPoolCoreModule {}
+export class RedisPoolRegistryModule {}
