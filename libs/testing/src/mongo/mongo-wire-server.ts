@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import type { Document } from 'bson';
 import { Long, ObjectId } from 'bson';
 
+import { toJsNumber } from './bson-values.js';
 import { MongoWireEngine } from './mongo-wire-engine.js';
 import { CommandError, MongoErrorCode } from './mongo-wire-errors.js';
 import type { SupportedCompressor, WireRequest } from './wire-protocol.js';
@@ -609,7 +610,7 @@ export class MongoWireServer {
   private async execute(conn: WireConnection, name: string, cmd: Document): Promise<Document> {
     const latency = this.latencyFor(name);
     if (latency > 0) {
-      const maxTimeMS = typeof cmd.maxTimeMS === 'number' ? cmd.maxTimeMS : 0;
+      const maxTimeMS = toJsNumber(cmd.maxTimeMS) ?? 0;
       if (maxTimeMS > 0 && latency >= maxTimeMS) {
         await this.delay(conn, maxTimeMS);
         throw new CommandError(MongoErrorCode.MaxTimeMSExpired, 'operation exceeded time limit');
@@ -776,8 +777,7 @@ function isAwaitableHello(cmd: Document): boolean {
 }
 
 function maxAwaitTime(cmd: Document): number {
-  const raw: unknown = cmd.maxAwaitTimeMS;
-  const ms = typeof raw === 'number' ? raw : Long.isLong(raw) ? raw.toNumber() : 10_000;
+  const ms = toJsNumber(cmd.maxAwaitTimeMS) ?? 10_000;
   return Math.max(0, Math.min(ms, 60_000));
 }
 

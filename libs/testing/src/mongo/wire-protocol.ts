@@ -3,6 +3,8 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import type { Document } from 'bson';
 import { deserialize, serialize } from 'bson';
 
+import { EXACT_BSON } from './bson-values.js';
+
 /** Opcodes of the MongoDB wire protocol that the server recognises. */
 export const OpCode = {
   OP_REPLY: 1,
@@ -33,12 +35,6 @@ export const SUPPORTED_COMPRESSORS = ['zlib'] as const;
 export type SupportedCompressor = (typeof SUPPORTED_COMPRESSORS)[number];
 
 const HEADER_SIZE = 16;
-
-/**
- * BSON decoding options: numbers come back as JS numbers (Int32, Double and Long within the safe
- * range), which is what the query engine compares.
- */
-const DESERIALIZE_OPTIONS = { promoteLongs: true, promoteValues: true, promoteBuffers: false };
 
 /** Fixed 16-byte header of every wire message. */
 export interface MessageHeader {
@@ -103,7 +99,7 @@ function readDocument(buf: Buffer, offset: number, end: number): [Document, numb
   if (offset + 4 > end) throw new WireProtocolError('truncated BSON document');
   const size = buf.readInt32LE(offset);
   if (size < 5 || offset + size > end) throw new WireProtocolError('invalid BSON document size');
-  return [deserialize(buf.subarray(offset, offset + size), DESERIALIZE_OPTIONS), offset + size];
+  return [deserialize(buf.subarray(offset, offset + size), EXACT_BSON), offset + size];
 }
 
 function decodeOpMsg(header: MessageHeader, body: Buffer): Omit<OpMsgRequest, 'compressor'> {
