@@ -1,5 +1,6 @@
 import type { Document } from 'bson';
-import { aggregate, find, ProcessingMode } from 'mingo';
+import { find, ProcessingMode } from 'mingo';
+import { Aggregator } from 'mingo/aggregator';
 
 import { sortDocuments } from './bson-sort.js';
 import { collationCompare } from './bson-values.js';
@@ -69,7 +70,9 @@ export class DocumentQuery {
       collectionResolver: (name: string) =>
         (this.store.get(db, name)?.docs ?? []).map((d) => this.views.build(d) as Document),
     });
-    const out = aggregate(input, this.views.build(pipeline) as Document[], options);
+    // The base Aggregator takes our context whole, so `$match` uses this server's `$type`.
+    const stages = this.views.build(pipeline) as Document[];
+    const out = new Aggregator(stages, options).run<Document>(input);
     return out.map((doc) => typedOf.get(doc) ?? doc);
   }
 }
