@@ -2,7 +2,7 @@ export type {
   FailNextOptions,
   MongoWireServerOptions,
   WireConnectionStats,
-} from './mongo-wire-server.js';
+} from './mongo-wire-options.js';
 export { MongoWireServer } from './mongo-wire-server.js';
 export type { MongoTestBackend, MongoTestBackendKind, StartMongoOptions } from './start-mongo.js';
 export { startMongo, withDatabase } from './start-mongo.js';

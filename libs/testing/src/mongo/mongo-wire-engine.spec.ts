@@ -1,6 +1,7 @@
 import type { Document } from 'bson';
-import { Long, ObjectId } from 'bson';
+import { deserialize, Long, ObjectId, serialize } from 'bson';
 
+import { EXACT_BSON } from './bson-values.js';
 import { MongoWireEngine } from './mongo-wire-engine.js';
 import { CommandError } from './mongo-wire-errors.js';
 
@@ -18,9 +19,12 @@ function failure(fn: () => unknown): CommandError {
 
 describe('MongoWireEngine', () => {
   let engine: MongoWireEngine;
+  // Commands go in as the wire decodes them (exact BSON types) and replies come back as the
+  // driver decodes them (numbers promoted, int64 kept as Long).
   const run = (cmd: Document): Document => {
     const name = Object.keys(cmd)[0] as string;
-    return engine.run(name, cmd, scope);
+    const reply = engine.run(name, deserialize(serialize(cmd), EXACT_BSON), scope);
+    return deserialize(serialize(reply), { promoteLongs: false });
   };
   const all = (coll: string, filter: Document = {}): Document[] =>
     (run({ find: coll, filter, batchSize: 0 }).cursor as { firstBatch: Document[] }).firstBatch;

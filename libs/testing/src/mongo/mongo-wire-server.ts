@@ -1,135 +1,22 @@
 import type { Server, Socket } from 'node:net';
 import { createServer } from 'node:net';
-import { hostname } from 'node:os';
 
-import type { Document } from 'bson';
-import { Long, ObjectId } from 'bson';
+import { ObjectId } from 'bson';
 
+import type { WireConnection } from './mongo-wire-connection.js';
+import type { DispatchHost } from './mongo-wire-dispatch.js';
+import { WireDispatcher } from './mongo-wire-dispatch.js';
 import { MongoWireEngine } from './mongo-wire-engine.js';
-import { CommandError, MongoErrorCode } from './mongo-wire-errors.js';
-import type { SupportedCompressor, WireRequest } from './wire-protocol.js';
-import {
-  decodeMessage,
-  encodeOpMsg,
-  encodeOpReply,
-  MessageFramer,
-  OpCode,
-  OpMsgFlag,
-  SUPPORTED_COMPRESSORS,
-  WireProtocolError,
-} from './wire-protocol.js';
-
-/** Options of {@link MongoWireServer}. */
-export interface MongoWireServerOptions {
-  /**
-   * Interface to bind. Keep the loopback default unless a container needs otherwise: the
-   * server has no authentication.
-   * @default '127.0.0.1'
-   */
-  host?: string;
-  /**
-   * TCP port; 0 picks a free one. After the first start the chosen port is kept, so
-   * `stop()`/`start()` and `refuseConnections(false)` come back on the same port.
-   * @default 0
-   */
-  port?: number;
-  /**
-   * Version reported by `buildInfo`/`serverStatus`.
-   * @default '8.0.0'
-   */
-  version?: string;
-  /**
-   * `maxWireVersion` announced in the handshake (25 = MongoDB 8.0).
-   * @default 25
-   */
-  maxWireVersion?: number;
-  /**
-   * Connections accepted at once; further ones are closed on accept (like mongod's
-   * `net.maxIncomingConnections`). `serverStatus.connections.available` is this minus `current`.
-   * @default 838860
-   */
-  maxIncomingConnections?: number;
-  /**
-   * Receives one line per notable event (start, stop, protocol errors).
-   * @default undefined (silent)
-   */
-  log?: (line: string) => void;
-}
-
-/** What {@link MongoWireServer.failNext} makes the matching commands answer. */
-export interface FailNextOptions {
-  /** Server error code, e.g. 11600 (InterruptedAtShutdown) or 91 (ShutdownInProgress). */
-  code: number;
-  /**
-   * `errmsg` of the error document.
-   * @default 'Failing command via MongoWireServer.failNext'
-   */
-  errmsg?: string;
-  /**
-   * `codeName` of the error document.
-   * @default the mongod name of known codes, else ''
-   */
-  codeName?: string;
-  /**
-   * Command names that consume the failure (`find`, `insert`, `ping`…).
-   * @default every command except the handshake (`hello`, `isMaster`, `ismaster`)
-   */
-  commands?: string[];
-  /**
-   * `errorLabels` of the error document (e.g. `['RetryableWriteError']`).
-   * @default undefined
-   */
-  errorLabels?: string[];
-  /**
-   * Close the connection instead of answering (a network error for the driver).
-   * @default false
-   */
-  closeConnection?: boolean;
-}
-
-/** Connection counters as `serverStatus.connections` reports them. */
-export interface WireConnectionStats {
-  /** Open client sockets. */
-  current: number;
-  /** `maxIncomingConnections - current`. */
-  available: number;
-  /** Sockets accepted since the server object was created. */
-  totalCreated: number;
-  /** Sockets with a command in progress (awaitable hellos excluded). */
-  active: number;
-  /** Sockets closed on accept because `maxIncomingConnections` was reached. */
-  rejected: number;
-  /** Sockets streaming hello replies to a driver monitor. */
-  exhaustHello: number;
-  /** Sockets waiting in an awaitable hello. */
-  awaitingTopologyChanges: number;
-}
-
-interface WireConnection {
-  id: number;
-  socket: Socket;
-  framer: MessageFramer;
-  queue: Promise<void>;
-  compressors: SupportedCompressor[];
-  handshakeDone: boolean;
-  activeCommands: number;
-  awaitingHello: boolean;
-  streamingHello: boolean;
-  timers: Set<NodeJS.Timeout>;
-  closed: boolean;
-  /** Settles once the socket has closed and the bookkeeping is done. */
-  whenClosed: Promise<void>;
-}
-
-interface PendingFailure extends FailNextOptions {
-  remaining: number;
-}
-
-const HANDSHAKE_COMMANDS = new Set(['hello', 'isMaster', 'ismaster']);
-const MAX_BSON_OBJECT_SIZE = 16 * 1024 * 1024;
-const MAX_MESSAGE_SIZE_BYTES = 48_000_000;
-const MAX_WRITE_BATCH_SIZE = 100_000;
-const LOGICAL_SESSION_TIMEOUT_MINUTES = 30;
+import { WireFaults } from './mongo-wire-faults.js';
+import { MAX_MESSAGE_SIZE_BYTES } from './mongo-wire-limits.js';
+import type {
+  FailNextOptions,
+  MongoWireServerOptions,
+  WireConnectionStats,
+} from './mongo-wire-options.js';
+import { WireCounters } from './mongo-wire-status.js';
+import { MessageFramer } from './wire-framer.js';
+import { OpCode } from './wire-protocol.js';
 
 /**
  * A MongoDB wire-protocol server for tests and local development. It is **not a database**:
@@ -169,18 +56,9 @@ export class MongoWireServer {
   private nextRequestId = 1;
   private accepted = 0;
   private rejected = 0;
-  private bytesIn = 0;
-  private bytesOut = 0;
-  /** zlib traffic as mongod's serverStatus.network.compression.zlib reports it. */
-  private readonly zlib = {
-    compressor: { bytesIn: 0, bytesOut: 0 },
-    decompressor: { bytesIn: 0, bytesOut: 0 },
-  };
-  private requests = 0;
-  private readonly seen = new Map<string, number>();
-  private globalLatencyMs = 0;
-  private readonly commandLatencyMs = new Map<string, number>();
-  private readonly failures: PendingFailure[] = [];
+  private readonly counters = new WireCounters();
+  private readonly faults = new WireFaults();
+  private readonly dispatcher = new WireDispatcher(this.dispatchHost());
 
   /** @param options see {@link MongoWireServerOptions} */
   constructor(options: MongoWireServerOptions = {}) {
@@ -302,15 +180,7 @@ export class MongoWireServer {
    * `maxTimeMS` answers `MaxTimeMSExpired` (code 50) after `maxTimeMS`, as mongod does.
    */
   setLatency(ms: number, commands?: string | string[]): void {
-    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`latency must be >= 0 ms, got ${ms}`);
-    if (commands === undefined) {
-      this.globalLatencyMs = ms;
-      return;
-    }
-    for (const name of Array.isArray(commands) ? commands : [commands]) {
-      if (ms === 0) this.commandLatencyMs.delete(name);
-      else this.commandLatencyMs.set(name, ms);
-    }
+    this.faults.setLatency(ms, commands);
   }
 
   /**
@@ -318,8 +188,7 @@ export class MongoWireServer {
    * `closeConnection`). Calls queue up: the first registered failure is consumed first.
    */
   failNext(n: number, options: FailNextOptions): void {
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`failNext needs n >= 1, got ${n}`);
-    this.failures.push({ ...options, remaining: n });
+    this.faults.failNext(n, options);
   }
 
   /** Closes every client socket now (drivers see network errors). Returns how many closed. */
@@ -354,9 +223,7 @@ export class MongoWireServer {
 
   /** Removes latency, pending failures, hang and refusal. */
   async clearFaults(): Promise<void> {
-    this.globalLatencyMs = 0;
-    this.commandLatencyMs.clear();
-    this.failures.length = 0;
+    this.faults.clear();
     this.hanging = false;
     await this.refuseConnections(false);
   }
@@ -375,12 +242,12 @@ export class MongoWireServer {
 
   /** Commands received, by name (a snapshot; handshakes included). */
   get commandsSeen(): Readonly<Record<string, number>> {
-    return Object.fromEntries(this.seen);
+    return Object.fromEntries(this.counters.seen);
   }
 
   /** Forgets the command counts. */
   resetCommandsSeen(): void {
-    this.seen.clear();
+    this.counters.seen.clear();
   }
 
   /** Connection counters, as `serverStatus.connections` reports them. */
@@ -432,7 +299,7 @@ export class MongoWireServer {
     };
     this.connections.add(conn);
     socket.on('data', (chunk: Buffer) => {
-      this.bytesIn += chunk.length;
+      this.counters.bytesIn += chunk.length;
       let messages: Buffer[];
       try {
         messages = conn.framer.push(chunk);
@@ -442,7 +309,7 @@ export class MongoWireServer {
       }
       for (const message of messages) {
         conn.queue = conn.queue
-          .then(() => this.onMessage(conn, message))
+          .then(() => this.dispatcher.onMessage(conn, message))
           .catch((error: unknown) => this.protocolFailure(conn, error));
       }
     });
@@ -477,312 +344,29 @@ export class MongoWireServer {
 
   private send(conn: WireConnection, bytes: Buffer): void {
     if (conn.closed || conn.socket.destroyed) return;
-    this.bytesOut += bytes.length;
+    this.counters.bytesOut += bytes.length;
     if (bytes.readInt32LE(12) === OpCode.OP_COMPRESSED) {
-      this.zlib.compressor.bytesIn += bytes.readInt32LE(20);
-      this.zlib.compressor.bytesOut += bytes.length - 25;
+      this.counters.zlib.compressor.bytesIn += bytes.readInt32LE(20);
+      this.counters.zlib.compressor.bytesOut += bytes.length - 25;
     }
     conn.socket.write(bytes);
   }
 
-  private async onMessage(conn: WireConnection, message: Buffer): Promise<void> {
-    if (conn.closed) return;
-    this.requests += 1;
-    // A hanging server reads requests and never answers them.
-    if (this.hanging) return;
-    let request: WireRequest;
-    try {
-      request = decodeMessage(message);
-    } catch (error) {
-      if (!(error instanceof WireProtocolError)) throw error;
-      this.protocolFailure(conn, error);
-      return;
-    }
-    if (request.kind !== 'unsupported' && request.compressor) {
-      this.zlib.decompressor.bytesIn += message.length - 25;
-      this.zlib.decompressor.bytesOut += message.readInt32LE(20);
-    }
-    const replyId = (): number => this.nextRequestId++;
-    if (request.kind === 'unsupported') {
-      const doc = new CommandError(MongoErrorCode.BadValue, request.reason).toDocument();
-      this.send(conn, encodeOpMsg(replyId(), request.header.requestId, doc));
-      return;
-    }
-    const name = Object.keys(request.command)[0] ?? '';
-    this.seen.set(name, (this.seen.get(name) ?? 0) + 1);
-
-    if (request.kind === 'query') {
-      let doc: Document;
-      if (!request.fullCollectionName.endsWith('.$cmd') || !HANDSHAKE_COMMANDS.has(name)) {
-        doc = new CommandError(
-          MongoErrorCode.UnsupportedOpQueryCommand,
-          `Unsupported OP_QUERY command: ${name}. The client driver may require an upgrade.`,
-        ).toDocument();
-      } else {
-        doc = await this.runCommand(conn, name, request.command);
-      }
-      if (this.hanging) return;
-      this.send(conn, encodeOpReply(replyId(), request.header.requestId, doc, request.compressor));
-      return;
-    }
-
-    const noReply = (request.flags & OpMsgFlag.moreToCome) !== 0;
-    const exhaust = (request.flags & OpMsgFlag.exhaustAllowed) !== 0;
-    const awaitable = HANDSHAKE_COMMANDS.has(name) && isAwaitableHello(request.command);
-    if (awaitable && exhaust && !noReply) {
-      // Streaming monitor: the reply and every later one carry moreToCome.
-      this.streamHello(
-        conn,
-        name,
-        request.command,
-        request.header.requestId,
-        request.compressor,
-      ).catch((error: unknown) => this.protocolFailure(conn, error));
-      return;
-    }
-    const doc = await this.runCommand(conn, name, request.command);
-    if (noReply || this.hanging || doc === CLOSED) return;
-    this.send(conn, encodeOpMsg(replyId(), request.header.requestId, doc, 0, request.compressor));
-  }
-
-  private async streamHello(
-    conn: WireConnection,
-    name: string,
-    command: Document,
-    requestId: number,
-    compressor: SupportedCompressor | undefined,
-  ): Promise<void> {
-    conn.streamingHello = true;
-    let responseTo = requestId;
-    let first = true;
-    while (!conn.closed) {
-      const matches = sameTopologyVersion(command.topologyVersion, this.processId);
-      if (!first || matches) {
-        conn.awaitingHello = true;
-        await this.delay(conn, maxAwaitTime(command));
-        conn.awaitingHello = false;
-      }
-      first = false;
-      // Latency named for the hello command itself also slows the streamed replies.
-      const latency = this.commandLatencyMs.get(name) ?? 0;
-      if (latency > 0) await this.delay(conn, latency);
-      if (conn.closed) return;
-      if (this.hanging) continue;
-      const doc = this.hello(conn, name, command);
-      const id = this.nextRequestId++;
-      this.send(conn, encodeOpMsg(id, responseTo, doc, OpMsgFlag.moreToCome, compressor));
-      responseTo = id;
-    }
-  }
-
-  /** Runs one command with faults applied; always returns a reply document. */
-  private async runCommand(conn: WireConnection, name: string, cmd: Document): Promise<Document> {
-    conn.activeCommands += 1;
-    try {
-      return await this.execute(conn, name, cmd);
-    } catch (error) {
-      if (error instanceof CommandError) return error.toDocument();
-      const message = error instanceof Error ? error.message : String(error);
-      this.options.log?.(`command ${name} failed inside MongoWireServer: ${message}`);
-      return { ok: 0, errmsg: message, code: 1, codeName: 'InternalError' };
-    } finally {
-      conn.activeCommands -= 1;
-    }
-  }
-
-  private latencyFor(name: string): number {
-    const specific = this.commandLatencyMs.get(name);
-    if (specific !== undefined) return specific;
-    return HANDSHAKE_COMMANDS.has(name) ? 0 : this.globalLatencyMs;
-  }
-
-  private takeFailure(name: string): PendingFailure | undefined {
-    const failure = this.failures.find((f) =>
-      f.commands ? f.commands.includes(name) : !HANDSHAKE_COMMANDS.has(name),
-    );
-    if (!failure) return undefined;
-    failure.remaining -= 1;
-    if (failure.remaining <= 0) this.failures.splice(this.failures.indexOf(failure), 1);
-    return failure;
-  }
-
-  private async execute(conn: WireConnection, name: string, cmd: Document): Promise<Document> {
-    const latency = this.latencyFor(name);
-    if (latency > 0) {
-      const maxTimeMS = typeof cmd.maxTimeMS === 'number' ? cmd.maxTimeMS : 0;
-      if (maxTimeMS > 0 && latency >= maxTimeMS) {
-        await this.delay(conn, maxTimeMS);
-        throw new CommandError(MongoErrorCode.MaxTimeMSExpired, 'operation exceeded time limit');
-      }
-      await this.delay(conn, latency);
-    }
-    const failure = this.takeFailure(name);
-    if (failure) {
-      if (failure.closeConnection) {
-        conn.socket.destroy();
-        return CLOSED;
-      }
-      throw new CommandError(
-        failure.code,
-        failure.errmsg ?? 'Failing command via MongoWireServer.failNext',
-        {
-          ...(failure.codeName !== undefined ? { codeName: failure.codeName } : {}),
-          ...(failure.errorLabels ? { errorLabels: failure.errorLabels } : {}),
-        },
-      );
-    }
-    if (HANDSHAKE_COMMANDS.has(name)) {
-      if (isAwaitableHello(cmd) && sameTopologyVersion(cmd.topologyVersion, this.processId)) {
-        conn.awaitingHello = true;
-        await this.delay(conn, maxAwaitTime(cmd));
-        conn.awaitingHello = false;
-      }
-      return this.hello(conn, name, cmd);
-    }
-    if (typeof cmd.$db !== 'string') {
-      throw new CommandError(40571, 'OP_MSG requests require a $db argument');
-    }
-    if (cmd.startTransaction === true || cmd.autocommit === false) {
-      throw new CommandError(
-        MongoErrorCode.IllegalOperation,
-        'Transaction numbers are only allowed on a replica set member or mongos',
-      );
-    }
-    const own = this.serverCommand(conn, name, cmd);
-    if (own) return own;
-    return this.engine.run(name, cmd, { db: cmd.$db });
-  }
-
-  private serverCommand(conn: WireConnection, name: string, cmd: Document): Document | undefined {
-    switch (name) {
-      case 'ping':
-      case 'endSessions':
-      case 'killAllSessions':
-        return { ok: 1 };
-      case 'buildInfo':
-      case 'buildinfo':
-        return this.buildInfo();
-      case 'serverStatus':
-        return this.serverStatus();
-      case 'connectionStatus':
-        return {
-          authInfo: {
-            authenticatedUsers: [],
-            authenticatedUserRoles: [],
-            ...(cmd.showPrivileges === true ? { authenticatedUserPrivileges: [] } : {}),
-          },
-          ok: 1,
-        };
-      case 'whatsmyuri':
-        return { you: `${conn.socket.remoteAddress ?? ''}:${conn.socket.remotePort ?? 0}`, ok: 1 };
-      default:
-        return undefined;
-    }
-  }
-
-  private hello(conn: WireConnection, name: string, cmd: Document): Document {
-    const doc: Document = {};
-    doc[name === 'hello' ? 'isWritablePrimary' : 'ismaster'] = true;
-    doc.topologyVersion = { processId: this.processId, counter: Long.fromNumber(0) };
-    doc.maxBsonObjectSize = MAX_BSON_OBJECT_SIZE;
-    doc.maxMessageSizeBytes = MAX_MESSAGE_SIZE_BYTES;
-    doc.maxWriteBatchSize = MAX_WRITE_BATCH_SIZE;
-    doc.localTime = new Date();
-    doc.logicalSessionTimeoutMinutes = LOGICAL_SESSION_TIMEOUT_MINUTES;
-    doc.connectionId = conn.id;
-    doc.minWireVersion = 0;
-    doc.maxWireVersion = this.options.maxWireVersion;
-    doc.readOnly = false;
-    if (!conn.handshakeDone) {
-      conn.handshakeDone = true;
-      const requested: unknown[] = Array.isArray(cmd.compression)
-        ? (cmd.compression as unknown[])
-        : [];
-      conn.compressors = SUPPORTED_COMPRESSORS.filter((c) => requested.includes(c));
-      if (Array.isArray(cmd.compression)) doc.compression = conn.compressors;
-    }
-    if (cmd.helloOk === true) doc.helloOk = true;
-    doc.ok = 1;
-    return doc;
-  }
-
-  private buildInfo(): Document {
-    const versionArray = this.options.version.split('.').map((p) => Number.parseInt(p, 10) || 0);
-    while (versionArray.length < 4) versionArray.push(0);
+  private dispatchHost(): DispatchHost {
     return {
-      version: this.options.version,
-      gitVersion: 'mongo-wire-server',
-      versionArray,
-      bits: 64,
-      debug: false,
-      maxBsonObjectSize: MAX_BSON_OBJECT_SIZE,
-      storageEngines: ['memory'],
-      javascriptEngine: 'none',
-      modules: [],
-      ok: 1,
+      engine: this.engine,
+      faults: this.faults,
+      counters: this.counters,
+      hanging: () => this.hanging,
+      processId: () => this.processId,
+      port: () => this.boundPort,
+      startedAt: () => this.startedAt,
+      options: () => this.options,
+      connectionStats: () => this.connectionStats(),
+      nextRequestId: () => this.nextRequestId++,
+      send: (conn, bytes) => this.send(conn, bytes),
+      delay: (conn, ms) => this.delay(conn, ms),
+      protocolFailure: (conn, error) => this.protocolFailure(conn, error),
     };
   }
-
-  private serverStatus(): Document {
-    const uptimeMillis = Date.now() - this.startedAt;
-    const seen = (n: string): number => this.seen.get(n) ?? 0;
-    const total = [...this.seen.values()].reduce((a, b) => a + b, 0);
-    const crud = seen('insert') + seen('find') + seen('update') + seen('delete') + seen('getMore');
-    return {
-      host: `${hostname()}:${this.boundPort}`,
-      version: this.options.version,
-      process: 'mongod',
-      pid: Long.fromNumber(process.pid),
-      uptime: Math.floor(uptimeMillis / 1000),
-      uptimeMillis: Long.fromNumber(uptimeMillis),
-      uptimeEstimate: Long.fromNumber(Math.floor(uptimeMillis / 1000)),
-      localTime: new Date(),
-      connections: this.connectionStats(),
-      network: {
-        bytesIn: Long.fromNumber(this.bytesIn),
-        bytesOut: Long.fromNumber(this.bytesOut),
-        compression: {
-          zlib: {
-            compressor: {
-              bytesIn: Long.fromNumber(this.zlib.compressor.bytesIn),
-              bytesOut: Long.fromNumber(this.zlib.compressor.bytesOut),
-            },
-            decompressor: {
-              bytesIn: Long.fromNumber(this.zlib.decompressor.bytesIn),
-              bytesOut: Long.fromNumber(this.zlib.decompressor.bytesOut),
-            },
-          },
-        },
-        numRequests: Long.fromNumber(this.requests),
-      },
-      opcounters: {
-        insert: seen('insert'),
-        query: seen('find'),
-        update: seen('update'),
-        delete: seen('delete'),
-        getmore: seen('getMore'),
-        command: total - crud,
-      },
-      ok: 1,
-    };
-  }
-}
-
-/** Marker reply: the connection was closed on purpose, nothing is sent. */
-const CLOSED: Document = Object.freeze({ closed: true });
-
-function isAwaitableHello(cmd: Document): boolean {
-  return cmd.topologyVersion !== undefined && cmd.maxAwaitTimeMS !== undefined;
-}
-
-function maxAwaitTime(cmd: Document): number {
-  const raw: unknown = cmd.maxAwaitTimeMS;
-  const ms = typeof raw === 'number' ? raw : Long.isLong(raw) ? raw.toNumber() : 10_000;
-  return Math.max(0, Math.min(ms, 60_000));
-}
-
-function sameTopologyVersion(tv: unknown, processId: ObjectId): boolean {
-  if (!tv || typeof tv !== 'object') return false;
-  const candidate = (tv as { processId?: unknown }).processId;
-  return candidate instanceof ObjectId && candidate.equals(processId);
 }

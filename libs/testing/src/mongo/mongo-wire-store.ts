@@ -1,9 +1,10 @@
 import type { Document } from 'bson';
 import { deserialize, EJSON, ObjectId, serialize, UUID } from 'bson';
-import { Query } from 'mingo';
 import { resolve } from 'mingo/util';
 
+import { canonicalKey, EXACT_BSON, renderBson } from './bson-values.js';
 import { CommandError, MongoErrorCode } from './mongo-wire-errors.js';
+import type { Matcher, QueryViews } from './query-view.js';
 
 /** An index definition as `listIndexes` reports it. */
 export interface IndexSpec extends Document {
@@ -15,11 +16,9 @@ export interface IndexSpec extends Document {
   partialFilterExpression?: Document;
 }
 
-const DESERIALIZE_OPTIONS = { promoteLongs: true, promoteValues: true, promoteBuffers: false };
-
 /** Deep copy through BSON, so every BSON type survives exactly as the server would store it. */
 export function cloneDocument<T extends Document>(doc: T): T {
-  return deserialize(serialize(doc), DESERIALIZE_OPTIONS) as T;
+  return deserialize(serialize(doc), EXACT_BSON) as T;
 }
 
 /** True when both documents encode to the same BSON bytes. */
@@ -27,22 +26,13 @@ export function sameDocument(a: Document, b: Document): boolean {
   return Buffer.from(serialize(a)).equals(Buffer.from(serialize(b)));
 }
 
+/** Index-key encoding: numbers of any BSON type that compare equal give the same key. */
 function keyString(values: unknown[]): string {
-  return EJSON.stringify(values, { relaxed: false });
-}
-
-/** Renders a value the way mongod prints it in duplicate-key messages. */
-function renderValue(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (value instanceof ObjectId) return `ObjectId('${value.toHexString()}')`;
-  if (value instanceof Date) return `new Date(${value.getTime()})`;
-  return EJSON.stringify(value, { relaxed: true });
+  return canonicalKey(values);
 }
 
 function renderKeyValue(keyValue: Document): string {
-  const parts = Object.entries(keyValue).map(([k, v]) => `${k}: ${renderValue(v)}`);
+  const parts = Object.entries(keyValue).map(([k, v]) => `${k}: ${renderBson(v)}`);
   return `{ ${parts.join(', ')} }`;
 }
 
@@ -50,16 +40,19 @@ function renderKeyValue(keyValue: Document): string {
 class UniqueConstraint {
   readonly entries = new Map<string, Document>();
   private readonly fields: string[];
-  private readonly partial?: Query;
+  private readonly partial?: Matcher;
 
-  constructor(readonly spec: IndexSpec) {
+  constructor(
+    readonly spec: IndexSpec,
+    views: QueryViews,
+  ) {
     this.fields = Object.keys(spec.key);
-    if (spec.partialFilterExpression) this.partial = new Query(spec.partialFilterExpression);
+    if (spec.partialFilterExpression) this.partial = views.compile(spec.partialFilterExpression);
   }
 
   /** Every key tuple `doc` contributes (arrays fan out as in a multikey index). */
   keysOf(doc: Document): Array<{ key: string; values: unknown[] }> {
-    if (this.partial && !this.partial.test(doc)) return [];
+    if (this.partial && !this.partial(doc)) return [];
     const perField = this.fields.map((field) => {
       const value: unknown = resolve(doc, field);
       if (Array.isArray(value)) return value.length ? (value as unknown[]) : [undefined];
@@ -105,6 +98,7 @@ export class WireCollection {
     readonly name: string,
     /** Options given to `create` (capped, validator… are kept but not enforced). */
     readonly options: Document = {},
+    private readonly views: QueryViews,
   ) {
     this.addIndex({ v: 2, key: { _id: 1 }, name: '_id_' }, true);
   }
@@ -140,7 +134,7 @@ export class WireCollection {
       );
     }
     if (isIdIndex || spec.unique) {
-      const constraint = new UniqueConstraint(spec);
+      const constraint = new UniqueConstraint(spec, this.views);
       for (const doc of this.docs) {
         for (const { key, values } of constraint.keysOf(doc)) {
           const holder = constraint.entries.get(key);
@@ -230,6 +224,9 @@ function indexesEquivalent(a: IndexSpec, b: IndexSpec): boolean {
 export class WireStore {
   private readonly dbs = new Map<string, Map<string, WireCollection>>();
 
+  /** @param views number views for partial-index filters */
+  constructor(private readonly views: QueryViews) {}
+
   /** Names of databases holding at least one collection. */
   databaseNames(): string[] {
     return [...this.dbs].filter(([, c]) => c.size > 0).map(([name]) => name);
@@ -255,7 +252,7 @@ export class WireStore {
     }
     let collection = collections.get(name);
     if (!collection) {
-      collection = new WireCollection(db, name, options);
+      collection = new WireCollection(db, name, options, this.views);
       collections.set(name, collection);
     }
     return collection;

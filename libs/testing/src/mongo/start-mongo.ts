@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-import type { MongoWireServerOptions } from './mongo-wire-server.js';
+import type { MongoWireServerOptions } from './mongo-wire-options.js';
 import { MongoWireServer } from './mongo-wire-server.js';
 
 /** Which backend {@link startMongo} picked. */

@@ -3,6 +3,11 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import type { Document } from 'bson';
 import { deserialize, serialize } from 'bson';
 
+import { EXACT_BSON } from './bson-values.js';
+import { crc32c } from './crc32c.js';
+import { CommandError, MongoErrorCode } from './mongo-wire-errors.js';
+import { MAX_BSON_INTERNAL_SIZE } from './mongo-wire-limits.js';
+
 /** Opcodes of the MongoDB wire protocol that the server recognises. */
 export const OpCode = {
   OP_REPLY: 1,
@@ -23,6 +28,22 @@ export const OpMsgFlag = {
   exhaustAllowed: 1 << 16,
 } as const;
 
+/** Bits 0-15 of OP_MSG flags are required: a receiver must refuse ones it does not know. */
+const REQUIRED_FLAG_BITS = 0xffff;
+const KNOWN_FLAG_BITS = OpMsgFlag.checksumPresent | OpMsgFlag.moreToCome;
+
+/** OP_REPLY responseFlags bit 1: the document is a `{ $err, code }` query failure. */
+export const QUERY_FAILURE_FLAG = 1 << 1;
+
+/** Legacy opcodes mongod 6+ no longer serves (removed in 5.1; OP_QUERY stays for the handshake). */
+const LEGACY_OPCODES = new Set<number>([
+  OpCode.OP_UPDATE,
+  OpCode.OP_INSERT,
+  OpCode.OP_GET_MORE,
+  OpCode.OP_DELETE,
+  OpCode.OP_KILL_CURSORS,
+]);
+
 /** Compressor ids used in OP_COMPRESSED. */
 export const CompressorId = { noop: 0, snappy: 1, zlib: 2, zstd: 3 } as const;
 
@@ -33,12 +54,6 @@ export const SUPPORTED_COMPRESSORS = ['zlib'] as const;
 export type SupportedCompressor = (typeof SUPPORTED_COMPRESSORS)[number];
 
 const HEADER_SIZE = 16;
-
-/**
- * BSON decoding options: numbers come back as JS numbers (Int32, Double and Long within the safe
- * range), which is what the query engine compares.
- */
-const DESERIALIZE_OPTIONS = { promoteLongs: true, promoteValues: true, promoteBuffers: false };
 
 /** Fixed 16-byte header of every wire message. */
 export interface MessageHeader {
@@ -75,8 +90,27 @@ export interface UnsupportedRequest {
   reason: string;
 }
 
+/**
+ * An OP_MSG mongod refuses while parsing (unknown required flag bits, a checksum that does not
+ * match, an oversized BSON object); it is answered with the error document.
+ */
+export interface RefusedRequest {
+  kind: 'refused';
+  header: MessageHeader;
+  error: CommandError;
+  compressor?: SupportedCompressor;
+}
+
+/** A legacy OP_INSERT/OP_UPDATE/OP_DELETE/OP_GET_MORE/OP_KILL_CURSORS message. */
+export interface LegacyRequest {
+  kind: 'legacy';
+  header: MessageHeader;
+  opCode: number;
+}
+
 /** Anything a client can send. */
-export type WireRequest = OpMsgRequest | OpQueryRequest | UnsupportedRequest;
+export type WireRequest =
+  OpMsgRequest | OpQueryRequest | UnsupportedRequest | RefusedRequest | LegacyRequest;
 
 /** Raised for bytes that cannot be a valid message; the connection is closed, as mongod does. */
 export class WireProtocolError extends Error {
@@ -102,13 +136,46 @@ function readCString(buf: Buffer, offset: number): [string, number] {
 function readDocument(buf: Buffer, offset: number, end: number): [Document, number] {
   if (offset + 4 > end) throw new WireProtocolError('truncated BSON document');
   const size = buf.readInt32LE(offset);
+  if (size > MAX_BSON_INTERNAL_SIZE) {
+    throw new CommandError(
+      MongoErrorCode.BSONObjectTooLarge,
+      `BSONObj size: ${size} (0x${size.toString(16).toUpperCase()}) is invalid. ` +
+        `Size must be between 0 and ${MAX_BSON_INTERNAL_SIZE}(16MB)`,
+    );
+  }
   if (size < 5 || offset + size > end) throw new WireProtocolError('invalid BSON document size');
-  return [deserialize(buf.subarray(offset, offset + size), DESERIALIZE_OPTIONS), offset + size];
+  return [deserialize(buf.subarray(offset, offset + size), EXACT_BSON), offset + size];
+}
+
+/** mongod's OP_MSG parse checks: required flag bits it knows, and the CRC-32C checksum. */
+function checkOpMsg(header: MessageHeader, body: Buffer, flags: number): void {
+  const unknown = flags & REQUIRED_FLAG_BITS & ~KNOWN_FLAG_BITS;
+  if (unknown) {
+    throw new CommandError(
+      MongoErrorCode.IllegalOpMsgFlag,
+      `Message contains illegal flags value: Flag ${(flags >>> 0).toString(2).padStart(32, '0')}`,
+    );
+  }
+  if (!(flags & OpMsgFlag.checksumPresent)) return;
+  if (body.length < 8) throw new WireProtocolError('OP_MSG too short for its checksum');
+  // The checksum covers the (uncompressed) message from its header to just before the checksum.
+  const head = Buffer.alloc(HEADER_SIZE);
+  head.writeInt32LE(HEADER_SIZE + body.length, 0);
+  head.writeInt32LE(header.requestId, 4);
+  head.writeInt32LE(header.responseTo, 8);
+  head.writeInt32LE(OpCode.OP_MSG, 12);
+  const expected = crc32c(Buffer.concat([head, body.subarray(0, body.length - 4)]));
+  if (body.readUInt32LE(body.length - 4) !== expected) {
+    throw new CommandError(
+      MongoErrorCode.ChecksumMismatch,
+      'OP_MSG checksum does not match contents',
+    );
+  }
 }
 
 function decodeOpMsg(header: MessageHeader, body: Buffer): Omit<OpMsgRequest, 'compressor'> {
   const flags = body.readUInt32LE(0);
-  // The checksum is optional on loopback; it is skipped rather than verified.
+  checkOpMsg(header, body, flags);
   const end = flags & OpMsgFlag.checksumPresent ? body.length - 4 : body.length;
   let offset = 4;
   let command: Document | undefined;
@@ -191,14 +258,12 @@ export function decodeMessage(message: Buffer): WireRequest {
     if (opCode === OpCode.OP_MSG) return { ...decodeOpMsg(header, body), compressor };
     if (opCode === OpCode.OP_QUERY) return { ...decodeOpQuery(header, body), compressor };
   } catch (error) {
+    if (error instanceof CommandError) return { kind: 'refused', header, error, compressor };
     if (error instanceof WireProtocolError) throw error;
     throw new WireProtocolError(error instanceof Error ? error.message : String(error));
   }
-  return {
-    kind: 'unsupported',
-    header,
-    reason: `opcode ${opCode} is not supported; use OP_MSG (drivers for MongoDB 3.6+ do)`,
-  };
+  if (LEGACY_OPCODES.has(opCode)) return { kind: 'legacy', header, opCode };
+  throw new WireProtocolError(`unknown opcode ${opCode}`);
 }
 
 function frame(opCode: number, requestId: number, responseTo: number, body: Buffer): Buffer {
@@ -245,45 +310,22 @@ export function encodeOpMsg(
   return compress(OpCode.OP_MSG, requestId, responseTo, body, compressor);
 }
 
-/** Encodes a legacy OP_REPLY carrying one document (the answer to an OP_QUERY handshake). */
+/**
+ * Encodes a legacy OP_REPLY carrying one document (the answer to an OP_QUERY handshake, or a
+ * `{ $err, code }` document with {@link QUERY_FAILURE_FLAG}).
+ */
 export function encodeOpReply(
   requestId: number,
   responseTo: number,
   doc: Document,
   compressor?: SupportedCompressor,
+  responseFlags = 0,
 ): Buffer {
   const head = Buffer.alloc(20);
-  head.writeInt32LE(0, 0); // responseFlags
+  head.writeInt32LE(responseFlags, 0);
   head.writeBigInt64LE(0n, 4); // cursorID
   head.writeInt32LE(0, 12); // startingFrom
   head.writeInt32LE(1, 16); // numberReturned
   const body = Buffer.concat([head, serialize(doc)]);
   return compress(OpCode.OP_REPLY, requestId, responseTo, body, compressor);
-}
-
-/**
- * Splits a byte stream into complete messages.
- * Push chunks with {@link MessageFramer.push}; it returns every message completed so far.
- */
-export class MessageFramer {
-  private buffer: Buffer = Buffer.alloc(0);
-
-  /** @param maxMessageSize largest accepted message; bigger ones raise {@link WireProtocolError} */
-  constructor(private readonly maxMessageSize: number) {}
-
-  /** Appends `chunk` and returns the messages it completed. */
-  push(chunk: Buffer): Buffer[] {
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
-    const out: Buffer[] = [];
-    while (this.buffer.length >= 4) {
-      const length = this.buffer.readInt32LE(0);
-      if (length < HEADER_SIZE || length > this.maxMessageSize) {
-        throw new WireProtocolError(`invalid message length ${length}`);
-      }
-      if (this.buffer.length < length) break;
-      out.push(this.buffer.subarray(0, length));
-      this.buffer = this.buffer.subarray(length);
-    }
-    return out;
-  }
 }
