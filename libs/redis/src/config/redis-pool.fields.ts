@@ -149,8 +149,9 @@ export const REDIS_POOL_FIELDS = {
     description: 'Most commands queued while disconnected; further commands fail at once.',
   }),
   /**
-   * Batch commands issued in the same tick into one pipeline. Env `REDIS_AUTO_PIPELINING`.
-   * @default true
+   * Batch commands issued in the same tick into one pipeline. Env `REDIS_AUTO_PIPELINING`. Off
+   * by default, as in ioredis: on loopback it ranged from 0.44× to 3.3× of off (docs/benchmarks.md).
+   * @default false
    */
   autoPipelining: booleanField({
     env: 'REDIS_AUTO_PIPELINING',
