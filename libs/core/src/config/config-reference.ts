@@ -84,3 +84,119 @@ export function renderAliasTable(
     ...rows,
   ].join('\n');
 }
+
+/** Id of a generated docs section: a pool kind (`mongo`) or `aliases`. */
+export type GeneratedSectionId = string;
+
+const SECTION_PATTERN = /(<!-- generated:config ([a-z0-9-]+) -->)([\s\S]*?)(<!-- \/generated -->)/g;
+
+/**
+ * The Markdown of every generated docs section over some pool definitions: one variable table
+ * per kind (keyed by `definition.kind`) and the alias table of them all (`aliases`). The docs
+ * generator writes them and the stale check compares against them, so both render the same.
+ */
+export function renderConfigReferenceSections(
+  definitions: readonly Pick<PoolDefinition, 'kind' | 'variables'>[],
+): Record<GeneratedSectionId, string> {
+  const sections: Record<GeneratedSectionId, string> = {};
+  for (const definition of definitions) {
+    sections[definition.kind] = renderPoolVariableTable(definition);
+  }
+  sections.aliases = renderAliasTable(definitions);
+  return sections;
+}
+
+/** The ids of the generated sections of a Markdown page, in page order. */
+export function generatedSectionIds(markdown: string): GeneratedSectionId[] {
+  return [...markdown.matchAll(SECTION_PATTERN)].map((m) => m[2] ?? '');
+}
+
+/** What stands between the markers of section `id` (trimmed), or `undefined` without them. */
+export function readGeneratedSection(markdown: string, id: GeneratedSectionId): string | undefined {
+  for (const m of markdown.matchAll(SECTION_PATTERN)) {
+    if (m[2] === id) return (m[3] ?? '').trim();
+  }
+  return undefined;
+}
+
+/**
+ * Replaces what stands between `<!-- generated:config <id> -->` and the next
+ * `<!-- /generated -->` with `content` (blank lines around it, so Markdown sees a table).
+ *
+ * @throws Error when the page has no such markers (add them where the section belongs)
+ */
+export function replaceGeneratedSection(
+  markdown: string,
+  id: GeneratedSectionId,
+  content: string,
+): string {
+  let found = false;
+  const result = markdown.replace(
+    SECTION_PATTERN,
+    (whole, open: string, name: string, _body: string, close: string) => {
+      if (name !== id) return whole;
+      found = true;
+      return `${open}\n\n${content.trim()}\n\n${close}`;
+    },
+  );
+  if (!found) {
+    throw new Error(
+      `No generated section "${id}": add <!-- generated:config ${id} --> and <!-- /generated --> where it belongs`,
+    );
+  }
+  return result;
+}
+
+/**
+ * Rewrites every generated section found in a page from `sections`.
+ *
+ * @throws Error when the page names a section that `sections` does not have
+ */
+export function replaceGeneratedSections(
+  markdown: string,
+  sections: Readonly<Record<GeneratedSectionId, string>>,
+): string {
+  let result = markdown;
+  for (const id of generatedSectionIds(markdown)) {
+    const content = sections[id];
+    if (content === undefined) {
+      throw new Error(
+        `Unknown generated section "${id}"; known: ${Object.keys(sections).join(', ')}`,
+      );
+    }
+    result = replaceGeneratedSection(result, id, content);
+  }
+  return result;
+}
+
+/** Table rows without padding, so a comparison survives Prettier aligning the columns. */
+function normalizeTables(markdown: string): string {
+  return markdown
+    .split('\n')
+    .map((line) =>
+      line.startsWith('|')
+        ? line.replace(/\s*\|\s*/g, '|').replace(/\|:?-+:?(?=\|)/g, '|---')
+        : line.trimEnd(),
+    )
+    .join('\n')
+    .trim();
+}
+
+/**
+ * The ids of the generated sections of a page whose content differs from `sections` (column
+ * padding aside); an empty list means the page is current.
+ */
+export function staleGeneratedSections(
+  markdown: string,
+  sections: Readonly<Record<GeneratedSectionId, string>>,
+): GeneratedSectionId[] {
+  return generatedSectionIds(markdown).filter((id) => {
+    const expected = sections[id];
+    const actual = readGeneratedSection(markdown, id);
+    return (
+      expected === undefined ||
+      actual === undefined ||
+      normalizeTables(actual) !== normalizeTables(expected)
+    );
+  });
+}
