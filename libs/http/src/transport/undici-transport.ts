@@ -210,26 +210,13 @@ export class UndiciTransport implements PooledTransport {
         throw contentLengthError(maxContentLength, config, request);
       }
 
-      if (config.responseType === 'stream') {
-        let stream = body;
-        if (maxContentLength > -1) stream = body.pipe(limitStream(maxContentLength, body));
-        // The slot (and its socket) stays taken until the caller has read or dropped the stream.
-        stream.once('close', release);
-        res.body.once('close', release);
-        releaseOnClose = true;
-        response.data = stream;
-        return response;
-      }
-
-      try {
-        response.data = await readBody(body, config, maxContentLength, request);
-      } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        throw toAxiosError(error, config, request);
-      }
-      // undici marks the socket free only after the I/O callback that ended the body; a caller
-      // sending its next request at once would find it busy and open a second connection.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      let stream = body;
+      if (maxContentLength > -1) stream = body.pipe(limitStream(maxContentLength, body));
+      // The slot (and its socket) stays taken until the caller has read or dropped the stream.
+      stream.once('close', release);
+      res.body.once('close', release);
+      releaseOnClose = true;
+      response.data = stream;
       return response;
     } finally {
       if (!releaseOnClose) release();
