@@ -506,18 +506,6 @@ async function readBody(
   maxContentLength: number,
   request: UndiciRequestInfo,
 ): Promise<unknown> {
-  const encoding = config.responseEncoding;
-  const asText =
-    config.responseType !== 'arraybuffer' &&
-    (encoding === undefined || encoding === 'utf8' || encoding === 'utf-8');
-  if (maxContentLength < 0 && isUndiciBody(body)) {
-    // undici's text() decodes UTF-8 and strips a BOM, as axios does.
-    if (asText) return body.text();
-    const bytes = Buffer.from(await body.arrayBuffer());
-    return config.responseType === 'arraybuffer'
-      ? bytes
-      : bytes.toString(encoding as BufferEncoding);
-  }
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
@@ -528,15 +516,7 @@ async function readBody(
     }
     chunks.push(chunk);
   }
-  const bytes = Buffer.concat(chunks, total);
-  if (config.responseType === 'arraybuffer') return bytes;
-  const text = bytes.toString(asText ? 'utf8' : (encoding as BufferEncoding));
-  return asText && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-}
-
-/** undici's body stream, whose `text()` / `arrayBuffer()` skip the chunk bookkeeping. */
-function isUndiciBody(body: Readable): body is Dispatcher.ResponseData['body'] & Readable {
-  return typeof (body as { text?: unknown }).text === 'function';
+  return bufferedData(chunks, total, config);
 }
 
 /** Responses to HEAD and 204/304 carry no body, whatever their headers say. */
