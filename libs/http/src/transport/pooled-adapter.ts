@@ -164,6 +164,9 @@ export class PooledAdapter {
     } catch (error) {
       first = { error };
     }
+    // Cancelled or out of total time: final, whatever the error looks like (with
+    // `clarifyTimeoutError` the total timeout's ETIMEDOUT reads as a retryable connect timeout).
+    if (attempt.aborted) throw attempt.reason;
     if ('value' in first ? !this.retryableResult(first.value) : !this.retryableError(first.error)) {
       if ('error' in first) throw first.error;
       return first.value;
