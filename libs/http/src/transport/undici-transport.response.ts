@@ -157,10 +157,12 @@ export function limitStream(limit: number, source: Readable): Transform {
     transform(chunk: Buffer, _enc, done) {
       total += chunk.length;
       if (total > limit) {
-        source.destroy();
+        // Failed first: destroying undici's body makes it emit its own abort error, which would
+        // otherwise reach the caller instead of this one.
         done(
           new AxiosError(`maxContentLength size of ${limit} exceeded`, AxiosError.ERR_BAD_RESPONSE),
         );
+        source.destroy();
         return;
       }
       done(null, chunk);
