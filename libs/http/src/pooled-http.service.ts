@@ -2,7 +2,11 @@ import { HttpService } from '@nestjs/axios';
 import type { AxiosPromise, AxiosRequestConfig, AxiosResponse } from 'axios';
 import { Observable } from 'rxjs';
 
-import { type CancelHook, isPooledAdapter, withCancelHook } from './transport/pooled-adapter.js';
+import {
+  type CancelHook,
+  type PooledAdapter,
+  pooledAdapterOf,
+} from './transport/pooled-adapter.js';
 
 type AxiosCall<T> = (...args: unknown[]) => AxiosPromise<T>;
 
@@ -25,14 +29,15 @@ export class PooledHttpService extends HttpService {
       const call = [...args];
       call[last] = config;
       let cancel: (() => void) | undefined;
-      let hook: CancelHook | undefined;
+      let direct: { adapter: PooledAdapter; hook: CancelHook } | undefined;
       // A caller-provided cancelToken stays the caller's business, as in the stock service.
       if (!config.cancelToken) {
-        if (this.reachesAdapterAtOnce(config)) {
+        const adapter = this.adapterReachedAtOnce(config);
+        if (adapter) {
           // No signal to create or listen to: the adapter hands back a direct cancel.
-          const direct: CancelHook = { cancel: undefined };
-          hook = direct;
-          cancel = () => direct.cancel?.();
+          const hook: CancelHook = { cancel: undefined };
+          direct = { adapter, hook };
+          cancel = () => hook.cancel?.();
         } else {
           const controller = new AbortController();
           const own = config.signal as AbortSignal | undefined;
@@ -41,7 +46,9 @@ export class PooledHttpService extends HttpService {
         }
       }
       let settled = false;
-      const pending = hook ? withCancelHook(hook, () => axios(...call)) : axios(...call);
+      const pending = direct
+        ? direct.adapter.withCancelHook(direct.hook, () => axios(...call))
+        : axios(...call);
       pending.then(
         (response) => {
           settled = true;
@@ -61,14 +68,19 @@ export class PooledHttpService extends HttpService {
   }
 
   /**
-   * Whether axios calls this client's pooled adapter synchronously for `config`: no request
-   * interceptor (they run asynchronously) and no adapter other than the pooled one.
+   * This client's pooled adapter when axios calls it synchronously for `config` (no request
+   * interceptor, since they run asynchronously, and no adapter other than the pooled one), else
+   * undefined.
    */
-  private reachesAdapterAtOnce(config: AxiosRequestConfig): boolean {
+  private adapterReachedAtOnce(config: AxiosRequestConfig): PooledAdapter | undefined {
     const instance = this.axiosRef;
-    if (config.adapter !== undefined || !isPooledAdapter(instance.defaults.adapter)) return false;
+    if (config.adapter !== undefined) return undefined;
+    const adapter = pooledAdapterOf(instance.defaults.adapter);
+    if (!adapter) return undefined;
     const handlers = (instance.interceptors.request as unknown as { handlers?: unknown[] })
       .handlers;
-    return !handlers?.some((handler) => handler !== null && handler !== undefined);
+    return handlers?.some((handler) => handler !== null && handler !== undefined)
+      ? undefined
+      : adapter;
   }
 }

@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
 
 import type { AxiosAdapter, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
-import { AxiosError, CanceledError } from 'axios';
+import { AxiosError } from 'axios';
 import buildFullPath from 'axios/unsafe/core/buildFullPath.js';
 import buildURL from 'axios/unsafe/helpers/buildURL.js';
-import type { IRetryBackoffContext } from 'cockatiel';
+import type { IRetryBackoffContext, RetryPolicy } from 'cockatiel';
 import { DelegateBackoff, handleWhen, retry } from 'cockatiel';
 
 import type { RetryReason } from '../retry/retry-rules.js';
@@ -14,8 +14,11 @@ import {
   retryReasonForError,
   retryReasonForStatus,
 } from '../retry/retry-rules.js';
-import { settle, totalTimeoutError } from './axios-errors.js';
+import { settle } from './axios-errors.js';
+import { abortable, type CancelHook, linkCancellation, PooledAttempt } from './pooled-attempt.js';
 import type { SendAttempt, TransportAttempt } from './transport.interface.js';
+
+export type { CancelHook } from './pooled-attempt.js';
 
 /** Retry policy of one client. */
 export interface RetrySettings {
@@ -45,148 +48,68 @@ export interface RequestObserver {
 
 type RetryContext = IRetryBackoffContext<unknown>;
 
-/**
- * How `PooledHttpService` cancels a request without an `AbortSignal`: it offers a hook while it
- * calls axios, the pooled adapter takes it (axios reaches the adapter synchronously when no
- * request interceptor is registered) and fills in `cancel`.
- */
-export interface CancelHook {
-  /** Cancels the request with a `CanceledError`; set while the request is in flight. */
-  cancel: (() => void) | undefined;
-}
-
-let offeredHook: CancelHook | undefined;
-const pooledAdapters = new WeakSet<AxiosAdapter>();
-
-/** True for adapters made by {@link createPooledAdapter}. */
-export function isPooledAdapter(adapter: unknown): boolean {
-  return typeof adapter === 'function' && pooledAdapters.has(adapter as AxiosAdapter);
-}
+/** Leads from an adapter function made by {@link PooledAdapter} back to its instance. */
+const POOLED_ADAPTER = Symbol('nest-pools:PooledAdapter');
 
 /**
- * Calls `start` (which must reach a pooled adapter synchronously) with `hook` on offer; the
- * adapter that starts during the call takes it.
+ * The axios adapter of a pooled client around a transport: it owns what spans all attempts of one
+ * request — the total `timeout`, `signal` / `cancelToken` cancellation, the retry policy
+ * (cockatiel) with `Retry-After` and full-jitter backoff, `validateStatus` — and reports every
+ * attempt to the observer. axios calls {@link adapter}; the instance also holds the
+ * {@link CancelHook} on offer, so two clients never see each other's hooks.
  */
-export function withCancelHook<T>(hook: CancelHook, start: () => T): T {
-  offeredHook = hook;
-  try {
-    return start();
-  } finally {
-    offeredHook = undefined;
-  }
-}
-
-/**
- * The attempts of one request and their common cancellation: a plain flag and one listener slot,
- * with an `AbortSignal` made only for the code that needs one (stream responses, the `poolLimit`
- * queue, the retry wait, the `http` transport). Most requests never allocate it.
- */
-class PooledAttempt implements TransportAttempt {
-  aborted = false;
-  reason: unknown = undefined;
-  private listener: ((reason: unknown) => void) | undefined;
-  private controller: AbortController | undefined;
+export class PooledAdapter {
+  /** The function to pass as axios's `adapter`; {@link pooledAdapterOf} leads back here. */
+  readonly adapter: AxiosAdapter;
+  private readonly policy: RetryPolicy;
+  /** The hook {@link withCancelHook} offers to the request that reaches the adapter next. */
+  private offeredHook: CancelHook | undefined;
 
   constructor(
-    readonly config: InternalAxiosRequestConfig,
-    readonly url: URL,
-    readonly method: string,
-  ) {}
-
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(this.reason);
-    }
-    return this.controller.signal;
-  }
-
-  onAbort(listener: ((reason: unknown) => void) | undefined): void {
-    this.listener = listener;
-  }
-
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    const listener = this.listener;
-    this.listener = undefined;
-    listener?.(reason);
-    this.controller?.abort(reason);
-  }
-}
-
-/**
- * Builds the axios adapter of a pooled client around a transport: it owns what spans all attempts
- * of one request — the total `timeout`, `signal` / `cancelToken` cancellation, the retry policy
- * (cockatiel) with `Retry-After` and full-jitter backoff, `validateStatus` — and reports every
- * attempt to the observer.
- */
-export function createPooledAdapter(
-  send: SendAttempt,
-  settings: RetrySettings,
-  observer?: RequestObserver,
-): AxiosAdapter {
-  const observe = (attempt: TransportAttempt, started: number, status?: number, error?: unknown) =>
-    observer?.attemptFinished(
-      attempt.url,
-      attempt.method,
-      status,
-      (performance.now() - started) / 1000,
-      error,
+    private readonly send: SendAttempt,
+    private readonly settings: RetrySettings,
+    private readonly observer?: RequestObserver,
+  ) {
+    this.policy = retry(
+      handleWhen((error) => this.retryableError(error)).orWhenResult((value) =>
+        this.retryableResult(value as AxiosResponse),
+      ),
+      {
+        maxAttempts: settings.retries,
+        backoff: new DelegateBackoff<RetryContext>((context) => this.retryDelay(context)),
+      },
     );
+    this.policy.onRetry((event) => {
+      const response = 'value' in event ? (event.value as AxiosResponse) : undefined;
+      const error = 'error' in event ? event.error : undefined;
+      const reason = response ? retryReasonForStatus(response.status) : retryReasonForError(error);
+      // A retried streamed response is never handed out; free its socket now.
+      if (response?.data instanceof Readable) response.data.destroy();
+      const config = response?.config ?? (error as { config?: InternalAxiosRequestConfig }).config;
+      if (reason && config) observer?.retrying(requestUrl(config), reason, event.delay);
+    });
+    const adapter: AxiosAdapter = (config) => this.request(config);
+    Object.defineProperty(adapter, POOLED_ADAPTER, { value: this });
+    this.adapter = adapter;
+  }
 
-  const once = async (attempt: TransportAttempt): Promise<AxiosResponse> => {
-    if (attempt.aborted) throw attempt.reason;
-    const started = performance.now();
+  /**
+   * Calls `start` (which must reach this adapter synchronously) with `hook` on offer; the request
+   * that starts during the call takes it.
+   */
+  withCancelHook<T>(hook: CancelHook, start: () => T): T {
+    this.offeredHook = hook;
     try {
-      const response = await send(attempt);
-      observe(attempt, started, response.status);
-      return response;
-    } catch (error) {
-      observe(attempt, started, undefined, error);
-      throw error;
+      return start();
+    } finally {
+      this.offeredHook = undefined;
     }
-  };
+  }
 
-  /** `Retry-After` of a response, in ms, when it sent one. */
-  const retryAfterOf = (response: AxiosResponse | undefined): number | undefined =>
-    parseRetryAfterMs(response?.headers?.['retry-after'] as string | undefined);
-  /** A wait longer than `retryAfterMaxMs` is not worth holding the caller for: give up. */
-  const waitsTooLong = (response: AxiosResponse | undefined): boolean =>
-    (retryAfterOf(response) ?? 0) > settings.retryAfterMaxMs;
-
-  const retryDelay = (context: RetryContext): number => {
-    const result = context.result as { error?: unknown; value?: AxiosResponse };
-    const response =
-      result.value ?? (result.error as { response?: AxiosResponse } | undefined)?.response;
-    return Math.max(0, retryAfterOf(response) ?? settings.backoffMs(context.attempt));
-  };
-
-  const retryableError = (error: unknown): boolean =>
-    retryReasonForError(error) !== undefined &&
-    !waitsTooLong((error as { response?: AxiosResponse }).response);
-  const retryableResult = (response: AxiosResponse): boolean =>
-    retryReasonForStatus(response.status) !== undefined && !waitsTooLong(response);
-
-  const policy = retry(
-    handleWhen(retryableError).orWhenResult((value) => retryableResult(value as AxiosResponse)),
-    { maxAttempts: settings.retries, backoff: new DelegateBackoff<RetryContext>(retryDelay) },
-  );
-  policy.onRetry((event) => {
-    const response = 'value' in event ? (event.value as AxiosResponse) : undefined;
-    const error = 'error' in event ? event.error : undefined;
-    const reason = response ? retryReasonForStatus(response.status) : retryReasonForError(error);
-    // A retried streamed response is never handed out; free its socket now.
-    if (response?.data instanceof Readable) response.data.destroy();
-    const config = response?.config ?? (error as { config?: InternalAxiosRequestConfig }).config;
-    if (reason && config) observer?.retrying(requestUrl(config), reason, event.delay);
-  });
-
-  const pooledAdapter = async (config: InternalAxiosRequestConfig) => {
+  private async request(config: InternalAxiosRequestConfig): Promise<AxiosResponse> {
     // Taken before anything else: the hook belongs to the request that reaches this line first.
-    const hook = offeredHook;
-    offeredHook = undefined;
+    const hook = this.offeredHook;
+    this.offeredHook = undefined;
     const url = requestUrl(config);
     const method = (config.method ?? 'get').toUpperCase();
     const attempt = new PooledAttempt(config, url, method);
@@ -198,46 +121,7 @@ export function createPooledAdapter(
       unlink(keepSignal);
     };
     try {
-      let response: AxiosResponse;
-      const retryable =
-        settings.retries > 0 &&
-        isRequestRetryable(
-          {
-            method,
-            headers: config.headers,
-            bodyIsStream: config.data instanceof Readable,
-          },
-          settings.retryNonIdempotent,
-        );
-      if (!retryable) {
-        response = await once(attempt);
-      } else {
-        // The first attempt runs outside the policy: almost every request succeeds at once, and
-        // the policy's bookkeeping is only worth paying once a retry is actually due. Its outcome
-        // is then replayed as the policy's attempt 0, so cockatiel runs the whole retry loop.
-        let first: { value: AxiosResponse } | { error: unknown };
-        try {
-          first = { value: await once(attempt) };
-        } catch (error) {
-          first = { error };
-        }
-        if ('value' in first ? !retryableResult(first.value) : !retryableError(first.error)) {
-          if ('error' in first) throw first.error;
-          response = first.value;
-        } else {
-          let replay: typeof first | undefined = first;
-          response = await abortable(
-            policy.execute(() => {
-              const outcome = replay;
-              replay = undefined;
-              if (!outcome) return once(attempt);
-              if ('error' in outcome) throw outcome.error;
-              return outcome.value;
-            }, attempt.signal),
-            attempt.signal,
-          );
-        }
-      }
+      const response = await this.attempts(attempt);
       const body: unknown = response.data;
       if (body instanceof Readable) {
         try {
@@ -259,9 +143,119 @@ export function createPooledAdapter(
       cleanup(false);
       throw error;
     }
-  };
-  pooledAdapters.add(pooledAdapter);
-  return pooledAdapter;
+  }
+
+  /** The first attempt and, when the request may be retried and needs it, the retries. */
+  private async attempts(attempt: PooledAttempt): Promise<AxiosResponse> {
+    const { config, method } = attempt;
+    const retryable =
+      this.settings.retries > 0 &&
+      isRequestRetryable(
+        { method, headers: config.headers, bodyIsStream: config.data instanceof Readable },
+        this.settings.retryNonIdempotent,
+      );
+    if (!retryable) return this.once(attempt);
+    // The first attempt runs outside the policy: almost every request succeeds at once, and the
+    // policy's bookkeeping is only worth paying once a retry is actually due. Its outcome is then
+    // replayed as the policy's attempt 0, so cockatiel runs the whole retry loop.
+    let first: { value: AxiosResponse } | { error: unknown };
+    try {
+      first = { value: await this.once(attempt) };
+    } catch (error) {
+      first = { error };
+    }
+    // Cancelled or out of total time: final, whatever the error looks like (with
+    // `clarifyTimeoutError` the total timeout's ETIMEDOUT reads as a retryable connect timeout).
+    if (attempt.aborted) throw attempt.reason;
+    if ('value' in first ? !this.retryableResult(first.value) : !this.retryableError(first.error)) {
+      if ('error' in first) throw first.error;
+      return first.value;
+    }
+    let replay: typeof first | undefined = first;
+    return abortable(
+      this.policy.execute(() => {
+        const outcome = replay;
+        replay = undefined;
+        if (!outcome) return this.once(attempt);
+        if ('error' in outcome) throw outcome.error;
+        return outcome.value;
+      }, attempt.signal),
+      attempt.signal,
+    );
+  }
+
+  /** One attempt on the transport, reported to the observer. */
+  private async once(attempt: TransportAttempt): Promise<AxiosResponse> {
+    if (attempt.aborted) throw attempt.reason;
+    const started = performance.now();
+    try {
+      const response = await this.send(attempt);
+      this.observe(attempt, started, response.status);
+      return response;
+    } catch (error) {
+      this.observe(attempt, started, undefined, error);
+      throw error;
+    }
+  }
+
+  private observe(
+    attempt: TransportAttempt,
+    started: number,
+    status?: number,
+    error?: unknown,
+  ): void {
+    this.observer?.attemptFinished(
+      attempt.url,
+      attempt.method,
+      status,
+      (performance.now() - started) / 1000,
+      error,
+    );
+  }
+
+  private retryDelay(context: RetryContext): number {
+    const result = context.result as { error?: unknown; value?: AxiosResponse };
+    const response =
+      result.value ?? (result.error as { response?: AxiosResponse } | undefined)?.response;
+    return Math.max(0, retryAfterOf(response) ?? this.settings.backoffMs(context.attempt));
+  }
+
+  private retryableError(error: unknown): boolean {
+    return (
+      retryReasonForError(error) !== undefined &&
+      !this.waitsTooLong((error as { response?: AxiosResponse }).response)
+    );
+  }
+
+  private retryableResult(response: AxiosResponse): boolean {
+    return retryReasonForStatus(response.status) !== undefined && !this.waitsTooLong(response);
+  }
+
+  /** A wait longer than `retryAfterMaxMs` is not worth holding the caller for: give up. */
+  private waitsTooLong(response: AxiosResponse | undefined): boolean {
+    return (retryAfterOf(response) ?? 0) > this.settings.retryAfterMaxMs;
+  }
+}
+
+/** Builds the axios adapter of a pooled client around a transport (see {@link PooledAdapter}). */
+export function createPooledAdapter(
+  send: SendAttempt,
+  settings: RetrySettings,
+  observer?: RequestObserver,
+): AxiosAdapter {
+  return new PooledAdapter(send, settings, observer).adapter;
+}
+
+/** The {@link PooledAdapter} an adapter function belongs to; undefined for any other adapter. */
+export function pooledAdapterOf(adapter: unknown): PooledAdapter | undefined {
+  if (typeof adapter !== 'function') return undefined;
+  const owner = (adapter as { [POOLED_ADAPTER]?: unknown })[POOLED_ADAPTER];
+  return owner instanceof PooledAdapter ? owner : undefined;
+}
+
+/** `Retry-After` of a response, in ms, when it sent one. */
+function retryAfterOf(response: AxiosResponse | undefined): number | undefined {
+  return parseRetryAfterMs(response?.headers?.['retry-after'] as string | undefined);
 }
 
 /** The absolute URL axios's own adapters would call: base URL, path and serialized params. */
@@ -273,64 +267,4 @@ function requestUrl(config: InternalAxiosRequestConfig): URL {
   } catch (error) {
     throw AxiosError.from(error, AxiosError.ERR_INVALID_URL, config);
   }
-}
-
-/**
- * Ties axios's cancellation inputs (caller `signal`, `cancelToken`, total `timeout`) to one
- * controller whose `reason` is the error the request must fail with. Returns the unlink function;
- * for streamed responses the caller's signal stays linked so it can still abort the body.
- */
-function linkCancellation(
-  config: InternalAxiosRequestConfig,
-  attempt: PooledAttempt,
-  hook: CancelHook | undefined,
-): (keepSignal: boolean) => void {
-  const cancel = (reason?: unknown) => {
-    if (attempt.aborted) return;
-    attempt.abort(
-      reason instanceof CanceledError ? reason : new CanceledError(undefined, config, undefined),
-    );
-  };
-  const external = config.signal as AbortSignal | undefined;
-  const onAbort = () => cancel();
-  if (external) {
-    if (external.aborted) cancel();
-    else external.addEventListener('abort', onAbort, { once: true });
-  }
-  config.cancelToken?.subscribe(cancel);
-  if (hook) hook.cancel = () => cancel();
-  const timeout = config.timeout ?? 0;
-  const timer =
-    timeout > 0
-      ? setTimeout(() => {
-          if (!attempt.aborted) attempt.abort(totalTimeoutError(config));
-        }, timeout)
-      : undefined;
-  return (keepSignal) => {
-    if (timer) clearTimeout(timer);
-    config.cancelToken?.unsubscribe(cancel);
-    if (!keepSignal) {
-      external?.removeEventListener('abort', onAbort);
-      if (hook) hook.cancel = undefined;
-    }
-  };
-}
-
-/** Settles with `signal.reason` as soon as the signal aborts (cockatiel waits out its backoff). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error instanceof Error ? error : new AxiosError(String(error)));
-      },
-    );
-  });
 }

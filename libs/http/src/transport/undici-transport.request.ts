@@ -1,0 +1,129 @@
+import { Readable } from 'node:stream';
+
+import axios, { AxiosError, AxiosHeaders } from 'axios';
+import type { Dispatcher } from 'undici';
+
+import type { ReleaseSlot } from './pool-limiter.js';
+import type { TransportAttempt } from './transport.interface.js';
+
+/** axios's response `request` stand-in: enough to log and to find the final URL. */
+export interface UndiciRequestInfo {
+  method: string;
+  protocol: string;
+  host: string;
+  path: string;
+  /** The URL the response came from: the request URL, or the last redirect target. */
+  responseURL: string;
+}
+
+/** One attempt as the undici transport sends it, shared by the stream and buffered paths. */
+export interface UndiciExchange {
+  readonly attempt: TransportAttempt;
+  readonly request: UndiciRequestInfo;
+  /** The request headers as undici takes them ({@link undiciHeaders}). */
+  readonly headers: string[];
+  /** Gives back the attempt's `poolLimit` slot. */
+  readonly release: ReleaseSlot;
+  /** Receives the response's `Keep-Alive` header. */
+  readonly keepAliveHint: (header: string | string[]) => void;
+}
+
+/** Headers undici manages itself and refuses to take from the caller. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade']);
+
+/** The `request` of an attempt's axios response and errors, before any redirect. */
+export function requestInfo({ url, method }: TransportAttempt): UndiciRequestInfo {
+  return {
+    method,
+    protocol: url.protocol,
+    host: url.host,
+    path: url.pathname + url.search,
+    responseURL: url.href,
+  };
+}
+
+/**
+ * The options `dispatch()` and `request()` share for one attempt. Builds the body, so it throws
+ * an `AxiosError` (`ERR_BAD_REQUEST`) for data undici cannot send.
+ */
+export function undiciRequestOptions({
+  attempt,
+  request,
+  headers,
+}: UndiciExchange): Dispatcher.DispatchOptions {
+  const { config, url, method } = attempt;
+  return {
+    origin: url.origin,
+    path: request.path,
+    method,
+    headers,
+    body: toRequestBody(config.data, config),
+    maxRedirections: config.maxRedirects ?? 21,
+    throwOnMaxRedirect: true,
+  } as Dispatcher.DispatchOptions;
+}
+
+/**
+ * Headers undici takes as a flat `[name, value, …]` list, from the axios request headers, with
+ * axios's http-adapter rules: `auth` becomes `Authorization: Basic …`, a default `User-Agent` and
+ * `Accept-Encoding` are added when absent, `null` / `false` / `undefined` values and hop-by-hop
+ * headers are dropped.
+ */
+export function undiciHeaders(config: TransportAttempt['config']): string[] {
+  type HeaderValue = string | number | boolean | Array<string | number> | null | undefined;
+  const source = AxiosHeaders.from(config.headers) as unknown as Record<string, HeaderValue>;
+  const out: Array<string | string[]> = [];
+  const auth = config.auth;
+  const basic = auth
+    ? `Basic ${Buffer.from(`${auth.username ?? ''}:${auth.password ?? ''}`).toString('base64')}`
+    : undefined;
+  // axios's http adapter sets these only when absent (`set(…, false)`): a header the caller set to
+  // `null` or `false` stays unsent.
+  let hasUserAgent = false;
+  let hasAcceptEncoding = false;
+  let hasAuthorization = false;
+  for (const name of Object.keys(source)) {
+    const value = source[name];
+    const lower = name.toLowerCase();
+    if (lower === 'user-agent') hasUserAgent = value !== undefined;
+    else if (lower === 'accept-encoding') hasAcceptEncoding = value !== undefined;
+    else if (basic !== undefined && lower === 'authorization') {
+      hasAuthorization = true;
+      // axios overwrites any value but `false` with the `auth` credentials.
+      if (value !== false) out.push(name, basic);
+      continue;
+    }
+    if (value === undefined || value === null || value === false || HOP_BY_HOP.has(lower)) continue;
+    out.push(name, Array.isArray(value) ? value.map(String) : String(value));
+  }
+  if (!hasUserAgent) out.push('User-Agent', `axios/${axios.VERSION}`);
+  if (!hasAcceptEncoding && config.decompress !== false) {
+    out.push('Accept-Encoding', 'gzip, deflate, br');
+  }
+  if (basic !== undefined && !hasAuthorization) out.push('Authorization', basic);
+  // undici accepts an array value for a repeated header inside the flat list.
+  return out as string[];
+}
+
+/**
+ * The request body undici sends for axios's transformed `data`: strings, `Buffer`s and
+ * `Uint8Array`s as they are, other binary views as `Buffer`s, streams and `FormData` as they are,
+ * a `Blob` as a stream; anything else is an `AxiosError` (`ERR_BAD_REQUEST`).
+ */
+export function toRequestBody(
+  data: unknown,
+  config: TransportAttempt['config'],
+): Dispatcher.RequestOptions['body'] {
+  if (data === undefined || data === null) return undefined;
+  if (typeof data === 'string' || Buffer.isBuffer(data) || data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof Readable) return data;
+  if (data instanceof FormData) return data as never;
+  if (data instanceof Blob) return Readable.fromWeb(data.stream() as never);
+  throw new AxiosError(
+    'Data after transformation must be a string, an ArrayBuffer, a Buffer, or a Stream',
+    AxiosError.ERR_BAD_REQUEST,
+    config,
+  );
+}
