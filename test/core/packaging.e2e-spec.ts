@@ -67,6 +67,7 @@ describe('packaging: npm pack of each lib installs into a fresh ESM project', ()
   let workDir: string;
   let project: string;
   const results = new Map<string, LibResult>();
+  let explainOutput = '';
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'nest-pools-pack-'));
@@ -175,10 +176,36 @@ describe('packaging: npm pack of each lib installs into a fresh ESM project', ()
       const result = results.get(lib);
       if (result !== undefined) result.imported = imported[lib];
     }
+
+    // The bin of the packed core, run as an application would, finds the packed pool kinds.
+    try {
+      const bin = join(
+        'node_modules',
+        '@nest-pools',
+        'core',
+        'dist',
+        'bin',
+        'nest-pools-config.js',
+      );
+      const { stdout: text } = await run(process.execPath, [bin, 'explain'], {
+        cwd: project,
+        env: { PATH: process.env.PATH ?? '' },
+        maxBuffer: 16 * 1024 * 1024,
+      });
+      explainOutput = text;
+    } catch (error) {
+      explainOutput = `nest-pools-config explain failed:\n${outputOf(error)}`;
+    }
   }, 180_000);
 
   afterAll(() => {
     if (workDir !== undefined) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('the packed core bin explains the config of every packed pool kind', () => {
+    for (const head of ['MongoDB pool "default"', 'Redis pool "default"', 'HTTP pool "default"']) {
+      expect(explainOutput).toContain(head);
+    }
   });
 
   it('finds the libs to check', () => {
