@@ -14,6 +14,11 @@ export interface RedisClientGuard {
   offlineQueueFull(commandName: string, queued: number): Error;
   /** Sees every command that failed (timeouts, reply errors, closed connections). */
   commandFailed(err: unknown): void;
+  /**
+   * Asks the pool's circuit breaker about `command`: rejects it at once with
+   * `PoolUnavailableError` while the circuit is open (returns true), lets it through otherwise.
+   */
+  refused(command: Command): boolean;
 }
 
 type SendStream = Parameters<Redis['sendCommand']>[1];
@@ -41,6 +46,16 @@ function refusedByOfflineQueue(
 /** Marks a command the client has seen: ioredis sends it through again after a reconnect. */
 const SENT = Symbol('nest-pools.redis.sent');
 type SeenCommand = Command & { [SENT]?: true };
+
+/** ioredis' own handshake commands, sent while the client status is 'connect'. */
+function isHandshake(client: Redis, command: Command): boolean {
+  return client.status === 'connect' && Command.checkFlag('HANDSHAKE_COMMANDS', command.name);
+}
+
+/** Whether the client has not sent `command` yet (a command replayed after a reconnect has). */
+function firstSendPending(command: Command): boolean {
+  return (command as SeenCommand)[SENT] !== true;
+}
 
 /** Whether this is the first time the client sends `command` (and marks it as sent). */
 function firstSend(command: Command): boolean {
@@ -103,6 +118,11 @@ export class GuardedRedis extends Redis {
     // `this.guard` is unset while ioredis' own constructor runs; nothing is sent then.
     const guard = this.guard as RedisClientGuard | undefined;
     if (guard === undefined) return super.sendCommand(command, stream);
+    // The handshake (HELLO, AUTH, SELECT on 'connect') is never refused: it is the reconnect
+    // that closes the circuit. User commands queued during 'connect' are refused like any other.
+    if (!isHandshake(this, command) && firstSendPending(command) && guard.refused(command)) {
+      return command.promise;
+    }
     if (
       this.status !== 'ready' &&
       // 'connect' is the handshake (HELLO, AUTH, the ready check): never refuse those.
@@ -145,6 +165,7 @@ export class GuardedCluster extends Cluster {
   override sendCommand(command: Command, stream?: SendStream, node?: unknown): unknown {
     const guard = this.guard as RedisClientGuard | undefined;
     if (guard === undefined) return super.sendCommand(command, stream, node);
+    if (firstSendPending(command) && guard.refused(command)) return command.promise;
     if (
       this.status !== 'ready' &&
       this.options.enableOfflineQueue &&

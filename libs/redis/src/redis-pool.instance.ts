@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 
 import {
   type HealthCheckOutcome,
+  type PoolBreakerState,
   PoolLifecycle,
   type PoolMetrics,
   type PoolRegistry,
@@ -12,7 +13,7 @@ import {
   withTimeout,
 } from '@nest-pools/core';
 import { Logger } from '@nestjs/common';
-import { Cluster } from 'ioredis';
+import { Cluster, type Command, Redis } from 'ioredis';
 
 import { type RedisPoolConfig } from './config/index.js';
 import { buildMainClientOptions } from './config/redis-pool.client-options.js';
@@ -20,6 +21,7 @@ import { RedisOfflineQueueFullError } from './errors/redis-offline-queue-full.er
 import { connectFailedMessage, offlineQueueFullMessage } from './errors/redis-pool.messages.js';
 import { RedisPoolConnectError } from './errors/redis-pool-connect.error.js';
 import { RedisDedicatedPool, type RedisDedicatedPoolStats } from './redis-dedicated.pool.js';
+import { RedisPoolBreaker } from './redis-pool.breaker.js';
 import {
   disconnectAndWait,
   GuardedCluster,
@@ -32,13 +34,13 @@ import {
   REDIS_SHUTDOWN_ORDER,
   REDIS_SHUTDOWN_PHASE,
 } from './redis-pool.constants.js';
+import { INFO_FIELDS, readInfoFields } from './redis-pool.info.js';
 import { RedisPoolMetrics } from './redis-pool.metrics.js';
 
 /** How long a health outcome is reused by concurrent and back-to-back probes. */
 const HEALTH_CACHE_TTL_MS = 250;
 /** At most one warning per this interval while the main client keeps failing to connect. */
 const ERROR_LOG_INTERVAL_MS = 10_000;
-const INFO_FIELDS = ['connected_clients', 'used_memory', 'keyspace_hits', 'keyspace_misses'];
 
 /** State of the main (multiplexed) client. */
 export interface RedisMainClientStats {
@@ -60,6 +62,8 @@ export interface RedisPoolStats extends RedisDedicatedPoolStats {
   topology: RedisPoolConfig['topology'];
   /** The main client. */
   main: RedisMainClientStats;
+  /** The main client's circuit breaker: `closed`, `open` (commands fail at once) or `half-open`. */
+  breaker: PoolBreakerState;
 }
 
 /** Details a health check reports. */
@@ -73,17 +77,6 @@ export interface RedisHealthDetails {
   cluster?: Record<string, string>;
 }
 
-function readInfoFields(text: string, fields: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split(/\r?\n/)) {
-    const at = line.indexOf(':');
-    if (at <= 0) continue;
-    const key = line.slice(0, at);
-    if (fields.includes(key)) out[key] = line.slice(at + 1).trim();
-  }
-  return out;
-}
-
 /**
  * One named Redis pool: the main client, the dedicated-connection pool, health checks, metrics
  * and shutdown. Created by `RedisPoolModule`, reached through `RedisPoolService`.
@@ -94,6 +87,8 @@ export class RedisPoolInstance extends PoolLifecycle {
   /** The dedicated-connection pool. */
   readonly dedicated: RedisDedicatedPool;
   private readonly logger: Logger;
+  /** The main client's circuit breaker (`REDIS_BREAKER_*`). */
+  readonly circuit: RedisPoolBreaker;
   private readonly metrics: RedisPoolMetrics;
   private readonly healthChecks = new Map<string, SharedHealthCheck<RedisHealthDetails>>();
   private reconnects = 0;
@@ -129,6 +124,7 @@ export class RedisPoolInstance extends PoolLifecycle {
     });
     this.logger = new Logger(`${REDIS_POOL_LOGGER_CONTEXT}(${name})`);
     this.metrics = new RedisPoolMetrics(poolMetrics, name);
+    this.circuit = new RedisPoolBreaker(config, poolMetrics);
     this.client = this.createMainClient();
     this.dedicated = new RedisDedicatedPool(this.config, this.metrics, this.logger, {
       changed: () => this.publishCounts(),
@@ -215,6 +211,7 @@ export class RedisPoolInstance extends PoolLifecycle {
           (this.client as unknown as { offlineQueue?: { length: number } }).offlineQueue?.length ??
           0,
       },
+      breaker: this.circuit.breaker.state,
     };
   }
 
@@ -312,7 +309,11 @@ export class RedisPoolInstance extends PoolLifecycle {
           offlineQueueFullMessage({ poolName: this.name, command, limit: queued }),
           { poolName: this.name, context: { limit: this.config.offlineQueueMax, command } },
         ),
-      commandFailed: (err: unknown) => this.metrics.error(err),
+      commandFailed: (err: unknown) => {
+        this.metrics.error(err);
+        this.circuit.failed(err);
+      },
+      refused: (command: Command) => this.circuit.refused(command),
     };
     const client =
       built.topology === 'cluster'
@@ -324,7 +325,12 @@ export class RedisPoolInstance extends PoolLifecycle {
       this.metrics.reconnect();
       this.publishCounts();
     });
+    client.on('connect', () => {
+      // Any reply (a WRONGTYPE too) shows the server is there: one listener per socket.
+      if (client instanceof Redis) client.stream.on('data', this.circuit.alive);
+    });
     client.on('ready', () => {
+      this.circuit.breaker.recover();
       if (this.everReady) {
         this.logger.log(`Reconnected to ${this.target}.`);
       }

@@ -16,6 +16,9 @@ export * from './pool-env-names.js';
 export {
   type AnyPoolField,
   booleanField,
+  breakerEnabledField,
+  breakerFailuresField,
+  breakerHalfOpenField,
   countField,
   durationField,
   enumField,

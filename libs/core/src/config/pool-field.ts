@@ -344,3 +344,35 @@ export function describeFields(
     }),
   );
 }
+
+/** `*_BREAKER_ENABLED`: whether the pool's circuit breaker may open. On by default everywhere. */
+export function breakerEnabledField(env: string): PoolField<boolean, true> {
+  return booleanField({
+    env,
+    default: true,
+    description:
+      'Circuit breaker: fail calls at once (PoolUnavailableError) after repeated connection failures.',
+  });
+}
+
+/** `*_BREAKER_FAILURES`: consecutive connection-level failures or timeouts that open the circuit. */
+export function breakerFailuresField(env: string): PoolField<number, 5> {
+  return countField({
+    env,
+    default: 5,
+    min: 1,
+    max: 1000,
+    description: 'Consecutive connection failures or timeouts that open the circuit breaker.',
+  });
+}
+
+/** `*_BREAKER_HALF_OPEN_MS`: how long an open circuit waits before one trial call. */
+export function breakerHalfOpenField(env: string): PoolField<number, 1000> {
+  return durationField({
+    env,
+    envUnit: 'milliseconds',
+    default: 1000,
+    minMs: 1,
+    description: 'How long an open circuit fails calls before one trial call (half-open).',
+  });
+}

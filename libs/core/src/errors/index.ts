@@ -5,3 +5,4 @@ export * from './messages.js';
 export * from './pool.error.js';
 export * from './pool-closed.error.js';
 export * from './pool-timeout.error.js';
+export * from './pool-unavailable.error.js';

@@ -94,3 +94,18 @@ export function duplicatePoolMessage(label: string, poolName: string): string {
     '{ name } (pools with different names never share connections).'
   );
 }
+
+/** Message of a `PoolUnavailableError`: which pool, since when, when the next trial goes out. */
+export function poolUnavailableMessage(
+  system: string,
+  poolName: string,
+  since: number,
+  retryAfterSeconds: number,
+): string {
+  return (
+    `${system} pool "${poolName}" is unavailable: its circuit breaker opened at ` +
+    `${new Date(since).toISOString()} after repeated connection failures or timeouts, so calls ` +
+    `fail at once. A trial call goes out in ${retryAfterSeconds} s; answer 503 with ` +
+    `Retry-After: ${retryAfterSeconds} meanwhile, and check the server's health.`
+  );
+}

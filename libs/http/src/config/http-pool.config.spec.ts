@@ -22,6 +22,9 @@ const EVERY_VARIABLE: Array<[string, string, keyof HttpPoolConfig, unknown]> = [
   ['HTTP_HEALTH_URL', 'http://127.0.0.1:8080/health', 'healthUrl', 'http://127.0.0.1:8080/health'],
   ['HTTP_HEALTH_TIMEOUT_MS', '400', 'healthTimeoutMs', 400],
   ['HTTP_SHUTDOWN_TIMEOUT_MS', '3000', 'shutdownTimeoutMs', 3000],
+  ['HTTP_BREAKER_ENABLED', 'off', 'breakerEnabled', false],
+  ['HTTP_BREAKER_FAILURES', '3', 'breakerFailures', 3],
+  ['HTTP_BREAKER_HALF_OPEN_MS', '2500', 'breakerHalfOpenMs', 2500],
   // aliases (the Python clients' names)
   ['AIOHTTP_POOL_LIMIT', '90', 'poolLimit', 90],
   ['REQUESTS_POOL_MAXSIZE', '70', 'poolLimit', 70],
@@ -133,6 +136,9 @@ describe('parseHttpPoolConfig', () => {
       transport: 'undici',
       healthTimeoutMs: 1000,
       shutdownTimeoutMs: 5000,
+      breakerEnabled: true,
+      breakerFailures: 5,
+      breakerHalfOpenMs: 1000,
     } satisfies HttpPoolConfig);
   });
 

@@ -1,5 +1,8 @@
 import {
   booleanField,
+  breakerEnabledField,
+  breakerFailuresField,
+  breakerHalfOpenField,
   countField,
   durationField,
   enumField,
@@ -256,4 +259,22 @@ export const HTTP_POOL_FIELDS = {
    * @default undefined
    */
   headers: headersField,
+  /**
+   * Let the circuit breaker open: after `breakerFailures` connection failures or timeouts in a
+   * row, calls to this HTTP (one circuit per origin) pool fail at once with `PoolUnavailableError` until a trial call
+   * succeeds. Env `HTTP_BREAKER_ENABLED`.
+   * @default true
+   */
+  breakerEnabled: breakerEnabledField('HTTP_BREAKER_ENABLED'),
+  /**
+   * Consecutive connection-level failures or timeouts that open the circuit; application
+   * errors never count. Env `HTTP_BREAKER_FAILURES`.
+   * @default 5
+   */
+  breakerFailures: breakerFailuresField('HTTP_BREAKER_FAILURES'),
+  /**
+   * How long an open circuit fails calls before one trial call. Env `HTTP_BREAKER_HALF_OPEN_MS`.
+   * @default 1000
+   */
+  breakerHalfOpenMs: breakerHalfOpenField('HTTP_BREAKER_HALF_OPEN_MS'),
 } satisfies PoolFields;

@@ -29,6 +29,9 @@ const EVERY_VARIABLE: Array<[string, string, keyof MongoPoolConfig, unknown]> = 
   ['MONGODB_HEALTH_TIMEOUT_MS', '750', 'healthTimeoutMS', 750],
   ['MONGODB_SHUTDOWN_TIMEOUT_MS', '9000.0', 'shutdownTimeoutMS', 9000],
   ['MONGODB_WARM_UP', 'false', 'warmUp', false],
+  ['MONGODB_BREAKER_ENABLED', 'off', 'breakerEnabled', false],
+  ['MONGODB_BREAKER_FAILURES', '3', 'breakerFailures', 3],
+  ['MONGODB_BREAKER_HALF_OPEN_MS', '2500', 'breakerHalfOpenMS', 2500],
 ];
 
 describe('parseMongoPoolConfig', () => {
@@ -64,6 +67,9 @@ describe('parseMongoPoolConfig', () => {
       healthTimeoutMS: 1000,
       shutdownTimeoutMS: 5000,
       warmUp: true,
+      breakerEnabled: true,
+      breakerFailures: 5,
+      breakerHalfOpenMS: 1000,
     } satisfies MongoPoolConfig);
   });
 

@@ -1,5 +1,8 @@
 import {
   booleanField,
+  breakerEnabledField,
+  breakerFailuresField,
+  breakerHalfOpenField,
   countField,
   durationField,
   listField,
@@ -264,4 +267,22 @@ export const MONGO_POOL_FIELDS = {
     default: true,
     description: 'Open minPoolSize connections at start.',
   }),
+  /**
+   * Let the circuit breaker open: after `breakerFailures` connection failures or timeouts in a
+   * row, calls to this MongoDB pool fail at once with `PoolUnavailableError` until a trial call
+   * succeeds. Env `MONGODB_BREAKER_ENABLED`.
+   * @default true
+   */
+  breakerEnabled: breakerEnabledField('MONGODB_BREAKER_ENABLED'),
+  /**
+   * Consecutive connection-level failures or timeouts that open the circuit; application
+   * errors never count. Env `MONGODB_BREAKER_FAILURES`.
+   * @default 5
+   */
+  breakerFailures: breakerFailuresField('MONGODB_BREAKER_FAILURES'),
+  /**
+   * How long an open circuit fails calls before one trial call. Env `MONGODB_BREAKER_HALF_OPEN_MS`.
+   * @default 1000
+   */
+  breakerHalfOpenMS: breakerHalfOpenField('MONGODB_BREAKER_HALF_OPEN_MS'),
 } satisfies PoolFields;

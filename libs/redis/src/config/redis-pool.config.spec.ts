@@ -33,6 +33,9 @@ const EVERY_VARIABLE: Array<[string, string, keyof RedisPoolConfig, unknown]> = 
   ['REDIS_HEALTH_TIMEOUT_MS', '300', 'healthTimeoutMs', 300],
   ['REDIS_SHUTDOWN_TIMEOUT_MS', '2000', 'shutdownTimeoutMs', 2000],
   ['REDIS_FAIL_FAST', 'on', 'failFast', true],
+  ['REDIS_BREAKER_ENABLED', 'off', 'breakerEnabled', false],
+  ['REDIS_BREAKER_FAILURES', '3', 'breakerFailures', 3],
+  ['REDIS_BREAKER_HALF_OPEN_MS', '2500', 'breakerHalfOpenMs', 2500],
   [
     'REDIS_SENTINELS',
     's1:26379, [::1]:26380',
@@ -98,6 +101,9 @@ describe('parseRedisPoolConfig', () => {
       failFast: false,
       clusterScaleReads: 'master',
       topology: 'standalone',
+      breakerEnabled: true,
+      breakerFailures: 5,
+      breakerHalfOpenMs: 1000,
     } satisfies RedisPoolConfig);
   });
 

@@ -1,5 +1,8 @@
 import {
   booleanField,
+  breakerEnabledField,
+  breakerFailuresField,
+  breakerHalfOpenField,
   countField,
   durationField,
   enumField,
@@ -317,4 +320,22 @@ export const REDIS_POOL_FIELDS = {
     values: REDIS_CLUSTER_SCALE_READS,
     description: 'Where cluster reads go: master, replicas (slave) or all nodes.',
   }),
+  /**
+   * Let the circuit breaker open: after `breakerFailures` connection failures or timeouts in a
+   * row, calls to this Redis pool fail at once with `PoolUnavailableError` until a trial call
+   * succeeds. Env `REDIS_BREAKER_ENABLED`.
+   * @default true
+   */
+  breakerEnabled: breakerEnabledField('REDIS_BREAKER_ENABLED'),
+  /**
+   * Consecutive connection-level failures or timeouts that open the circuit; application
+   * errors never count. Env `REDIS_BREAKER_FAILURES`.
+   * @default 5
+   */
+  breakerFailures: breakerFailuresField('REDIS_BREAKER_FAILURES'),
+  /**
+   * How long an open circuit fails calls before one trial call. Env `REDIS_BREAKER_HALF_OPEN_MS`.
+   * @default 1000
+   */
+  breakerHalfOpenMs: breakerHalfOpenField('REDIS_BREAKER_HALF_OPEN_MS'),
 } satisfies PoolFields;
