@@ -27,6 +27,7 @@ import type {
   MongoPoolStats,
   MongoServerConnections,
 } from './interfaces/mongo-pool-options.interface.js';
+import { MongoPoolBreaker } from './mongo-pool.breaker.js';
 import {
   MONGO_DB_SYSTEM,
   MONGO_HEALTH_CACHE_TTL_MS,
@@ -35,6 +36,7 @@ import {
   MONGO_SHUTDOWN_ORDER,
   MONGO_SHUTDOWN_PHASE,
 } from './mongo-pool.constants.js';
+import { MongoHealthProbe } from './mongo-pool.health-probe.js';
 import { formatLeakReport, MongoLeakDetector } from './mongo-pool.leak-detector.js';
 import { MongoPoolMonitor } from './mongo-pool.metrics.js';
 
@@ -56,8 +58,11 @@ export class MongoPoolInstance extends PoolLifecycle {
   /** The driver client that owns the pool. */
   readonly client: mongo.MongoClient;
 
+  /** The pool's circuit breaker (`MONGODB_BREAKER_*`). */
+  readonly circuit: MongoPoolBreaker;
   private readonly logger: Logger;
   private readonly monitor: MongoPoolMonitor;
+  private readonly probe: MongoHealthProbe;
   private readonly leaks: MongoLeakDetector | undefined;
   private readonly health: SharedHealthCheck<MongoPoolHealthDetails>;
   private readonly stopConnecting = new AbortController();
@@ -103,9 +108,13 @@ export class MongoPoolInstance extends PoolLifecycle {
       });
     }
     this.monitor = new MongoPoolMonitor(config.name, metrics, config, this.leaks);
+    this.circuit = new MongoPoolBreaker(config, metrics);
+    this.probe = new MongoHealthProbe(config.url, driverOptions, this.circuit.breaker);
     this.client = new mongoose.mongo.MongoClient(config.url, driverOptions);
     this.monitor.attach(this.client);
+    this.circuit.attach(this.client);
     this.connection = mongoose.createConnection();
+    this.connection.plugin(this.circuit.plugin);
     this.connection.on('reconnected', () => {
       this.monitor.reconnected();
       this.logger.log('Reconnected to MongoDB.');
@@ -231,7 +240,7 @@ export class MongoPoolInstance extends PoolLifecycle {
       await withTimeout(
         (async () => {
           await this.connection.destroy();
-          await this.client.close();
+          await Promise.all([this.client.close(), this.probe.close()]);
         })(),
         this.config.shutdownTimeoutMS,
         `MongoDB pool "${this.name}" did not close within ${this.config.shutdownTimeoutMS} ms`,
@@ -320,13 +329,21 @@ export class MongoPoolInstance extends PoolLifecycle {
         poolName: this.name,
       });
     }
-    // After a loss the ping still goes out: its server selection makes the driver re-check the
-    // server at once (minHeartbeatFrequencyMS) instead of at the next heartbeat, so readiness
-    // recovers within a second of the server's return rather than MONGODB_HEARTBEAT_FREQUENCY_MS.
+    if (this.circuit.breaker.isOpen) throw this.circuit.breaker.unavailable();
+    if (this.connection.readyState === CONNECTED) {
+      // On the probe's own connection: a saturated pool must not make its health wait.
+      await this.probe.ping(signal);
+      return this.healthDetails();
+    }
+    // After a loss the ping goes through the pool's client: its server selection makes the
+    // driver re-check the server at once (minHeartbeatFrequencyMS) instead of at the next
+    // heartbeat, so readiness recovers within a second of the server's return rather than
+    // MONGODB_HEARTBEAT_FREQUENCY_MS. The pool was cleared by the loss, so nothing queues ahead.
     try {
       await this.client.db('admin').command({ ping: 1 }, { signal });
+      this.circuit.breaker.recover();
     } catch (error) {
-      if (this.connection.readyState === CONNECTED) throw error;
+      this.circuit.breaker.record(false);
       throw new PoolError(
         `MongoDB pool "${this.name}" is down (the driver lost the server and is reconnecting).`,
         { poolName: this.name, cause: error },
@@ -346,6 +363,8 @@ export class MongoPoolInstance extends PoolLifecycle {
       waiting: counts.waiting,
       maxPoolSize: this.config.maxPoolSize,
       topologyType: this.monitor.topologySnapshot().type,
+      saturated: counts.waiting > 0 || counts.used >= this.config.maxPoolSize,
+      breaker: this.circuit.breaker.state,
     };
   }
 

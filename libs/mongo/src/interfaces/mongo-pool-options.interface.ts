@@ -1,4 +1,4 @@
-import type { PoolSourceOptions } from '@nest-pools/core';
+import type { PoolBreakerState, PoolSourceOptions } from '@nest-pools/core';
 
 import type { MongoPoolConfig } from '../config/index.js';
 
@@ -84,4 +84,11 @@ export interface MongoPoolHealthDetails {
   maxPoolSize: number;
   /** Topology type as the driver sees it. */
   topologyType: string;
+  /**
+   * Every connection is checked out or operations are waiting for one. A saturated pool is still
+   * `up`: the health ping has its own connection and never queues behind application work.
+   */
+  saturated: boolean;
+  /** The pool's circuit breaker: `closed`, `open` (operations fail at once) or `half-open`. */
+  breaker: PoolBreakerState;
 }
