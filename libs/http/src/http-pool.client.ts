@@ -13,6 +13,7 @@ import axios from 'axios';
 
 import type { HttpPoolConfig } from './config/index.js';
 import { ErrorWindow } from './error-window.js';
+import { HttpPoolBreakers } from './http-pool.breakers.js';
 import {
   HTTP_POOL_DEGRADED_ERROR_RATIO,
   HTTP_POOL_ERROR_MIN_SAMPLES,
@@ -46,6 +47,10 @@ export interface HttpPoolHealthDetails {
  * `HttpPoolModule` per client name; inject it with `getHttpPoolClientToken(name)` for stats or
  * health, and the `HttpService` with `InjectHttpPool(name)` for requests.
  */
+function createTransport(config: HttpPoolConfig): PooledTransport {
+  return config.transport === 'http' ? new NodeHttpTransport(config) : new UndiciTransport(config);
+}
+
 export class HttpPoolClient extends PoolLifecycle {
   /** The axios instance every request of this client goes through. */
   readonly axios: AxiosInstance;
@@ -53,6 +58,9 @@ export class HttpPoolClient extends PoolLifecycle {
   readonly httpService: HttpService;
   /** The transport that owns the sockets. */
   readonly transport: PooledTransport;
+  /** One circuit breaker per upstream origin (`HTTP_BREAKER_*`). */
+  readonly breakers: HttpPoolBreakers;
+  private readonly probeTransport: PooledTransport;
 
   private readonly logger: Logger;
   private readonly recorder: HttpPoolMetricsRecorder;
@@ -84,8 +92,11 @@ export class HttpPoolClient extends PoolLifecycle {
       coordinator,
     });
     this.logger = new Logger(`HttpPool(${config.name})`);
-    this.transport =
-      config.transport === 'http' ? new NodeHttpTransport(config) : new UndiciTransport(config);
+    this.transport = createTransport(config);
+    // The health request has its own socket: a saturated pool (every socket busy, requests
+    // queued) is still up, and the probe never waits behind application traffic.
+    this.probeTransport = createTransport({ ...config, poolLimit: 1, limitPerHost: 1 });
+    this.breakers = new HttpPoolBreakers(config, metrics);
     this.recorder = new HttpPoolMetricsRecorder(metrics, config.name, (ok) =>
       this.window.record(ok),
     );
@@ -108,13 +119,13 @@ export class HttpPoolClient extends PoolLifecycle {
     };
     this.axios = axios.create({
       ...defaults,
-      adapter: createPooledAdapter(this.transport.send, retry, this.recorder),
+      adapter: createPooledAdapter(this.transport.send, retry, this.recorder, this.breakers),
     });
     this.httpService = new PooledHttpService(this.axios);
     // Health requests are not retried: a probe reports what the upstream does now.
     this.probe = axios.create({
       ...defaults,
-      adapter: createPooledAdapter(this.transport.send, { ...retry, retries: 0 }, this.recorder),
+      adapter: createPooledAdapter(this.probeTransport.send, { ...retry, retries: 0 }),
     });
     this.health = new SharedHealthCheck((signal) => this.check(signal), {
       timeoutMs: config.healthTimeoutMs,
@@ -165,6 +176,7 @@ export class HttpPoolClient extends PoolLifecycle {
     return {
       name: this.name,
       transport: this.transport.kind,
+      breakers: this.breakers.states(),
       limit: this.config.poolLimit,
       limitPerHost: this.config.limitPerHost,
       connections,
@@ -195,7 +207,10 @@ export class HttpPoolClient extends PoolLifecycle {
     this.closing ??= (async () => {
       clearInterval(this.gaugeTimer);
       const started = Date.now();
-      await this.transport.close(this.config.shutdownTimeoutMs);
+      await Promise.all([
+        this.transport.close(this.config.shutdownTimeoutMs),
+        this.probeTransport.close(this.config.shutdownTimeoutMs),
+      ]);
       this.refreshGauges();
       this.logger.log(`closed in ${Date.now() - started} ms`);
     })();
@@ -208,6 +223,11 @@ export class HttpPoolClient extends PoolLifecycle {
 
   private async check(signal: AbortSignal): Promise<HttpPoolHealthDetails> {
     const url = this.config.healthUrl;
+    const open = this.breakers.open();
+    if (open.length > 0) {
+      // An upstream whose circuit is open is down for this client, whatever a probe would say.
+      throw this.breakers.of(open[0] ?? '').unavailable();
+    }
     if (!url) return { mode: 'pool', stats: this.stats() };
     const response = await this.probe.get<unknown>(url, {
       signal,

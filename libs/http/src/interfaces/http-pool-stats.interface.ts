@@ -1,3 +1,5 @@
+import type { PoolBreakerState } from '@nest-pools/core';
+
 import type { HttpTransport } from '../config/index.js';
 
 /** Sockets of one upstream origin. */
@@ -25,6 +27,8 @@ export interface HttpPoolStats {
   name: string;
   /** Transport in use. */
   transport: HttpTransport;
+  /** Circuit state per upstream origin: `closed`, `open` (requests fail at once), `half-open`. */
+  breakers: Record<string, PoolBreakerState>;
   /** Total socket limit (`poolLimit`). */
   limit: number;
   /** Socket limit per origin (`limitPerHost`). */

@@ -19,6 +19,7 @@ import { abortable, type CancelHook, linkCancellation, PooledAttempt } from './p
 import type { SendAttempt, TransportAttempt } from './transport.interface.js';
 
 export type { CancelHook } from './pooled-attempt.js';
+import { type AttemptGate, settleTicket } from '../http-pool.breakers.js';
 
 /** Retry policy of one client. */
 export interface RetrySettings {
@@ -69,6 +70,7 @@ export class PooledAdapter {
     private readonly send: SendAttempt,
     private readonly settings: RetrySettings,
     private readonly observer?: RequestObserver,
+    private readonly gate?: AttemptGate,
   ) {
     this.policy = retry(
       handleWhen((error) => this.retryableError(error)).orWhenResult((value) =>
@@ -187,13 +189,17 @@ export class PooledAdapter {
   /** One attempt on the transport, reported to the observer. */
   private async once(attempt: TransportAttempt): Promise<AxiosResponse> {
     if (attempt.aborted) throw attempt.reason;
+    // Throws PoolUnavailableError while the origin's circuit is open: nothing is sent.
+    const ticket = this.gate?.admit(attempt.url);
     const started = performance.now();
     try {
       const response = await this.send(attempt);
       this.observe(attempt, started, response.status);
+      if (ticket) settleTicket(ticket, response.status);
       return response;
     } catch (error) {
       this.observe(attempt, started, undefined, error);
+      if (ticket) settleTicket(ticket, undefined, error);
       throw error;
     }
   }
@@ -242,8 +248,9 @@ export function createPooledAdapter(
   send: SendAttempt,
   settings: RetrySettings,
   observer?: RequestObserver,
+  gate?: AttemptGate,
 ): AxiosAdapter {
-  return new PooledAdapter(send, settings, observer).adapter;
+  return new PooledAdapter(send, settings, observer, gate).adapter;
 }
 
 /** The {@link PooledAdapter} an adapter function belongs to; undefined for any other adapter. */

@@ -38,11 +38,20 @@ export interface UndiciTransportOptions {
 export const KEEP_ALIVE_THRESHOLD_MS = 500;
 
 /** What undici's `Agent#stats` holds per origin (a `PoolStats`). */
-interface UndiciPoolStats {
-  connected: number;
-  free: number;
-  pending: number;
-  queued: number;
+/** `Agent#stats` of an origin: a `Pool`'s, or a single `Client`'s when `connections` is 1. */
+type UndiciOriginStats =
+  | { connected: number; free: number; pending: number; queued: number }
+  | { connected: boolean; pending: number; running: number; size: number };
+
+/** One origin's socket figures, whichever dispatcher undici chose for it. */
+function originFigures(s: UndiciOriginStats): { connected: number; idle: number; pending: number } {
+  if (typeof s.connected === 'boolean') {
+    const c = s as { connected: boolean; pending: number; running: number };
+    const connected = c.connected ? 1 : 0;
+    return { connected, idle: connected && c.running === 0 ? 1 : 0, pending: c.pending };
+  }
+  const p = s;
+  return { connected: p.connected, idle: p.free, pending: p.pending + p.queued };
 }
 
 /**
@@ -95,14 +104,15 @@ export class UndiciTransport implements PooledTransport {
 
   origins(): HttpPoolOriginStats[] {
     const out: HttpPoolOriginStats[] = [];
-    const all = this.agent.stats as unknown as Record<string, UndiciPoolStats>;
+    const all = this.agent.stats as unknown as Record<string, UndiciOriginStats>;
     for (const [origin, s] of Object.entries(all)) {
+      const f = originFigures(s);
       const stats: HttpPoolOriginStats = {
         origin,
-        connected: s.connected,
-        active: Math.max(0, s.connected - s.free),
-        idle: s.free,
-        pending: s.pending + s.queued,
+        connected: f.connected,
+        active: Math.max(0, f.connected - f.idle),
+        idle: f.idle,
+        pending: f.pending,
       };
       const hint = this.upstreamKeepAlive.get(origin);
       if (hint !== undefined) stats.upstreamKeepAliveMs = hint;
