@@ -16,6 +16,7 @@ import {
   type NestModule,
 } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
+import { APP_FILTER } from '@nestjs/core';
 import { getModelToken, MongooseModule } from '@nestjs/mongoose';
 import { TerminusModule } from '@nestjs/terminus';
 
@@ -30,6 +31,7 @@ import {
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { validateEnvironment } from './config/validate-environment.js';
 import { EMBEDDED_SERVICES, type EmbeddedService } from './dev/embedded-services.js';
+import { DependencyUnavailableFilter } from './errors/dependency-unavailable.filter.js';
 import { GistsClient } from './github/gists.client.js';
 import { HealthController } from './health/health.controller.js';
 import { HealthGauges } from './health/health-gauges.js';
@@ -133,6 +135,8 @@ export class AppModule implements NestModule {
         MetricsController,
       ],
       providers: [
+        // A pool that cannot serve (open circuit, selection or wait-queue timeout) answers 503.
+        { provide: APP_FILTER, useClass: DependencyUnavailableFilter },
         { provide: APP_CONFIG, useValue: config },
         { provide: EMBEDDED_SERVICES, useValue: embedded },
         { provide: CODEBOT_REDIS, useExisting: getRedisPoolToken() },
