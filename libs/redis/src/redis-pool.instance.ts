@@ -16,11 +16,11 @@ import { Cluster } from 'ioredis';
 
 import { type RedisPoolConfig } from './config/index.js';
 import { buildMainClientOptions } from './config/redis-pool.client-options.js';
-import { RedisOfflineQueueFullError } from './errors/redis-offline-queue-full.error.js';
-import { connectFailedMessage, offlineQueueFullMessage } from './errors/redis-pool.messages.js';
+import { connectFailedMessage } from './errors/redis-pool.messages.js';
 import { RedisPoolConnectError } from './errors/redis-pool-connect.error.js';
 import { RedisDedicatedPool, type RedisDedicatedPoolStats } from './redis-dedicated.pool.js';
 import {
+  createClientGuard,
   disconnectAndWait,
   GuardedCluster,
   GuardedRedis,
@@ -305,15 +305,9 @@ export class RedisPoolInstance extends PoolLifecycle {
 
   private createMainClient(): RedisPoolClient {
     const built = buildMainClientOptions(this.config);
-    const guard = {
-      offlineQueueMax: this.config.offlineQueueMax,
-      offlineQueueFull: (command: string, queued: number) =>
-        new RedisOfflineQueueFullError(
-          offlineQueueFullMessage({ poolName: this.name, command, limit: queued }),
-          { poolName: this.name, context: { limit: this.config.offlineQueueMax, command } },
-        ),
-      commandFailed: (err: unknown) => this.metrics.error(err),
-    };
+    const guard = createClientGuard(this.name, this.config.offlineQueueMax, (err) =>
+      this.metrics.error(err),
+    );
     const client =
       built.topology === 'cluster'
         ? new GuardedCluster(built.nodes, built.options, guard)

@@ -124,6 +124,7 @@ export function buildMainClientOptions(config: RedisPoolConfig): MainClientOptio
     commandTimeout: config.commandTimeoutMs,
     socketTimeout: config.commandTimeoutMs,
     maxRetriesPerRequest: config.maxRetriesPerRequest,
+    autoResendUnfulfilledCommands: config.resendUnfulfilled,
     enableOfflineQueue: config.enableOfflineQueue,
     enableAutoPipelining: config.autoPipelining,
     // ioredis runs one auto-pipeline per node at a time; a health PING stuck on a dead socket
