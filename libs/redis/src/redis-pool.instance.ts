@@ -33,6 +33,7 @@ import {
   REDIS_SHUTDOWN_PHASE,
 } from './redis-pool.constants.js';
 import { RedisPoolMetrics } from './redis-pool.metrics.js';
+import { RedisSubscriberConnection } from './redis-subscriber.js';
 
 /** How long a health outcome is reused by concurrent and back-to-back probes. */
 const HEALTH_CACHE_TTL_MS = 250;
@@ -93,6 +94,8 @@ export class RedisPoolInstance extends PoolLifecycle {
   readonly client: RedisPoolClient;
   /** The dedicated-connection pool. */
   readonly dedicated: RedisDedicatedPool;
+  /** The long-lived pub/sub connection, opened on first use. */
+  readonly subscriber: RedisSubscriberConnection;
   private readonly logger: Logger;
   private readonly metrics: RedisPoolMetrics;
   private readonly healthChecks = new Map<string, SharedHealthCheck<RedisHealthDetails>>();
@@ -130,6 +133,7 @@ export class RedisPoolInstance extends PoolLifecycle {
     this.logger = new Logger(`${REDIS_POOL_LOGGER_CONTEXT}(${name})`);
     this.metrics = new RedisPoolMetrics(poolMetrics, name);
     this.client = this.createMainClient();
+    this.subscriber = new RedisSubscriberConnection(this.config, this.metrics, this.logger);
     this.dedicated = new RedisDedicatedPool(this.config, this.metrics, this.logger, {
       changed: () => this.publishCounts(),
     });
@@ -360,6 +364,7 @@ export class RedisPoolInstance extends PoolLifecycle {
     const open: string[] = [];
     if (stats.main.status !== 'end')
       open.push(`Redis pool "${this.name}" main client (${stats.main.status})`);
+    if (this.subscriber.isOpen) open.push(`Redis pool "${this.name}" subscriber`);
     if (stats.inUse > 0)
       open.push(`Redis pool "${this.name}": ${stats.inUse} dedicated connection(s) still lent`);
     return open;
@@ -369,6 +374,7 @@ export class RedisPoolInstance extends PoolLifecycle {
     if (this.pinger) clearInterval(this.pinger);
     const timeoutMs = this.config.shutdownTimeoutMs;
     await this.dedicated.close(timeoutMs);
+    await this.subscriber.close(timeoutMs);
     this.closed = true;
     if (this.client.status === 'ready') {
       await withTimeout(this.client.quit(), timeoutMs, 'QUIT').catch((err: unknown) =>

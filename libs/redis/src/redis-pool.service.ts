@@ -41,6 +41,23 @@ export class RedisPoolService {
   }
 
   /**
+   * The pool's long-lived subscriber: one connection per pool outside the bounded dedicated
+   * pool, opened on the first call (later calls return the same client). It reconnects with the
+   * pool's backoff and subscribes its channels and patterns again after every reconnect; it is
+   * closed with the pool. Listen for `message` / `pmessage` on it.
+   * @param name Pool name.
+   * @default name 'default'
+   * @throws PoolClosedError during shutdown.
+   * @example
+   * const sub = pools.subscriber();
+   * sub.on('message', (channel, message) => handle(channel, message));
+   * await sub.subscribe('events');
+   */
+  subscriber(name: string = DEFAULT_REDIS_POOL_NAME): RedisPoolClient {
+    return this.get(name).subscriber.get();
+  }
+
+  /**
    * Borrows a dedicated connection (validated with PING). Pair every call with
    * {@link release} in a `finally` block, or use {@link withConnection}.
    * @param name Pool name.

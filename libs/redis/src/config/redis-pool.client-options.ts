@@ -169,6 +169,23 @@ export function buildMainClientOptions(config: RedisPoolConfig): MainClientOptio
 }
 
 /**
+ * ioredis options of a pool's long-lived subscriber: the main client's (reconnect with backoff
+ * and jitter, offline queue, timeouts, `resendUnfulfilled`) plus `autoResubscribe`, without
+ * auto-pipelining, under its own connection name.
+ * @param config The parsed pool configuration.
+ */
+export function buildSubscriberClientOptions(config: RedisPoolConfig): MainClientOptions {
+  const main = buildMainClientOptions(config);
+  const connectionName = `nest-pools:${config.name}:subscriber`;
+  const own = { connectionName, autoResubscribe: true };
+  if (main.topology === 'cluster') {
+    const options = { ...main.options, enableAutoPipelining: false };
+    return { ...main, options: { ...options, redisOptions: { ...options.redisOptions, ...own } } };
+  }
+  return { ...main, options: { ...main.options, ...own, enableAutoPipelining: false } };
+}
+
+/**
  * ioredis options of a dedicated connection: no command or socket timeout (BLPOP and XREAD BLOCK
  * wait as long as they ask to), no offline queue and no reconnect — a broken dedicated connection
  * fails the work in hand and is replaced by the pool on the next acquire.
