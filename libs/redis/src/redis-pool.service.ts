@@ -70,8 +70,9 @@ export class RedisPoolService {
   }
 
   /**
-   * Returns a connection obtained from {@link acquire}. A connection left unusable (closed, or
-   * in subscriber mode) is closed instead of being lent again.
+   * Returns a connection obtained from {@link acquire}, clean: a `WATCH`, an open `MULTI`, a
+   * `SELECT` or a `CLIENT SETNAME` left behind is reset; a connection that cannot be made clean
+   * (closed, subscribed, in MONITOR, a reply still due) is closed instead of being lent again.
    * @throws PoolError when the connection was not lent by any pool (or was released already).
    */
   async release(conn: RedisPoolClient): Promise<void> {
@@ -86,8 +87,8 @@ export class RedisPoolService {
 
   /**
    * Runs `fn` on a dedicated connection and always gives it back, also when `fn` throws.
-   * Use it for blocking commands (BLPOP, BRPOPLPUSH, XREAD BLOCK), WATCH/MULTI/EXEC and
-   * SUBSCRIBE; everything else belongs on the main client.
+   * Use it for blocking commands (BLPOP, BRPOPLPUSH, XREAD BLOCK) and WATCH/MULTI/EXEC; pub/sub
+   * belongs on {@link subscriber}, everything else on the main client.
    * @param name Pool name.
    * @param fn Work to run; its result (or error) is passed through.
    * @example
