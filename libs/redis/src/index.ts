@@ -1,4 +1,5 @@
 export * from './config/index.js';
+export * from './errors/redis-command-interrupted.error.js';
 export * from './errors/redis-offline-queue-full.error.js';
 export * from './errors/redis-pool-connect.error.js';
 export type {

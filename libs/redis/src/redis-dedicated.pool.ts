@@ -9,14 +9,21 @@ import {
 } from '@nest-pools/core';
 import type { LoggerService } from '@nestjs/common';
 import { createPool, type Pool } from 'generic-pool';
-import { Cluster, Redis } from 'ioredis';
 
 import { type RedisPoolConfig } from './config/index.js';
 import {
   buildDedicatedClientOptions,
   type MainClientOptions,
+  parseRedisUrl,
 } from './config/redis-pool.client-options.js';
 import { leakMessage } from './errors/redis-pool.messages.js';
+import {
+  cleanForReuse,
+  type CleanTarget,
+  DedicatedCluster,
+  DedicatedRedis,
+  type ObservedConnection,
+} from './redis-connection-state.js';
 import { disconnectAndWait, type RedisPoolClient } from './redis-pool.client.js';
 import type { RedisPoolMetrics } from './redis-pool.metrics.js';
 
@@ -36,7 +43,13 @@ export interface RedisDedicatedPoolStats {
   min: number;
   /** Connections reported as held past the leak threshold since start. */
   leaksDetected: number;
+  /** Releases that reset state a borrower left (WATCH, MULTI, SELECT, CLIENT SETNAME). */
+  resetOnRelease: number;
+  /** Releases that closed the connection instead (subscriber mode, MONITOR, reply pending…). */
+  destroyedOnRelease: number;
 }
+
+type DedicatedConnection = RedisPoolClient & ObservedConnection;
 
 interface Lease {
   readonly acquiredAt: number;
@@ -56,11 +69,17 @@ export interface RedisDedicatedPoolHooks {
  * PING validation on borrow, leak detection, metrics.
  */
 export class RedisDedicatedPool {
-  private readonly pool: Pool<RedisPoolClient>;
-  private readonly leases = new Map<RedisPoolClient, Lease>();
+  private readonly pool: Pool<DedicatedConnection>;
+  private readonly leases = new Map<DedicatedConnection, Lease>();
   /** Built once: with `tlsCaFile` they hold the CA file's contents, read at construction. */
   private readonly clientOptions: MainClientOptions;
+  /** What a reset on release restores. */
+  private readonly cleanTarget: CleanTarget;
+  /** Connections to cut without QUIT: a tainted socket may never answer it in order. */
+  private readonly cut = new WeakSet<RedisPoolClient>();
   private leaks = 0;
+  private resets = 0;
+  private destroys = 0;
   private lastCreateError: unknown;
   private closing: Promise<void> | undefined;
 
@@ -77,8 +96,16 @@ export class RedisDedicatedPool {
     private readonly hooks: RedisDedicatedPoolHooks,
   ) {
     this.clientOptions = buildDedicatedClientOptions(config);
+    const built = this.clientOptions;
+    this.cleanTarget = {
+      db: parseRedisUrl(config.url).db ?? 0,
+      connectionName:
+        (built.topology === 'cluster' ? built.options.redisOptions : built.options)
+          ?.connectionName ?? undefined,
+      timeoutMs: config.healthTimeoutMs,
+    };
     const idle = config.idleTimeoutMs;
-    this.pool = createPool<RedisPoolClient>(
+    this.pool = createPool<DedicatedConnection>(
       {
         create: () => this.create(),
         destroy: (conn) => this.destroyConnection(conn),
@@ -114,6 +141,8 @@ export class RedisDedicatedPool {
       max: this.pool.max,
       min: this.pool.min,
       leaksDetected: this.leaks,
+      resetOnRelease: this.resets,
+      destroyedOnRelease: this.destroys,
     };
   }
 
@@ -125,7 +154,7 @@ export class RedisDedicatedPool {
   async acquire(): Promise<RedisPoolClient> {
     if (this.closing) throw this.closedError();
     const started = performance.now();
-    let conn: RedisPoolClient;
+    let conn: DedicatedConnection;
     try {
       const acquiring = this.pool.acquire();
       // Publish now, so a caller left waiting shows in the pending-requests gauge.
@@ -137,30 +166,40 @@ export class RedisDedicatedPool {
     }
     this.metrics.waited((performance.now() - started) / 1000);
     this.lease(conn);
+    conn.leaseState.begin();
     this.hooks.changed();
     return conn;
   }
 
   /**
-   * Takes a connection back. One that is no longer usable (disconnected, or left in subscriber
-   * mode) is closed instead of being lent again.
+   * Takes a connection back clean (see {@link cleanForReuse}): state its borrower left that can
+   * be undone (WATCH, MULTI, SELECT, CLIENT SETNAME) is reset; a connection that cannot be made
+   * clean (disconnected, subscriber or MONITOR mode, a reply still due) is closed instead.
    * @returns false when the connection was not lent by this pool.
    */
   async release(conn: RedisPoolClient): Promise<boolean> {
-    const lease = this.leases.get(conn);
+    const dedicated = conn as DedicatedConnection;
+    const lease = this.leases.get(dedicated);
     if (lease === undefined) return false;
-    this.leases.delete(conn);
+    this.leases.delete(dedicated);
     if (lease.timer) clearTimeout(lease.timer);
     this.metrics.used((performance.now() - lease.acquiredAt) / 1000);
-    const reusable = conn.status === 'ready' && !(conn instanceof Redis && conn.mode !== 'normal');
-    await (reusable ? this.pool.release(conn) : this.pool.destroy(conn));
+    const outcome = await cleanForReuse(dedicated, this.cleanTarget);
+    if (outcome.action === 'destroy') {
+      this.destroys += 1;
+      this.cut.add(conn);
+      await this.pool.destroy(dedicated);
+    } else {
+      if (outcome.action === 'reset') this.resets += 1;
+      await this.pool.release(dedicated);
+    }
     this.hooks.changed();
     return true;
   }
 
   /** Whether this pool lent `conn` and has not had it back yet. */
   owns(conn: RedisPoolClient): boolean {
-    return this.leases.has(conn);
+    return this.leases.has(conn as DedicatedConnection);
   }
 
   /**
@@ -191,7 +230,7 @@ export class RedisDedicatedPool {
     this.hooks.changed();
   }
 
-  private lease(conn: RedisPoolClient): void {
+  private lease(conn: DedicatedConnection): void {
     const threshold = this.config.leakDetectionThresholdMs;
     const lease: Lease = {
       acquiredAt: performance.now(),
@@ -222,14 +261,14 @@ export class RedisDedicatedPool {
     );
   }
 
-  private async create(): Promise<RedisPoolClient> {
+  private async create(): Promise<DedicatedConnection> {
     const started = performance.now();
     const built = this.clientOptions;
     // Copies, so that no two connections share an options object.
-    const conn: RedisPoolClient =
+    const conn: DedicatedConnection =
       built.topology === 'cluster'
-        ? new Cluster([...built.nodes], { ...built.options })
-        : new Redis({ ...built.options });
+        ? new DedicatedCluster([...built.nodes], { ...built.options })
+        : new DedicatedRedis({ ...built.options });
     // Errors surface through the commands that hit them; the listener keeps ioredis from
     // printing "Unhandled error event" for every broken dedicated socket.
     conn.on('error', (err: unknown) => this.metrics.error(err));
@@ -249,7 +288,7 @@ export class RedisDedicatedPool {
   }
 
   private async destroyConnection(conn: RedisPoolClient): Promise<void> {
-    if (conn.status === 'ready') {
+    if (conn.status === 'ready' && !this.cut.has(conn)) {
       await withTimeout(conn.quit(), this.config.shutdownTimeoutMs, 'QUIT').catch(() => undefined);
     }
     await disconnectAndWait(conn, this.config.shutdownTimeoutMs);

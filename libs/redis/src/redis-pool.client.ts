@@ -1,6 +1,12 @@
 import { Cluster, type ClusterNode, Command, Redis } from 'ioredis';
 
 import type { ClusterOptions, RedisOptions } from './config/redis-pool.client-options.js';
+import { RedisCommandInterruptedError } from './errors/redis-command-interrupted.error.js';
+import { RedisOfflineQueueFullError } from './errors/redis-offline-queue-full.error.js';
+import {
+  commandInterruptedMessage,
+  offlineQueueFullMessage,
+} from './errors/redis-pool.messages.js';
 import { CommandTimeouts } from './redis-pool.timeouts.js';
 
 /** A client of the module: a standalone or Sentinel `Redis`, or a `Cluster`. */
@@ -19,6 +25,36 @@ export interface RedisClientGuard {
    * `PoolUnavailableError` while the circuit is open (returns true), lets it through otherwise.
    */
   refused(command: Command): boolean;
+  /** Builds the error of a command cut by a dropped connection and not sent again. */
+  commandInterrupted(commandName: string): Error;
+}
+
+/** The error builders, failure hook and breaker check of one pool's main client. */
+export function createClientGuard(
+  poolName: string,
+  offlineQueueMax: number,
+  commandFailed: (err: unknown) => void,
+  refused: (command: Command) => boolean,
+): RedisClientGuard {
+  return {
+    offlineQueueMax,
+    offlineQueueFull: (command, queued) =>
+      new RedisOfflineQueueFullError(
+        offlineQueueFullMessage({ poolName, command, limit: queued }),
+        { poolName, context: { limit: offlineQueueMax, command } },
+      ),
+    commandFailed,
+    refused,
+    commandInterrupted: (command) =>
+      new RedisCommandInterruptedError(commandInterruptedMessage({ poolName, command }), {
+        poolName,
+        context: { command },
+      }),
+  };
+}
+
+interface UnfulfilledQueue {
+  shift(): { command: Command } | undefined;
 }
 
 type SendStream = Parameters<Redis['sendCommand']>[1];
@@ -107,6 +143,22 @@ export class GuardedRedis extends Redis {
     this.onFailure = (err: unknown) => guard.commandFailed(err);
     this.timeouts = new CommandTimeouts(this, commandTimeout, socketTimeout);
     this.on('end', () => this.timeouts.stop());
+    // ioredis drops the unanswered commands silently when it does not resend them: they would
+    // hang until their timeout. Fail them now, with a reason. 'close' is emitted after ioredis
+    // moved them aside and before any reconnect can run.
+    if (options.autoResendUnfulfilledCommands === false) {
+      this.on('close', () => this.failUnfulfilled());
+    }
+  }
+
+  private failUnfulfilled(): void {
+    const self = this as unknown as { prevCommandQueue?: UnfulfilledQueue | null };
+    const queue = self.prevCommandQueue;
+    if (!queue) return;
+    self.prevCommandQueue = null;
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+      item.command.reject(this.guard.commandInterrupted(item.command.name));
+    }
   }
 
   /** Commands whose timeout is being watched (for tests and diagnostics). */

@@ -13,16 +13,16 @@ import {
   withTimeout,
 } from '@nest-pools/core';
 import { Logger } from '@nestjs/common';
-import { Cluster, type Command, Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 
 import { type RedisPoolConfig } from './config/index.js';
 import { buildMainClientOptions } from './config/redis-pool.client-options.js';
-import { RedisOfflineQueueFullError } from './errors/redis-offline-queue-full.error.js';
-import { connectFailedMessage, offlineQueueFullMessage } from './errors/redis-pool.messages.js';
+import { connectFailedMessage } from './errors/redis-pool.messages.js';
 import { RedisPoolConnectError } from './errors/redis-pool-connect.error.js';
 import { RedisDedicatedPool, type RedisDedicatedPoolStats } from './redis-dedicated.pool.js';
 import { RedisPoolBreaker } from './redis-pool.breaker.js';
 import {
+  createClientGuard,
   disconnectAndWait,
   GuardedCluster,
   GuardedRedis,
@@ -36,6 +36,7 @@ import {
 } from './redis-pool.constants.js';
 import { INFO_FIELDS, readInfoFields } from './redis-pool.info.js';
 import { RedisPoolMetrics } from './redis-pool.metrics.js';
+import { RedisSubscriberConnection } from './redis-subscriber.js';
 
 /** How long a health outcome is reused by concurrent and back-to-back probes. */
 const HEALTH_CACHE_TTL_MS = 250;
@@ -86,6 +87,8 @@ export class RedisPoolInstance extends PoolLifecycle {
   readonly client: RedisPoolClient;
   /** The dedicated-connection pool. */
   readonly dedicated: RedisDedicatedPool;
+  /** The long-lived pub/sub connection, opened on first use. */
+  readonly subscriber: RedisSubscriberConnection;
   private readonly logger: Logger;
   /** The main client's circuit breaker (`REDIS_BREAKER_*`). */
   readonly circuit: RedisPoolBreaker;
@@ -126,6 +129,7 @@ export class RedisPoolInstance extends PoolLifecycle {
     this.metrics = new RedisPoolMetrics(poolMetrics, name);
     this.circuit = new RedisPoolBreaker(config, poolMetrics);
     this.client = this.createMainClient();
+    this.subscriber = new RedisSubscriberConnection(this.config, this.metrics, this.logger);
     this.dedicated = new RedisDedicatedPool(this.config, this.metrics, this.logger, {
       changed: () => this.publishCounts(),
     });
@@ -302,19 +306,15 @@ export class RedisPoolInstance extends PoolLifecycle {
 
   private createMainClient(): RedisPoolClient {
     const built = buildMainClientOptions(this.config);
-    const guard = {
-      offlineQueueMax: this.config.offlineQueueMax,
-      offlineQueueFull: (command: string, queued: number) =>
-        new RedisOfflineQueueFullError(
-          offlineQueueFullMessage({ poolName: this.name, command, limit: queued }),
-          { poolName: this.name, context: { limit: this.config.offlineQueueMax, command } },
-        ),
-      commandFailed: (err: unknown) => {
+    const guard = createClientGuard(
+      this.name,
+      this.config.offlineQueueMax,
+      (err) => {
         this.metrics.error(err);
         this.circuit.failed(err);
       },
-      refused: (command: Command) => this.circuit.refused(command),
-    };
+      (command) => this.circuit.refused(command),
+    );
     const client =
       built.topology === 'cluster'
         ? new GuardedCluster(built.nodes, built.options, guard)
@@ -372,6 +372,7 @@ export class RedisPoolInstance extends PoolLifecycle {
     const open: string[] = [];
     if (stats.main.status !== 'end')
       open.push(`Redis pool "${this.name}" main client (${stats.main.status})`);
+    if (this.subscriber.isOpen) open.push(`Redis pool "${this.name}" subscriber`);
     if (stats.inUse > 0)
       open.push(`Redis pool "${this.name}": ${stats.inUse} dedicated connection(s) still lent`);
     return open;
@@ -381,6 +382,7 @@ export class RedisPoolInstance extends PoolLifecycle {
     if (this.pinger) clearInterval(this.pinger);
     const timeoutMs = this.config.shutdownTimeoutMs;
     await this.dedicated.close(timeoutMs);
+    await this.subscriber.close(timeoutMs);
     this.closed = true;
     if (this.client.status === 'ready') {
       await withTimeout(this.client.quit(), timeoutMs, 'QUIT').catch((err: unknown) =>

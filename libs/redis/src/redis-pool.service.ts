@@ -41,6 +41,23 @@ export class RedisPoolService {
   }
 
   /**
+   * The pool's long-lived subscriber: one connection per pool outside the bounded dedicated
+   * pool, opened on the first call (later calls return the same client). It reconnects with the
+   * pool's backoff and subscribes its channels and patterns again after every reconnect; it is
+   * closed with the pool. Listen for `message` / `pmessage` on it.
+   * @param name Pool name.
+   * @default name 'default'
+   * @throws PoolClosedError during shutdown.
+   * @example
+   * const sub = pools.subscriber();
+   * sub.on('message', (channel, message) => handle(channel, message));
+   * await sub.subscribe('events');
+   */
+  subscriber(name: string = DEFAULT_REDIS_POOL_NAME): RedisPoolClient {
+    return this.get(name).subscriber.get();
+  }
+
+  /**
    * Borrows a dedicated connection (validated with PING). Pair every call with
    * {@link release} in a `finally` block, or use {@link withConnection}.
    * @param name Pool name.
@@ -53,8 +70,9 @@ export class RedisPoolService {
   }
 
   /**
-   * Returns a connection obtained from {@link acquire}. A connection left unusable (closed, or
-   * in subscriber mode) is closed instead of being lent again.
+   * Returns a connection obtained from {@link acquire}, clean: a `WATCH`, an open `MULTI`, a
+   * `SELECT` or a `CLIENT SETNAME` left behind is reset; a connection that cannot be made clean
+   * (closed, subscribed, in MONITOR, a reply still due) is closed instead of being lent again.
    * @throws PoolError when the connection was not lent by any pool (or was released already).
    */
   async release(conn: RedisPoolClient): Promise<void> {
@@ -69,8 +87,8 @@ export class RedisPoolService {
 
   /**
    * Runs `fn` on a dedicated connection and always gives it back, also when `fn` throws.
-   * Use it for blocking commands (BLPOP, BRPOPLPUSH, XREAD BLOCK), WATCH/MULTI/EXEC and
-   * SUBSCRIBE; everything else belongs on the main client.
+   * Use it for blocking commands (BLPOP, BRPOPLPUSH, XREAD BLOCK) and WATCH/MULTI/EXEC; pub/sub
+   * belongs on {@link subscriber}, everything else on the main client.
    * @param name Pool name.
    * @param fn Work to run; its result (or error) is passed through.
    * @example

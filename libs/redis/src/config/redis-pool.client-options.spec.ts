@@ -118,12 +118,27 @@ describe('buildMainClientOptions', () => {
       connectTimeout: 3000,
       keepAlive: 30_000,
       maxRetriesPerRequest: 3,
+      autoResendUnfulfilledCommands: true,
       enableOfflineQueue: true,
       enableAutoPipelining: false,
       lazyConnect: true,
       connectionName: 'nest-pools:cache:main',
     });
     expect(typeof built.options.retryStrategy).toBe('function');
+  });
+
+  it.each([
+    ['true', true],
+    ['false', false],
+  ])('maps REDIS_RESEND_UNFULFILLED=%s to autoResendUnfulfilledCommands', (env, expected) => {
+    const config = parseRedisPoolConfig({ REDIS_RESEND_UNFULFILLED: env });
+    expect(config.resendUnfulfilled).toBe(expected);
+    const standalone = buildMainClientOptions(config);
+    if (standalone.topology === 'cluster') throw new Error('unexpected topology');
+    expect(standalone.options.autoResendUnfulfilledCommands).toBe(expected);
+    const cluster = buildMainClientOptions({ ...config, topology: 'cluster', clusterNodes: [] });
+    if (cluster.topology !== 'cluster') throw new Error('unexpected topology');
+    expect(cluster.options.redisOptions?.autoResendUnfulfilledCommands).toBe(expected);
   });
 
   it('builds sentinel options with the sentinel password', () => {

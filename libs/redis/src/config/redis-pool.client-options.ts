@@ -124,6 +124,7 @@ export function buildMainClientOptions(config: RedisPoolConfig): MainClientOptio
     commandTimeout: config.commandTimeoutMs,
     socketTimeout: config.commandTimeoutMs,
     maxRetriesPerRequest: config.maxRetriesPerRequest,
+    autoResendUnfulfilledCommands: config.resendUnfulfilled,
     enableOfflineQueue: config.enableOfflineQueue,
     enableAutoPipelining: config.autoPipelining,
     // ioredis runs one auto-pipeline per node at a time; a health PING stuck on a dead socket
@@ -165,6 +166,23 @@ export function buildMainClientOptions(config: RedisPoolConfig): MainClientOptio
       ...(config.topology === 'sentinel' && { failoverDetector: true }),
     },
   };
+}
+
+/**
+ * ioredis options of a pool's long-lived subscriber: the main client's (reconnect with backoff
+ * and jitter, offline queue, timeouts, `resendUnfulfilled`) plus `autoResubscribe`, without
+ * auto-pipelining, under its own connection name.
+ * @param config The parsed pool configuration.
+ */
+export function buildSubscriberClientOptions(config: RedisPoolConfig): MainClientOptions {
+  const main = buildMainClientOptions(config);
+  const connectionName = `nest-pools:${config.name}:subscriber`;
+  const own = { connectionName, autoResubscribe: true };
+  if (main.topology === 'cluster') {
+    const options = { ...main.options, enableAutoPipelining: false };
+    return { ...main, options: { ...options, redisOptions: { ...options.redisOptions, ...own } } };
+  }
+  return { ...main, options: { ...main.options, ...own, enableAutoPipelining: false } };
 }
 
 /**

@@ -132,6 +132,19 @@ export const REDIS_POOL_FIELDS = {
     description: 'Reconnect-and-retry attempts of one command before it fails.',
   }),
   /**
+   * Send again, after a reconnect, the commands that were written but unanswered when the
+   * connection dropped (ioredis `autoResendUnfulfilledCommands`). At-least-once: a non-idempotent
+   * command (INCR, LPUSH) the server ran before the drop runs twice. Off: such commands fail
+   * with `RedisCommandInterruptedError`. Env `REDIS_RESEND_UNFULFILLED`.
+   * @default true
+   */
+  resendUnfulfilled: booleanField({
+    env: 'REDIS_RESEND_UNFULFILLED',
+    default: true,
+    description:
+      'Resend commands left unanswered by a dropped connection after the reconnect (at-least-once).',
+  }),
+  /**
    * Queue commands while disconnected (bounded by offlineQueueMax). Env `REDIS_OFFLINE_QUEUE`.
    * @default true
    */

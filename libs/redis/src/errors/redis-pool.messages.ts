@@ -16,6 +16,16 @@ export function offlineQueueFullMessage(opts: {
   );
 }
 
+/** Message of a {@link RedisCommandInterruptedError}. */
+export function commandInterruptedMessage(opts: { poolName: string; command: string }): string {
+  return (
+    `${poolLabel(opts.poolName)}: the connection dropped while "${opts.command}" waited for its ` +
+    'reply, and it was not sent again because REDIS_RESEND_UNFULFILLED (resendUnfulfilled) is ' +
+    'false. The server may or may not have run it: check before retrying a non-idempotent ' +
+    'command, or set REDIS_RESEND_UNFULFILLED=true for at-least-once resending.'
+  );
+}
+
 /** Message of a {@link RedisPoolConnectError} (bootstrap with `failFast`). */
 export function connectFailedMessage(opts: {
   poolName: string;
