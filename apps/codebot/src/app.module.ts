@@ -19,6 +19,7 @@ import { ConfigModule } from '@nestjs/config';
 import { getModelToken, MongooseModule } from '@nestjs/mongoose';
 import { TerminusModule } from '@nestjs/terminus';
 
+import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { BotService } from './bot/bot.service.js';
 import { TelegramWebhookController } from './bot/telegram-webhook.controller.js';
 import {
@@ -150,6 +151,7 @@ export class AppModule implements NestModule {
         SnippetsService,
         SnippetImportService,
         BotService,
+        ApiKeyGuard,
         RateLimitGuard,
         StartupState,
         HealthGauges,
