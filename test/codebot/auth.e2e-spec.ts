@@ -5,8 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { startMongo, startRedis } from '@nest-pools/testing';
-
 import { mintApiKey } from '../../apps/codebot/src/auth/api-key.js';
 import { EXAMPLE_GIST_ID, GitHubStandIn } from '../../apps/codebot/src/dev/github-stand-in.js';
 import { TelegramStandIn } from '../../apps/codebot/src/dev/telegram-stand-in.js';
@@ -17,9 +15,11 @@ import {
   http,
   ROOT,
   runCodebotToExit,
+  type RunningStack,
   stackEnv,
   startCodebot,
-  waitUntil,
+  startStack,
+  waitForStartup,
 } from './codebot-harness.js';
 
 const execFileAsync = promisify(execFile);
@@ -75,42 +75,33 @@ function expectedStatus(credential: Credential, operation: Operation): number {
 }
 
 describe('CodeBot API keys (built app as a child process)', () => {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
-  let mongo: Awaited<ReturnType<typeof startMongo>>;
-  const telegram = new TelegramStandIn(TOKEN);
-  const github = new GitHubStandIn();
+  let stack: RunningStack;
   let app: CodebotProcess;
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   let base: string;
 
   beforeAll(async () => {
     await buildCodebot();
-    [redis, mongo] = await Promise.all([
-      startRedis(),
-      startMongo({ dbPrefix: 'codebot' }),
-      telegram.start(),
-      github.start(),
-    ]).then(([r, m]) => [r, m] as const);
+    stack = await startStack({
+      telegram: new TelegramStandIn(TOKEN),
+      github: new GitHubStandIn(),
+      telegramToken: TOKEN,
+    });
     app = await startCodebot(
       baseEnv({
-        ...stackEnv({ redis, mongo, telegram, github, telegramToken: TOKEN }),
+        ...stackEnv(stack),
         API_TOKEN_SECRET: SECRET,
         API_TOKEN_PREVIOUS_SECRET: PREVIOUS_SECRET,
       }),
     );
     base = app.baseUrl;
-    await waitUntil(
-      async () => (await http(base, 'GET', '/health/startup')).status === 200,
-      15_000,
-      100,
-      '/health/startup 200',
-    );
+    await waitForStartup(base);
   }, 240_000);
 
   afterAll(async () => {
     agent.destroy();
     const exit = await app?.stop('SIGTERM');
-    await Promise.all([redis?.stop(), mongo?.stop(), telegram.close(), github.close()]);
+    await stack?.stop();
     expect(exit?.code).toBe(0);
   });
 

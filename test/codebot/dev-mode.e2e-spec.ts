@@ -58,6 +58,8 @@ describe('CodeBot development mode: nothing configured (built app as a child pro
     if (output.includes('MongoDB wire-protocol server')) {
       expect(output).toContain('for local development only');
     }
+    // No API_TOKEN_SECRET: development runs with API keys off, and says so.
+    expect(output).toContain('API keys OFF: anyone can write or delete any snippet');
 
     await waitUntil(
       async () => (await http(app.baseUrl, 'GET', '/health/ready')).status === 200,
