@@ -96,7 +96,7 @@ export class ApiKeyGuard implements CanActivate {
       throw new ForbiddenException({
         statusCode: 403,
         error: 'Forbidden',
-        message: `This API key belongs to "${verified.owner}"; only the key of "${target}" may change "${target}"'s snippets.`,
+        message: `This API key belongs to "${verified.owner}"; only a key of "${target}" may write or delete its snippets.`,
       });
     }
     return true;
