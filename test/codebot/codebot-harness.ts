@@ -9,6 +9,16 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
+import {
+  type RedisTestServerOptions,
+  startMongo,
+  type StartMongoOptions,
+  startRedis,
+} from '@nest-pools/testing';
+
+import type { GitHubStandIn } from '../../apps/codebot/src/dev/github-stand-in.js';
+import type { TelegramStandIn } from '../../apps/codebot/src/dev/telegram-stand-in.js';
+
 const execFileAsync = promisify(execFile);
 
 /** Repository root. */
@@ -133,6 +143,54 @@ export function stackEnv(stack: CodebotStack): Record<string, string> {
     TELEGRAM_BOT_TOKEN: stack.telegramToken,
     GITHUB_API_URL: stack.github.url,
   };
+}
+
+/** A {@link CodebotStack} started by {@link startStack}. */
+export interface RunningStack extends CodebotStack {
+  redis: Awaited<ReturnType<typeof startRedis>>;
+  mongo: Awaited<ReturnType<typeof startMongo>>;
+  /** Stops Redis and MongoDB and closes both stand-ins. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a real `redis-server`, the test kit's MongoDB backend and the given Telegram and GitHub
+ * stand-ins together, for one suite (spread {@link stackEnv} of it into {@link baseEnv}).
+ */
+export async function startStack(parts: {
+  telegram: TelegramStandIn;
+  github: GitHubStandIn;
+  telegramToken: string;
+  redis?: RedisTestServerOptions;
+  mongo?: StartMongoOptions;
+}): Promise<RunningStack> {
+  const { telegram, github, telegramToken } = parts;
+  const [redis, mongo] = await Promise.all([
+    startRedis(parts.redis),
+    startMongo({ dbPrefix: 'codebot', ...parts.mongo }),
+    telegram.start(),
+    github.start(),
+  ]);
+  return {
+    redis,
+    mongo,
+    telegram,
+    github,
+    telegramToken,
+    async stop() {
+      await Promise.all([redis.stop(), mongo.stop(), telegram.close(), github.close()]);
+    },
+  };
+}
+
+/** Waits until `GET /health/startup` of the app at `baseUrl` answers 200. */
+export function waitForStartup(baseUrl: string, timeoutMs = 15_000): Promise<number> {
+  return waitUntil(
+    async () => (await http(baseUrl, 'GET', '/health/startup')).status === 200,
+    timeoutMs,
+    100,
+    '/health/startup 200',
+  );
 }
 
 /** Spawns the built app with `env`, collecting stdout and stderr together. */

@@ -40,7 +40,13 @@ describe('deploy/ manifests agree with the app', () => {
     expect(deployment).toContain(`containerPort: ${configValue(configMap, 'METRICS_PORT')}`);
     expect(deployment).toMatch(/runAsNonRoot: true/);
     // Secrets come from the Secret, never from the ConfigMap.
-    for (const secret of ['MONGODB_URL', 'REDIS_URL', 'TELEGRAM_BOT_TOKEN', 'GITHUB_TOKEN']) {
+    for (const secret of [
+      'MONGODB_URL',
+      'REDIS_URL',
+      'TELEGRAM_BOT_TOKEN',
+      'GITHUB_TOKEN',
+      'API_TOKEN_SECRET',
+    ]) {
       expect(configMap).not.toMatch(new RegExp(`^\\s+${secret}:`, 'm'));
       expect(deployment).toMatch(
         new RegExp(`name: ${secret}\\s*\\n\\s*valueFrom:\\s*\\n?\\s*\\{ secretKeyRef`),
@@ -55,6 +61,9 @@ describe('deploy/ manifests agree with the app', () => {
     expect(dockerfile).toContain('CMD ["node", "apps/codebot/dist/main.js"]');
     const compose = read('deploy/docker-compose.yml');
     for (const service of ['mongo:', 'redis:', 'app:']) expect(compose).toContain(`\n  ${service}`);
+    // Required outside development: compose refuses to start without it rather than the app exiting.
+    expect(compose).toMatch(/^\s+API_TOKEN_SECRET: \$\{API_TOKEN_SECRET:\?/m);
+    expect(read('deploy/k8s/secret.example.yaml')).toMatch(/^\s+API_TOKEN_SECRET: /m);
     const grace = /stop_grace_period:\s*(\d+)s/.exec(compose)?.[1];
     const timeout = /SHUTDOWN_TIMEOUT_MS:\s*'(\d+)'/.exec(compose)?.[1];
     expect(Number(grace) * 1000).toBeGreaterThan(Number(timeout));

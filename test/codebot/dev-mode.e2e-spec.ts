@@ -58,6 +58,8 @@ describe('CodeBot development mode: nothing configured (built app as a child pro
     if (output.includes('MongoDB wire-protocol server')) {
       expect(output).toContain('for local development only');
     }
+    // No API_TOKEN_SECRET: development runs with API keys off, and says so.
+    expect(output).toContain('API keys OFF: anyone can write or delete any snippet');
 
     await waitUntil(
       async () => (await http(app.baseUrl, 'GET', '/health/ready')).status === 200,
@@ -109,6 +111,14 @@ describe('CodeBot development mode: nothing configured (built app as a child pro
     expect(out).toContain('bot> Saved "hello.py" (python, 1 line).');
     expect(out).toContain('bot> (nothing: duplicate update_id, handled once)');
     expect(out).toMatch(/bot> Shared "add\.js": http:\/\/127\.0\.0\.1:\d+\/gist\//);
+    // Then the REST API: public read, and a delete refused without the owner's key.
+    expect(out).toMatch(/API keys required for writes/);
+    expect(out).toMatch(
+      /GET \/api\/snippets\?owner=tg:4242 {3}\(no key\)\n {2}→ 200 add\.js, fib\.js/,
+    );
+    expect(out).toMatch(/DELETE \/api\/snippets\/tg:4242\/add\.js {3}\(no key\)\n {2}→ 401 /);
+    expect(out).toMatch(/\(key of someone-else\)\n {2}→ 403 /);
+    expect(out).toMatch(/\(key of tg:4242\)\n {2}→ 204\n/);
     expect(out).toContain('CodeBot stopped (exit code 0).');
   }, 120_000);
 });

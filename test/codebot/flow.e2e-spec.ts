@@ -3,8 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 
-import { startMongo, startRedis } from '@nest-pools/testing';
-
+import { mintApiKey } from '../../apps/codebot/src/auth/api-key.js';
 import { EXAMPLE_GIST_ID, GitHubStandIn } from '../../apps/codebot/src/dev/github-stand-in.js';
 import { TelegramStandIn } from '../../apps/codebot/src/dev/telegram-stand-in.js';
 import {
@@ -13,9 +12,11 @@ import {
   type CodebotProcess,
   http,
   ROOT,
+  type RunningStack,
   stackEnv,
   startCodebot,
-  waitUntil,
+  startStack,
+  waitForStartup,
 } from './codebot-harness.js';
 
 const TOKEN = '777001:flow-test-token';
@@ -24,10 +25,22 @@ const GITHUB_TOKEN = 'ghp_flowTestTokenValue123';
 const METRICS_TOKEN = 'metrics-bearer-for-flow';
 const REDIS_PASSWORD = 'redisFlowPassw0rd';
 const RATE_LIMIT_MAX = 40;
+const API_TOKEN_SECRET = 'flow-api-token-secret-0123456789abcdef';
+const REST_OWNER = 'rest-owner';
+/** Writes need the owner's API key; reads are public. */
+const REST_KEY = mintApiKey(REST_OWNER, API_TOKEN_SECRET);
+const SECRETS = [
+  TOKEN,
+  SECRET,
+  GITHUB_TOKEN,
+  REDIS_PASSWORD,
+  METRICS_TOKEN,
+  API_TOKEN_SECRET,
+  REST_KEY,
+];
 
 describe('CodeBot end to end (built app as a child process)', () => {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
-  let mongo: Awaited<ReturnType<typeof startMongo>>;
+  let stack: RunningStack;
   const telegram = new TelegramStandIn(TOKEN);
   const github = new GitHubStandIn({ token: GITHUB_TOKEN });
   let app: CodebotProcess;
@@ -38,15 +51,16 @@ describe('CodeBot end to end (built app as a child process)', () => {
 
   beforeAll(async () => {
     await buildCodebot();
-    [redis, mongo] = await Promise.all([
-      startRedis({ password: REDIS_PASSWORD }),
-      startMongo({ dbPrefix: 'codebot' }),
-      telegram.start(),
-      github.start(),
-    ]).then(([r, m]) => [r, m] as const);
+    stack = await startStack({
+      telegram,
+      github,
+      telegramToken: TOKEN,
+      redis: { password: REDIS_PASSWORD },
+    });
     app = await startCodebot(
       baseEnv({
-        ...stackEnv({ redis, mongo, telegram, github, telegramToken: TOKEN }),
+        ...stackEnv(stack),
+        API_TOKEN_SECRET,
         TELEGRAM_WEBHOOK_SECRET: SECRET,
         GITHUB_TOKEN,
         METRICS_TOKEN,
@@ -55,18 +69,13 @@ describe('CodeBot end to end (built app as a child process)', () => {
       }),
     );
     base = app.baseUrl;
-    await waitUntil(
-      async () => (await http(base, 'GET', '/health/startup')).status === 200,
-      15_000,
-      100,
-      '/health/startup 200',
-    );
+    await waitForStartup(base);
   }, 240_000);
 
   afterAll(async () => {
     agent.destroy();
     const exit = await app?.stop('SIGTERM');
-    await Promise.all([redis?.stop(), mongo?.stop(), telegram.close(), github.close()]);
+    await stack?.stop();
     expect(exit?.code).toBe(0);
   });
 
@@ -164,8 +173,16 @@ describe('CodeBot end to end (built app as a child process)', () => {
   });
 
   it('serves REST with validation, conflicts and a read-through cache invalidated on write', async () => {
-    const owner = 'rest-owner';
-    const bad = await http(base, 'POST', '/api/snippets', { owner, name: '', code: '' }, {}, agent);
+    const owner = REST_OWNER;
+    const key = { authorization: `Bearer ${REST_KEY}` };
+    const bad = await http(
+      base,
+      'POST',
+      '/api/snippets',
+      { owner, name: '', code: '' },
+      key,
+      agent,
+    );
     expect(bad.status).toBe(400);
     expect(bad.body.fields.map((f: { field: string }) => f.field)).toEqual([
       'name',
@@ -174,8 +191,8 @@ describe('CodeBot end to end (built app as a child process)', () => {
     ]);
 
     const body = { owner, name: 'cached.ts', language: 'typescript', code: 'export const v = 1;' };
-    expect((await http(base, 'POST', '/api/snippets', body, {}, agent)).status).toBe(201);
-    expect((await http(base, 'POST', '/api/snippets', body, {}, agent)).status).toBe(409);
+    expect((await http(base, 'POST', '/api/snippets', body, key, agent)).status).toBe(201);
+    expect((await http(base, 'POST', '/api/snippets', body, key, agent)).status).toBe(409);
 
     const path = `/api/snippets/${owner}/cached.ts`;
     const miss = await http(base, 'GET', path, undefined, {}, agent);
@@ -188,15 +205,15 @@ describe('CodeBot end to end (built app as a child process)', () => {
     ]);
 
     // Delete invalidates; a new snippet under the same name is read fresh, never the cached one.
-    expect((await http(base, 'DELETE', path, undefined, {}, agent)).status).toBe(204);
+    expect((await http(base, 'DELETE', path, undefined, key, agent)).status).toBe(204);
     const gone = await http(base, 'GET', path, undefined, {}, agent);
     expect([gone.status, gone.headers['x-cache']]).toEqual([404, 'MISS']);
-    await http(base, 'POST', '/api/snippets', { ...body, code: 'export const v = 2;' }, {}, agent);
+    await http(base, 'POST', '/api/snippets', { ...body, code: 'export const v = 2;' }, key, agent);
     const fresh = await http(base, 'GET', path, undefined, {}, agent);
     expect([fresh.headers['x-cache'], fresh.body.code]).toEqual(['MISS', 'export const v = 2;']);
     // A failed write (duplicate) also invalidates: the next read reloads from MongoDB.
     expect((await http(base, 'GET', path, undefined, {}, agent)).headers['x-cache']).toBe('HIT');
-    await http(base, 'POST', '/api/snippets', body, {}, agent);
+    await http(base, 'POST', '/api/snippets', body, key, agent);
     expect((await http(base, 'GET', path, undefined, {}, agent)).headers['x-cache']).toBe('MISS');
 
     const list = await http(
@@ -217,7 +234,7 @@ describe('CodeBot end to end (built app as a child process)', () => {
       'POST',
       '/api/snippets/import',
       { owner, gistId: EXAMPLE_GIST_ID },
-      {},
+      key,
       agent,
     );
     expect(imported.status).toBe(201);
@@ -230,12 +247,12 @@ describe('CodeBot end to end (built app as a child process)', () => {
       'POST',
       '/api/snippets/import',
       { owner, gistId: EXAMPLE_GIST_ID },
-      {},
+      key,
       agent,
     );
     expect(again.status).toBe(409);
     expect(
-      (await http(base, 'POST', '/api/snippets/import', { owner, gistId: 'ffff0000' }, {}, agent))
+      (await http(base, 'POST', '/api/snippets/import', { owner, gistId: 'ffff0000' }, key, agent))
         .status,
     ).toBe(404);
   });
@@ -283,7 +300,7 @@ describe('CodeBot end to end (built app as a child process)', () => {
     expect(full.body.details.mongodb.stats).toBeDefined();
     expect(full.body.details.telegram.stats).toBeDefined();
     for (const text of [live.text, ready.text, full.text]) {
-      for (const secret of [TOKEN, SECRET, GITHUB_TOKEN, REDIS_PASSWORD, METRICS_TOKEN]) {
+      for (const secret of SECRETS) {
         expect(text).not.toContain(secret);
       }
     }
@@ -292,7 +309,7 @@ describe('CodeBot end to end (built app as a child process)', () => {
   it('never writes a secret to its logs', () => {
     const output = app.output();
     expect(output).toContain('CODEBOT_READY');
-    for (const secret of [TOKEN, SECRET, GITHUB_TOKEN, REDIS_PASSWORD, METRICS_TOKEN]) {
+    for (const secret of SECRETS) {
       expect(output).not.toContain(secret);
     }
   });
@@ -328,7 +345,7 @@ describe('CodeBot end to end (built app as a child process)', () => {
       );
       expect(exposition).toMatch(/db_client_connection_count\{[^}]*db_system="mongodb"/);
       expect(exposition).toMatch(/db_client_connection_count\{[^}]*db_system="redis"/);
-      for (const secret of [TOKEN, SECRET, GITHUB_TOKEN, REDIS_PASSWORD, METRICS_TOKEN]) {
+      for (const secret of SECRETS) {
         expect(exposition).not.toContain(secret);
       }
     });

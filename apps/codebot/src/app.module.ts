@@ -20,6 +20,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { getModelToken, MongooseModule } from '@nestjs/mongoose';
 import { TerminusModule } from '@nestjs/terminus';
 
+import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { BotService } from './bot/bot.service.js';
 import { TelegramWebhookController } from './bot/telegram-webhook.controller.js';
 import {
@@ -154,6 +155,7 @@ export class AppModule implements NestModule {
         SnippetsService,
         SnippetImportService,
         BotService,
+        ApiKeyGuard,
         RateLimitGuard,
         StartupState,
         HealthGauges,

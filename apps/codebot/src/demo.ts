@@ -4,12 +4,15 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
+import { mintApiKey } from './auth/api-key.js';
 import { DEVELOPMENT_BOT_TOKEN } from './config/app-config.js';
 import { EXAMPLE_GIST_ID } from './dev/github-stand-in.js';
 import { TelegramStandIn } from './dev/telegram-stand-in.js';
 import type { TelegramMessage, TelegramUpdate } from './telegram/telegram-update.js';
 
 const CHAT_ID = 4242;
+/** The owner id the bot gives the demo user's snippets. */
+const OWNER = `tg:${CHAT_ID}`;
 const USER = { id: CHAT_ID, is_bot: false, first_name: 'Demo', username: 'demo_user' };
 
 /** One step of the scripted conversation. */
@@ -43,6 +46,8 @@ const SCRIPT: Step[] = [
 async function demo(): Promise<void> {
   const token = process.env.TELEGRAM_BOT_TOKEN ?? DEVELOPMENT_BOT_TOKEN;
   const secret = randomBytes(12).toString('hex');
+  // Yours if set, so keys you mint work against the demo; else a throwaway one.
+  const apiTokenSecret = process.env.API_TOKEN_SECRET ?? randomBytes(32).toString('hex');
   const telegram = new TelegramStandIn(token);
   const telegramUrl = await telegram.start();
   const main = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
@@ -54,6 +59,7 @@ async function demo(): Promise<void> {
       TELEGRAM_API_URL: telegramUrl,
       TELEGRAM_BOT_TOKEN: token,
       TELEGRAM_WEBHOOK_SECRET: secret,
+      API_TOKEN_SECRET: apiTokenSecret,
       NO_COLOR: '1',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -83,7 +89,11 @@ async function demo(): Promise<void> {
     }
     const started = log
       .split('\n')
-      .filter((l) => l.includes('[CodeBot]') && (l.includes(' dev ') || l.includes('listening')))
+      .filter(
+        (l) =>
+          l.includes('[CodeBot]') &&
+          (l.includes(' dev ') || l.includes('listening') || l.includes('API keys')),
+      )
       .map((l) => l.slice(l.indexOf('[CodeBot]') + '[CodeBot] '.length));
     started.push(
       `  demo     Telegram Bot API stand-in at ${telegramUrl} (records the replies below)`,
@@ -141,11 +151,46 @@ async function demo(): Promise<void> {
       }
     }
     process.stdout.write('\n--- end of transcript ---\n');
+    await restWithKeys(base, apiTokenSecret);
   } finally {
     if (child.exitCode === null) child.kill('SIGTERM');
     const code = await exited;
     await telegram.close();
     process.stdout.write(`CodeBot stopped (exit code ${code}).\n`);
+  }
+}
+
+/** The REST API on the snippets the conversation left: reads are public, writes need the owner's key. */
+async function restWithKeys(base: string, apiTokenSecret: string): Promise<void> {
+  process.stdout.write('\n--- REST API with API keys (npm run -s api-key -- <owner>) ---\n');
+  const path = `/api/snippets/${OWNER}/add.js`;
+  const steps: Array<{ label: string; method: string; path: string; key?: string }> = [
+    { label: 'no key', method: 'GET', path: `/api/snippets?owner=${OWNER}` },
+    { label: 'no key', method: 'DELETE', path },
+    {
+      label: 'key of someone-else',
+      method: 'DELETE',
+      path,
+      key: mintApiKey('someone-else', apiTokenSecret),
+    },
+    { label: `key of ${OWNER}`, method: 'DELETE', path, key: mintApiKey(OWNER, apiTokenSecret) },
+  ];
+  for (const step of steps) {
+    const res = await fetch(`${base}${step.path}`, {
+      method: step.method,
+      headers: step.key ? { authorization: `Bearer ${step.key}` } : {},
+    });
+    const text = await res.text();
+    let detail = '';
+    if (res.status === 200) {
+      const { items } = JSON.parse(text) as { items: Array<{ name: string }> };
+      detail = ` ${items.map((i) => i.name).join(', ')}`;
+    } else if (res.status >= 400) {
+      detail = ` ${(JSON.parse(text) as { message: string }).message}`;
+    }
+    process.stdout.write(
+      `${step.method} ${step.path}   (${step.label})\n  → ${res.status}${detail}\n`,
+    );
   }
 }
 

@@ -77,6 +77,16 @@ async function bootstrap(): Promise<void> {
   logger.log(`CodeBot (${config.appEnv}) listening on http://127.0.0.1:${port}`);
   logger.log(`  webhook  POST http://127.0.0.1:${port}/telegram/webhook`);
   logger.log(`  API      http://127.0.0.1:${port}/api/snippets`);
+  if (config.apiTokenSecret !== undefined) {
+    logger.log(
+      `  API keys required for writes (API_TOKEN_SECRET${config.apiTokenPreviousSecret !== undefined ? ', and API_TOKEN_PREVIOUS_SECRET during the rotation' : ''}); reads are public`,
+    );
+  } else {
+    // Only reachable in development: validation requires the secret in staging and production.
+    logger.warn(
+      '  API keys OFF: anyone can write or delete any snippet. Set API_TOKEN_SECRET to require them.',
+    );
+  }
   logger.log(`  health   http://127.0.0.1:${port}/health (live, ready, startup)`);
   if (config.metricsPort === undefined) logger.log(`  metrics  http://127.0.0.1:${port}/metrics`);
   for (const service of embedded) {

@@ -1,5 +1,7 @@
 import { parseAppConfig } from './app-config.js';
 
+const SECRET = 'app-config-spec-secret-0123456789abcdef';
+
 describe('parseAppConfig', () => {
   it('uses development defaults', () => {
     const { config, issues } = parseAppConfig({}, 'development');
@@ -7,12 +9,19 @@ describe('parseAppConfig', () => {
     expect(config).toMatchObject({ port: 3000, shutdownDrainDelayMs: 0, shutdownTimeoutMs: 25000 });
   });
 
-  it('drains 5 s in production and requires the bot token', () => {
+  it('drains 5 s in production and requires the bot token and the API token secret', () => {
     expect(parseAppConfig({}, 'production').issues.map((i) => i.variable)).toEqual([
       'TELEGRAM_BOT_TOKEN',
+      'API_TOKEN_SECRET',
     ]);
-    expect(parseAppConfig({ TELEGRAM_BOT_TOKEN: '' }, 'staging').issues).toHaveLength(1);
-    const { config } = parseAppConfig({ TELEGRAM_BOT_TOKEN: '1:abc' }, 'production');
+    expect(
+      parseAppConfig({ TELEGRAM_BOT_TOKEN: '', API_TOKEN_SECRET: ' ' }, 'staging').issues,
+    ).toHaveLength(2);
+    const { config } = parseAppConfig(
+      { TELEGRAM_BOT_TOKEN: '1:abc', API_TOKEN_SECRET: SECRET },
+      'production',
+    );
+    expect(config?.apiTokenSecret).toBe(SECRET);
     expect(config?.shutdownDrainDelayMs).toBe(5000);
     expect(config?.telegramApiUrl).toBe('https://api.telegram.org');
   });
@@ -39,5 +48,33 @@ describe('parseAppConfig', () => {
         'TELEGRAM_BOT_TOKEN',
       ].sort(),
     );
+  });
+
+  it('leaves API keys off in development unless API_TOKEN_SECRET is set', () => {
+    expect(parseAppConfig({}, 'development').config?.apiTokenSecret).toBeUndefined();
+    expect(
+      parseAppConfig({ API_TOKEN_SECRET: `  ${SECRET} ` }, 'development').config?.apiTokenSecret,
+    ).toBe(SECRET);
+  });
+
+  it('refuses a short API_TOKEN_SECRET and a previous secret without a current one', () => {
+    expect(
+      parseAppConfig({ API_TOKEN_SECRET: 'too-short' }, 'development').issues.map(
+        (i) => i.variable,
+      ),
+    ).toEqual(['API_TOKEN_SECRET']);
+    expect(
+      parseAppConfig({ API_TOKEN_PREVIOUS_SECRET: SECRET }, 'development').issues.map(
+        (i) => i.variable,
+      ),
+    ).toEqual(['API_TOKEN_PREVIOUS_SECRET']);
+    const rotating = parseAppConfig(
+      { API_TOKEN_SECRET: SECRET, API_TOKEN_PREVIOUS_SECRET: `old-${SECRET}` },
+      'development',
+    ).config;
+    expect(rotating).toMatchObject({
+      apiTokenSecret: SECRET,
+      apiTokenPreviousSecret: `old-${SECRET}`,
+    });
   });
 });

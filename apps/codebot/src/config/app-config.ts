@@ -55,6 +55,13 @@ export interface AppConfig {
   /** Bearer token required by `/metrics`; unset leaves it open. */
   metricsToken?: string;
   /**
+   * Signs and verifies REST API keys (`API_TOKEN_SECRET`). Required in staging and production;
+   * unset in development turns API keys off: anyone can write or delete any snippet.
+   */
+  apiTokenSecret?: string;
+  /** A retired `API_TOKEN_SECRET` whose keys are still accepted during a rotation. */
+  apiTokenPreviousSecret?: string;
+  /**
    * Requests per owner per window on `/api/snippets` (and per chat on the bot).
    * @default 60
    */
@@ -127,6 +134,14 @@ export const APP_ENV_VARIABLES = {
     schema: z.string().trim().min(8),
     allowed: 'a bearer token of at least 8 characters',
   },
+  API_TOKEN_SECRET: {
+    schema: z.string().trim().min(32),
+    allowed: 'a random secret of at least 32 characters, e.g. from `openssl rand -hex 32`',
+  },
+  API_TOKEN_PREVIOUS_SECRET: {
+    schema: z.string().trim().min(32),
+    allowed: 'the previous API_TOKEN_SECRET (at least 32 characters), only while rotating',
+  },
   RATE_LIMIT_MAX: { schema: int(1, 1_000_000), allowed: 'an integer 1..1000000' },
   RATE_LIMIT_WINDOW_MS: { schema: int(100, 86_400_000), allowed: 'milliseconds 100..86400000' },
   SNIPPET_CACHE_TTL_MS: { schema: int(1000, 86_400_000), allowed: 'milliseconds 1000..86400000' },
@@ -175,6 +190,21 @@ export function parseAppConfig(
       allowed: `required when APP_ENV=${appEnv}: ${APP_ENV_VARIABLES.TELEGRAM_BOT_TOKEN.allowed}`,
     });
   }
+  const reported = (name: string) => issues.some((issue) => issue.variable === name);
+  if (production && !env.API_TOKEN_SECRET?.trim() && !reported('API_TOKEN_SECRET')) {
+    issues.push({
+      variable: 'API_TOKEN_SECRET',
+      given: undefined,
+      allowed: `required when APP_ENV=${appEnv} (it signs the REST API keys): ${APP_ENV_VARIABLES.API_TOKEN_SECRET.allowed}`,
+    });
+  }
+  if (parsed.API_TOKEN_PREVIOUS_SECRET !== undefined && !env.API_TOKEN_SECRET?.trim()) {
+    issues.push({
+      variable: 'API_TOKEN_PREVIOUS_SECRET',
+      given: env.API_TOKEN_PREVIOUS_SECRET,
+      allowed: 'set only together with API_TOKEN_SECRET (the new secret that signs keys)',
+    });
+  }
   const port = parsed.PORT ?? 3000;
   const drain = parsed.SHUTDOWN_DRAIN_DELAY_MS ?? (production ? 5000 : 0);
   const timeout = parsed.SHUTDOWN_TIMEOUT_MS ?? 25_000;
@@ -208,6 +238,8 @@ export function parseAppConfig(
       shutdownTimeoutMs: timeout,
       metricsPort: parsed.METRICS_PORT,
       metricsToken: parsed.METRICS_TOKEN,
+      apiTokenSecret: parsed.API_TOKEN_SECRET,
+      apiTokenPreviousSecret: parsed.API_TOKEN_PREVIOUS_SECRET,
       rateLimitMax: parsed.RATE_LIMIT_MAX ?? 60,
       rateLimitWindowMs: parsed.RATE_LIMIT_WINDOW_MS ?? 60_000,
       snippetCacheTtlMs: parsed.SNIPPET_CACHE_TTL_MS ?? 300_000,

@@ -1,4 +1,4 @@
-import { ConfigValidationError } from '@nest-pools/core';
+import { ConfigValidationError, isSecretEnvName } from '@nest-pools/core';
 
 import { validateEnvironment } from './validate-environment.js';
 
@@ -41,5 +41,23 @@ describe('validateEnvironment', () => {
     );
     expect(message).not.toContain('hunter2secret');
     expect(message).not.toContain('short');
+  });
+
+  it('requires API_TOKEN_SECRET in staging and production and never shows its value', () => {
+    const missing = issuesOf({ APP_ENV: 'staging', TELEGRAM_BOT_TOKEN: '1:a' });
+    expect(missing.variables).toContain('API_TOKEN_SECRET');
+    expect(missing.message).toMatch(
+      /API_TOKEN_SECRET = \(not set\); allowed: required when APP_ENV=staging/,
+    );
+    const short = issuesOf({
+      API_TOKEN_SECRET: 'shortApiSecret',
+      API_TOKEN_PREVIOUS_SECRET: 'oldApiSecret',
+    });
+    expect(short.variables).toEqual(['API_TOKEN_SECRET', 'API_TOKEN_PREVIOUS_SECRET']);
+    expect(short.message).toContain('API_TOKEN_SECRET = "***"');
+    expect(short.message).not.toContain('shortApiSecret');
+    expect(short.message).not.toContain('oldApiSecret');
+    expect(isSecretEnvName('API_TOKEN_SECRET')).toBe(true);
+    expect(isSecretEnvName('API_TOKEN_PREVIOUS_SECRET')).toBe(true);
   });
 });

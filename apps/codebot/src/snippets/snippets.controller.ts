@@ -17,6 +17,7 @@ import {
 } from '@nestjs/common';
 import type { Response } from 'express';
 
+import { ApiKeyGuard, PublicRoute } from '../auth/api-key.guard.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
 import {
   checkName,
@@ -38,16 +39,20 @@ function badRequest(fields: FieldError[]): BadRequestException {
   });
 }
 
-/** REST API over snippets, used by people and load tests. */
+/**
+ * REST API over snippets, used by people and load tests. Writes (create, import, delete) need the
+ * owner's API key; reads are public, as snippets are shared code. The key is checked before the
+ * rate limit, so requests without a valid key never use up an owner's quota.
+ */
 @Controller('api/snippets')
-@UseGuards(RateLimitGuard)
+@UseGuards(ApiKeyGuard, RateLimitGuard)
 export class SnippetsController {
   constructor(
     private readonly snippets: SnippetsService,
     private readonly importer: SnippetImportService,
   ) {}
 
-  /** `POST /api/snippets` `{owner, name, language, code}` → 201, 400, 409 or 429. */
+  /** `POST /api/snippets` `{owner, name, language, code}` → 201, 400, 401, 403, 409 or 429. */
   @Post()
   @HttpCode(HttpStatus.CREATED)
   async create(@Body() body: unknown): Promise<SnippetView> {
@@ -83,6 +88,7 @@ export class SnippetsController {
 
   /** `GET /api/snippets?owner=&limit=` (limit 1..100, default 20). */
   @Get()
+  @PublicRoute()
   async list(
     @Query('owner') owner: unknown,
     @Query('limit') limitRaw: unknown,
@@ -100,6 +106,7 @@ export class SnippetsController {
 
   /** `GET /api/snippets/:owner/:name`, through the Redis cache (`X-Cache: HIT|MISS`). */
   @Get(':owner/:name')
+  @PublicRoute()
   async get(
     @Param('owner') owner: string,
     @Param('name') name: string,
@@ -113,7 +120,7 @@ export class SnippetsController {
     return snippet;
   }
 
-  /** `DELETE /api/snippets/:owner/:name` → 204 or 404. */
+  /** `DELETE /api/snippets/:owner/:name` → 204, 401, 403 or 404. */
   @Delete(':owner/:name')
   @HttpCode(HttpStatus.NO_CONTENT)
   async delete(@Param('owner') owner: string, @Param('name') name: string): Promise<void> {
