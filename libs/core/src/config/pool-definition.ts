@@ -90,19 +90,22 @@ export interface PoolDefinition<C extends { name: string } = { name: string }> {
    *
    * @throws ConfigValidationError listing every invalid variable (values masked)
    */
-  parse(env: EnvSource, options?: PoolOptionsOf<C>, flags?: PoolConfigParseFlags): C;
+  readonly parse: (env: EnvSource, options?: PoolOptionsOf<C>, flags?: PoolConfigParseFlags) => C;
   /** Like {@link parse}, but returns the issues instead of throwing. */
-  inspect(
+  readonly inspect: (
     env: EnvSource,
     options?: PoolOptionsOf<C>,
     flags?: PoolConfigParseFlags,
-  ): PoolConfigInspection<C>;
-  /** Every key's value and source (option / env NAME / preset / default), secrets masked. */
-  explain(
+  ) => PoolConfigInspection<C>;
+  /**
+   * Every key's value and source (option / env NAME / preset / default), secrets masked. The
+   * three are plain functions (no `this`), safe to pass around: `const parse = DEF.parse`.
+   */
+  readonly explain: (
     env: EnvSource,
     options?: PoolOptionsOf<C>,
     flags?: PoolConfigParseFlags,
-  ): PoolConfigExplanation;
+  ) => PoolConfigExplanation;
 }
 
 function envNamesOf(spec: PoolSpec): readonly string[] {
@@ -165,7 +168,7 @@ export function definePool<F extends PoolFields, X extends object = object>(
     variables: describeFields(spec.fields, spec.presets),
     envNames: envNamesOf(spec),
     inspect,
-    parse(env: EnvSource, options?: PoolOptionsOf<C>, flags?: PoolConfigParseFlags): C {
+    parse: (env: EnvSource, options?: PoolOptionsOf<C>, flags?: PoolConfigParseFlags): C => {
       const { config, issues, name } = inspect(env, options, flags);
       if (issues.length > 0) {
         throw ConfigValidationError.fromIssues(issues, configValidationTitle(spec.label, name), {
@@ -175,11 +178,11 @@ export function definePool<F extends PoolFields, X extends object = object>(
       }
       return config;
     },
-    explain(
+    explain: (
       env: EnvSource,
       options?: PoolOptionsOf<C>,
       flags?: PoolConfigParseFlags,
-    ): PoolConfigExplanation {
+    ): PoolConfigExplanation => {
       const r = inspect(env, options, flags);
       return {
         kind: spec.kind,

@@ -63,22 +63,18 @@ export const HTTP_POOL_ENV: readonly PoolVariableMeta[] = HTTP_POOL_DEFINITION.v
  * @example
  * const config = parseHttpPoolConfig(process.env, { name: 'github', baseURL: 'https://api.github.com' });
  */
-export function parseHttpPoolConfig(
+export const parseHttpPoolConfig: (
   env: EnvSource,
   options?: HttpPoolConfigInput,
   flags?: PoolConfigParseFlags,
-): HttpPoolConfig {
-  return HTTP_POOL_DEFINITION.parse(env, options, flags);
-}
+) => HttpPoolConfig = HTTP_POOL_DEFINITION.parse;
 
 /**
  * The effective configuration of an HTTP pool: every key's value (secrets masked), the source
  * that set it (option / env NAME as written / `APP_ENV` preset / default) and what is allowed.
  */
-export function explainHttpPoolConfig(
+export const explainHttpPoolConfig: (
   env: EnvSource,
   options?: HttpPoolConfigInput,
   flags?: PoolConfigParseFlags,
-): PoolConfigExplanation {
-  return HTTP_POOL_DEFINITION.explain(env, options, flags);
-}
+) => PoolConfigExplanation = HTTP_POOL_DEFINITION.explain;

@@ -70,13 +70,11 @@ export const MONGO_POOL_ENV: readonly PoolVariableMeta[] = MONGO_POOL_DEFINITION
  * const config = parseMongoPoolConfig(process.env, { appName: 'codebot' });
  * new MongoClient(config.url, { maxPoolSize: config.maxPoolSize });
  */
-export function parseMongoPoolConfig(
+export const parseMongoPoolConfig: (
   env: EnvSource,
   options?: MongoPoolConfigInput,
   flags?: PoolConfigParseFlags,
-): MongoPoolConfig {
-  return MONGO_POOL_DEFINITION.parse(env, options, flags);
-}
+) => MongoPoolConfig = MONGO_POOL_DEFINITION.parse;
 
 /**
  * The effective configuration of a MongoDB pool: every key's value (secrets masked), the source
@@ -85,10 +83,8 @@ export function parseMongoPoolConfig(
  * @example
  * console.log(formatPoolConfigExplanation([explainMongoPoolConfig(process.env)]));
  */
-export function explainMongoPoolConfig(
+export const explainMongoPoolConfig: (
   env: EnvSource,
   options?: MongoPoolConfigInput,
   flags?: PoolConfigParseFlags,
-): PoolConfigExplanation {
-  return MONGO_POOL_DEFINITION.explain(env, options, flags);
-}
+) => PoolConfigExplanation = MONGO_POOL_DEFINITION.explain;

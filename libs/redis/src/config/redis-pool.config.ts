@@ -113,22 +113,18 @@ export const REDIS_POOL_ENV: readonly PoolVariableMeta[] = REDIS_POOL_DEFINITION
  * @example
  * const config = parseRedisPoolConfig(process.env, { name: 'cache' });
  */
-export function parseRedisPoolConfig(
+export const parseRedisPoolConfig: (
   env: EnvSource,
   options?: RedisPoolConfigInput,
   flags?: PoolConfigParseFlags,
-): RedisPoolConfig {
-  return REDIS_POOL_DEFINITION.parse(env, options, flags);
-}
+) => RedisPoolConfig = REDIS_POOL_DEFINITION.parse;
 
 /**
  * The effective configuration of a Redis pool: every key's value (secrets masked), the source
  * that set it (option / env NAME as written / `APP_ENV` preset / default) and what is allowed.
  */
-export function explainRedisPoolConfig(
+export const explainRedisPoolConfig: (
   env: EnvSource,
   options?: RedisPoolConfigInput,
   flags?: PoolConfigParseFlags,
-): PoolConfigExplanation {
-  return REDIS_POOL_DEFINITION.explain(env, options, flags);
-}
+) => PoolConfigExplanation = REDIS_POOL_DEFINITION.explain;
