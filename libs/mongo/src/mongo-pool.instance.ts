@@ -338,6 +338,7 @@ export class MongoPoolInstance extends PoolLifecycle {
   /** State and driver-side counts as the health indicator reports them. */
   healthDetails(): MongoPoolHealthDetails {
     const counts = this.monitor.counts();
+    const { type, primary } = this.monitor.topologySnapshot();
     return {
       state: this.state(),
       current: counts.open,
@@ -345,7 +346,8 @@ export class MongoPoolInstance extends PoolLifecycle {
       active: counts.used,
       waiting: counts.waiting,
       maxPoolSize: this.config.maxPoolSize,
-      topologyType: this.monitor.topologySnapshot().type,
+      topologyType: type,
+      ...(primary !== undefined ? { primary } : {}),
     };
   }
 

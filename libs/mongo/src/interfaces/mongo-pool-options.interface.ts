@@ -84,4 +84,6 @@ export interface MongoPoolHealthDetails {
   maxPoolSize: number;
   /** Topology type as the driver sees it. */
   topologyType: string;
+  /** `host:port` of the replica-set primary the driver knows (absent without one). */
+  primary?: string;
 }

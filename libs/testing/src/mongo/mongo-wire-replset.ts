@@ -139,16 +139,19 @@ export class MongoWireReplicaSet {
 
   /**
    * Steps the primary down (as `replSetStepDown` does): every member announces "no primary"
-   * (awaitable hellos answer at once), the old primary closes its client connections except
-   * the driver monitors' and answers `NotWritablePrimary`, and another member is elected after
-   * `electionDelayMs`.
+   * (awaitable hellos answer at once), the old primary answers writes with
+   * `NotWritablePrimary` (keeping its connections, as mongod 4.2+ does; `closeConnections`
+   * closes them all but the driver monitors', as mongod 4.0 did), and another member is
+   * elected after `electionDelayMs`.
    */
-  stepDown(member = this.primaryIndex): void {
+  stepDown(member = this.primaryIndex, options: { closeConnections?: boolean } = {}): void {
     if (member === undefined || member !== this.primaryIndex) {
       throw new Error(`member ${String(member)} is not the primary; nothing to step down`);
     }
     this.loseprimary('steppedDown', member);
-    this.members[member]?.closeAllClientSockets({ keepMonitors: true });
+    if (options.closeConnections === true) {
+      this.members[member]?.closeAllClientSockets({ keepMonitors: true });
+    }
   }
 
   /** Stops member `index` like a crash (sockets closed, port refused); re-elects if primary. */
