@@ -42,7 +42,10 @@ export interface MongoBackend {
   topology: MongoTopology;
   /** Connection string of a database of this suite, `<suite database>_<suffix>`. */
   url(suffix: string): string;
-  /** The standalone wire server, for fault injection and socket counts. */
+  /**
+   * The wire server for fault injection and socket counts: the standalone, or on a replica set
+   * its first primary (member 0; suites that move the primary use `replSet`).
+   */
   wire?: MongoWireServer;
   /** The wire replica set, for elections and per-member counters. */
   replSet?: MongoWireReplicaSet;
@@ -76,6 +79,7 @@ export async function startBackend(options: StartBackendOptions = {}): Promise<M
       topology,
       url: (suffix) => replSet.uri(`${db}_${suffix}`),
       replSet,
+      wire: replSet.members[0]!,
       stop: () => replSet.stop(),
     };
   }
@@ -88,6 +92,17 @@ export async function startBackend(options: StartBackendOptions = {}): Promise<M
   };
   if (mongo.wire !== undefined) backend.wire = mongo.wire;
   return backend;
+}
+
+/** Client sockets open on the wire backend now (all members of a replica set); 0 for a real server. */
+export function serverSockets(backend: MongoBackend): number {
+  if (backend.replSet) return backend.replSet.members.reduce((n, m) => n + m.openSockets, 0);
+  return backend.wire?.openSockets ?? 0;
+}
+
+/** Topology type the driver reports on this backend's topology. */
+export function expectedTopologyType(backend: MongoBackend): string {
+  return backend.topology === 'replset' ? 'ReplicaSetWithPrimary' : 'Single';
 }
 
 /** Prints why a test is skipped (a skipped Jest test gives no reason). */
