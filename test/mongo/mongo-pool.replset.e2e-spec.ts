@@ -117,7 +117,7 @@ describe('MongoPoolModule on a replica set', () => {
     const Write = app.pool.connection.model('Write', writeSchema);
     await Write.create({ seq: -1 });
     const driver = watchDriver(app.pool.connection.getClient());
-    const readiness = sampleReadiness(app.health);
+    const readiness = sampleReadiness(app.health, () => app.pool.healthDetails().waiting);
     const lag = trackTimerLag();
     let faultAt = 0;
     const load = await paceWrites((seq) => Write.create({ seq }), {
@@ -162,16 +162,17 @@ describe('MongoPoolModule on a replica set', () => {
 
     // Readiness: down only while the driver knows no primary, up soon after the election.
     const lateDown = samples.filter((s) => s.status !== 'up' && s.start >= known!.at);
-    // A probe that started before may still answer down for its timeout plus the cache, and
-    // the writes queued while there was no primary drain first through the same pool.
-    const backlogDrained = [...load.times.values()]
-      .filter((t) => t.issued < known!.at && t.acked !== undefined)
-      .reduce((end, t) => Math.max(end, t.acked!), known!.at);
-    const settle = Math.max(
-      known!.at + PROBE_TIMEOUT_MS + MONGO_HEALTH_CACHE_TTL_MS,
-      backlogDrained + MONGO_HEALTH_CACHE_TTL_MS,
-    );
-    expect(lateDown.filter((s) => s.start >= settle + timerLag)).toEqual([]);
+    // A probe answers down for up to its timeout plus the cache after it started; and the ping
+    // goes through the pool, so while writes queued meanwhile wait for a connection it waits
+    // behind them (a known limit of the module). Past that, readiness must be up.
+    const grace = PROBE_TIMEOUT_MS + MONGO_HEALTH_CACHE_TTL_MS + timerLag;
+    let lastBusy = -Infinity;
+    const unexplained = samples.filter((s) => {
+      if (s.waiting > 0) lastBusy = s.start;
+      return s.status !== 'up' && s.start >= Math.max(known!.at, lastBusy) + grace;
+    });
+    expect(unexplained).toEqual([]);
+    const busyMs = Math.max(0, lastBusy - known!.at);
     const lateDownMs = lateDown.reduce((end, s) => Math.max(end, s.end - known!.at), 0);
     const firstUp = samples.find((s) => s.status === 'up' && s.start >= elected!.at);
     expect(firstUp).toBeDefined();
@@ -185,7 +186,7 @@ describe('MongoPoolModule on a replica set', () => {
         `history; election ${Math.round(elected!.at - faultAt)} ms after the fault; driver knew ` +
         `the new primary ${Math.round(recoveryMs)} ms and readiness was up ${Math.round(gapMs)} ms ` +
         `after the election, down at most ${Math.round(lateDownMs)} ms after the driver knew it ` +
-        `(backlog drained in ${Math.round(backlogDrained - known!.at)} ms) ` +
+        `(writes queued for a connection until ${Math.round(busyMs)} ms after it) ` +
         `(timer lag ${Math.round(timerLag)} ms)`,
     );
     return {

@@ -69,10 +69,18 @@ export interface ReadinessSample {
   end: number;
   status: string;
   message?: string;
+  /** Operations waiting for a pooled connection when the probe started. */
+  waiting: number;
 }
 
-/** Probes the pool's health indicator back to back (20 ms apart) until `stop()`. */
-export function sampleReadiness(health: MongoPoolHealthIndicator): {
+/**
+ * Probes the pool's health indicator back to back (20 ms apart) until `stop()`, noting the
+ * pool's wait queue (`waiting()`) at each start.
+ */
+export function sampleReadiness(
+  health: MongoPoolHealthIndicator,
+  waiting: () => number,
+): {
   samples: ReadinessSample[];
   stop(): Promise<ReadinessSample[]>;
 } {
@@ -81,8 +89,15 @@ export function sampleReadiness(health: MongoPoolHealthIndicator): {
   const loop = (async () => {
     while (running) {
       const start = performance.now();
+      const queued = waiting();
       const { status, message } = await healthStatus(health);
-      samples.push({ start, end: performance.now(), status, ...(message ? { message } : {}) });
+      samples.push({
+        start,
+        end: performance.now(),
+        status,
+        waiting: queued,
+        ...(message ? { message } : {}),
+      });
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   })();
