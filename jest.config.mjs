@@ -57,6 +57,21 @@ export default {
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       slowTestThreshold: 30,
     },
+    {
+      // The Mongo module suites again, on a three-member wire replica set (MONGO_TOPOLOGY=replset).
+      // Left out: the failover suite (always on a replica set, in `e2e`) and the availability
+      // suite (one server going away; on a replica set that is the failover suite's subject), and
+      // the TLS suite (starts its own servers of both topologies).
+      ...common,
+      displayName: 'e2e-replset',
+      testMatch: ['<rootDir>/test/mongo/**/*.e2e-spec.ts'],
+      testPathIgnorePatterns: [
+        '/node_modules/',
+        '<rootDir>/test/mongo/mongo-pool\\.(replset|availability|tls)\\.',
+      ],
+      setupFiles: [...common.setupFiles, '<rootDir>/test/setup/mongo-replset.ts'],
+      slowTestThreshold: 30,
+    },
   ],
   testTimeout: 30000,
 };

@@ -6,8 +6,14 @@ import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Schema } from 'mongoose';
 
-import { type MongoBackend, skipReason, startBackend } from './mongo-backend.js';
-import { bootPool, healthStatus, trackTimerLag } from './mongo-test-app.js';
+import {
+  bootPool,
+  healthStatus,
+  type MongoBackend,
+  skipReason,
+  startBackend,
+  trackTimerLag,
+} from '../support/mongo.js';
 
 /** Monitoring sockets the driver keeps per server besides the pool: streaming hello + RTT. */
 const MONITOR_SOCKETS = 2;

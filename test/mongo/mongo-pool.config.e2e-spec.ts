@@ -15,7 +15,7 @@ import { InjectConnection, InjectModel, MongooseModule } from '@nestjs/mongoose'
 import { Test, type TestingModule } from '@nestjs/testing';
 import { type Connection, type Model, Schema } from 'mongoose';
 
-import { type MongoBackend, startBackend } from './mongo-backend.js';
+import { type MongoBackend, startBackend } from '../support/mongo.js';
 
 interface Cat {
   name: string;

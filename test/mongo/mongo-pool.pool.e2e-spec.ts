@@ -5,8 +5,16 @@ import { Logger } from '@nestjs/common';
 import { type Connection, Schema } from 'mongoose';
 import type { Registry } from 'prom-client';
 
-import { type MongoBackend, skipReason, startBackend } from './mongo-backend.js';
-import { bootPool, healthStatus, trackTimerLag } from './mongo-test-app.js';
+import {
+  bootPool,
+  expectedTopologyType,
+  healthStatus,
+  type MongoBackend,
+  serverSockets,
+  skipReason,
+  startBackend,
+  trackTimerLag,
+} from '../support/mongo.js';
 
 /** Monitoring sockets the driver keeps per server besides the pool: streaming hello + RTT. */
 const MONITOR_SOCKETS = 2;
@@ -50,7 +58,7 @@ describe('MongoPoolModule pool behaviour', () => {
   });
 
   it('warms the pool up to minPoolSize once connected (visible on the server)', async () => {
-    const before = backend.wire?.openSockets ?? 0;
+    const before = serverSockets(backend);
     const booted = await bootPool({ url: backend.url('warm'), minPoolSize: 4, maxPoolSize: 6 });
     try {
       await waitFor(() => booted.pool.state() === 'connected', { description: 'connected' });
@@ -59,7 +67,7 @@ describe('MongoPoolModule pool behaviour', () => {
       expect(stats.current).toBeGreaterThanOrEqual(4);
       expect(stats.current).toBeLessThanOrEqual(6);
       if (backend.wire !== undefined) {
-        expect(backend.wire.openSockets - before).toBeGreaterThanOrEqual(4);
+        expect(serverSockets(backend) - before).toBeGreaterThanOrEqual(4);
       } else {
         expect(stats.server?.current).toBeGreaterThanOrEqual(4);
       }
@@ -239,14 +247,18 @@ describe('MongoPoolModule pool behaviour', () => {
         minPoolSize: 2,
         active: 0,
         waiting: 0,
-        topologyType: 'Single',
-        knownServers: 1,
+        topologyType: expectedTopologyType(backend),
+        knownServers: backend.topology === 'replset' ? 3 : 1,
       });
       expect(stats.current).toBeGreaterThanOrEqual(2);
       expect(stats.available).toBe(stats.current);
       expect(stats.totalCreated).toBeGreaterThanOrEqual(stats.current);
-      expect(stats.server?.current).toBeGreaterThanOrEqual(stats.current);
-      expect(stats.server?.totalCreated).toBeGreaterThanOrEqual(stats.current);
+      // serverStatus is the primary's; on a replica set the pool also holds secondaries' sockets.
+      const serverSide = backend.replSet ? serverSockets(backend) : stats.server?.current;
+      expect(serverSide).toBeGreaterThanOrEqual(stats.current);
+      expect(stats.server?.totalCreated).toBeGreaterThanOrEqual(
+        backend.replSet ? 1 : stats.current,
+      );
 
       const registry = booted.app.get<Registry>(POOL_METRICS_REGISTRY);
       await new Promise((r) => setImmediate(r)); // gauges refresh on the next turn
@@ -271,7 +283,7 @@ describe('MongoPoolModule pool behaviour', () => {
         state: 'connected',
         maxPoolSize: 8,
         active: 0,
-        topologyType: 'Single',
+        topologyType: expectedTopologyType(backend),
       });
       expect(health['current']).toBeGreaterThanOrEqual(2);
       expect(typeof health.latencyMs).toBe('number');

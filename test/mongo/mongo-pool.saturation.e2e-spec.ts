@@ -7,8 +7,8 @@ import { waitFor } from '@nest-pools/testing';
 import { Logger } from '@nestjs/common';
 import { Schema } from 'mongoose';
 
-import { type MongoBackend, skipReason, startBackend } from './mongo-backend.js';
-import { bootPool, healthStatus, trackTimerLag } from './mongo-test-app.js';
+import { type MongoBackend, skipReason, startBackend } from '../support/mongo.js';
+import { bootPool, healthStatus, trackTimerLag } from '../support/mongo.js';
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

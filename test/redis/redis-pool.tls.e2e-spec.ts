@@ -1,103 +1,44 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
 import { jest } from '@jest/globals';
 import { ConfigValidationError } from '@nest-pools/core';
 import { RedisPoolHealthIndicator, RedisPoolModule, RedisPoolService } from '@nest-pools/redis';
-import { getFreePort, type RedisTestServer, startRedis, waitFor } from '@nest-pools/testing';
+import {
+  getFreePort,
+  makeTestCertificates,
+  type RedisTestServer,
+  startRedis,
+  type TestCertificates,
+  waitFor,
+} from '@nest-pools/testing';
 import { Logger } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 
-const run = promisify(execFile);
-
-/**
- * A private CA and a server certificate for 127.0.0.1 signed by it, made with openssl, plus a
- * second CA that signed nothing (a client trusting only that one must refuse the server).
- */
-async function makeCertificates(dir: string): Promise<Record<string, string>> {
-  const file = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
-  for (const ca of ['ca', 'other-ca']) {
-    await openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=nest-pools test ${ca}`,
-      '-keyout',
-      file(`${ca}.key`),
-      '-out',
-      file(`${ca}.pem`),
-    );
-  }
-  await writeFile(file('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  await openssl(
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-keyout',
-    file('server.key'),
-    '-out',
-    file('server.csr'),
-  );
-  await openssl(
-    'x509',
-    '-req',
-    '-in',
-    file('server.csr'),
-    '-CA',
-    file('ca.pem'),
-    '-CAkey',
-    file('ca.key'),
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    file('san.ext'),
-    '-out',
-    file('server.pem'),
-  );
-  return {
-    ca: file('ca.pem'),
-    otherCa: file('other-ca.pem'),
-    cert: file('server.pem'),
-    key: file('server.key'),
-  };
-}
-
 describe('RedisPoolModule over TLS (rediss://, real redis-server with a private CA)', () => {
   let dir: string;
-  let certs: Record<string, string>;
+  let certs: TestCertificates;
   let server: RedisTestServer;
   let tlsUrl: string;
 
   beforeAll(async () => {
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     dir = await mkdtemp(join(tmpdir(), 'nest-pools-tls-'));
-    certs = await makeCertificates(dir);
+    certs = await makeTestCertificates(dir);
     const tlsPort = await getFreePort('127.0.0.1');
     server = await startRedis({
       args: [
         '--tls-port',
         String(tlsPort),
         '--tls-cert-file',
-        certs['cert']!,
+        certs['cert'],
         '--tls-key-file',
-        certs['key']!,
+        certs['key'],
         '--tls-ca-cert-file',
-        certs['ca']!,
+        certs['ca'],
         '--tls-auth-clients',
         'no',
       ],
@@ -123,7 +64,7 @@ describe('RedisPoolModule over TLS (rediss://, real redis-server with a private 
   }
 
   it('connects with the CA from REDIS_TLS_CA_FILE: main client, dedicated connections and health', async () => {
-    const moduleRef = await poolModule({ REDIS_URL: tlsUrl, REDIS_TLS_CA_FILE: certs['ca']! });
+    const moduleRef = await poolModule({ REDIS_URL: tlsUrl, REDIS_TLS_CA_FILE: certs['ca'] });
     try {
       const pools = moduleRef.get(RedisPoolService);
       const client = pools.getClient();
@@ -146,7 +87,7 @@ describe('RedisPoolModule over TLS (rediss://, real redis-server with a private 
   it('keeps certificate verification on: a server signed by an untrusted CA is refused', async () => {
     const envs: Record<string, string>[] = [
       { REDIS_URL: tlsUrl },
-      { REDIS_URL: tlsUrl, REDIS_TLS_CA_FILE: certs['otherCa']! },
+      { REDIS_URL: tlsUrl, REDIS_TLS_CA_FILE: certs['otherCa'] },
     ];
     for (const env of envs) {
       const moduleRef = await poolModule(env);
@@ -189,7 +130,7 @@ describe('RedisPoolModule over TLS (rediss://, real redis-server with a private 
     expect(String(unreadable)).toContain('readable PEM file');
     const plain = await build({
       REDIS_URL: 'redis://127.0.0.1:6379',
-      REDIS_TLS_CA_FILE: certs['ca']!,
+      REDIS_TLS_CA_FILE: certs['ca'],
     }).then(
       () => undefined,
       (e: unknown) => e,

@@ -355,6 +355,7 @@ export class MongoPoolInstance extends PoolLifecycle {
   /** State and driver-side counts as the health indicator reports them. */
   healthDetails(): MongoPoolHealthDetails {
     const counts = this.monitor.counts();
+    const { type, primary } = this.monitor.topologySnapshot();
     return {
       state: this.state(),
       current: counts.open,
@@ -362,7 +363,8 @@ export class MongoPoolInstance extends PoolLifecycle {
       active: counts.used,
       waiting: counts.waiting,
       maxPoolSize: this.config.maxPoolSize,
-      topologyType: this.monitor.topologySnapshot().type,
+      topologyType: type,
+      ...(primary !== undefined ? { primary } : {}),
       saturated: counts.waiting > 0 || counts.used >= this.config.maxPoolSize,
       breaker: this.circuit.breaker.state,
     };

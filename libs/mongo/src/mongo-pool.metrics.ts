@@ -32,6 +32,8 @@ export interface MongoTopologySnapshot {
   type: string;
   /** Addresses (`host:port`) of every server the driver knows about. */
   servers: string[];
+  /** Address of the replica-set primary the driver knows, if any. */
+  primary?: string;
 }
 
 interface Labels {
@@ -154,9 +156,12 @@ export class MongoPoolMonitor {
     });
     this.on('serverHeartbeatFailed', () => this.error('heartbeat_failed'));
     this.on('topologyDescriptionChanged', (e: mongo.TopologyDescriptionChangedEvent) => {
+      const servers = [...e.newDescription.servers.values()];
+      const primary = servers.find((d) => String(d.type) === 'RSPrimary')?.address;
       this.topology = {
         type: String(e.newDescription.type),
-        servers: [...e.newDescription.servers.keys()],
+        servers: servers.map((d) => d.address),
+        ...(primary !== undefined ? { primary } : {}),
       };
     });
   }
@@ -209,7 +214,7 @@ export class MongoPoolMonitor {
 
   /** Latest topology type and known servers. */
   topologySnapshot(): MongoTopologySnapshot {
-    return { type: this.topology.type, servers: [...this.topology.servers] };
+    return { ...this.topology, servers: [...this.topology.servers] };
   }
 
   private on<E>(event: string, handler: (event: E) => void): void {

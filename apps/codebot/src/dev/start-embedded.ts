@@ -1,4 +1,4 @@
-import { startMongo, startRedis } from '@nest-pools/testing';
+import { startMongo, startMongoReplicaSet, startRedis } from '@nest-pools/testing';
 import { Logger } from '@nestjs/common';
 
 import type { AppConfig } from '../config/app-config.js';
@@ -8,6 +8,19 @@ import { TelegramStandIn } from './telegram-stand-in.js';
 
 /** Token the local GitHub stand-in accepts when `GITHUB_TOKEN` is unset. */
 export const DEVELOPMENT_GITHUB_TOKEN = 'development-github-token';
+
+/**
+ * `MONGODB_DEV_REPLSET=1|3`: the dev MongoDB is a wire-protocol replica set of that many members
+ * instead of a standalone. Unset or empty: standalone. Anything else is a startup error.
+ */
+export function devReplSetMembers(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.MONGODB_DEV_REPLSET?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  if (raw === '1' || raw === '3') return Number(raw);
+  throw new Error(
+    `MONGODB_DEV_REPLSET must be 1 or 3 (members of the dev replica set), got "${raw}"`,
+  );
+}
 
 /**
  * Development mode: for every dependency whose URL is unset, starts a local one and points the
@@ -29,7 +42,17 @@ export async function startEmbeddedServices(
       env.REDIS_URL = redis.url;
       services.push({ name: 'redis-server', url: redis.url, stop: () => redis.stop() });
     }
-    if (!env.MONGODB_URL) {
+    const replSetMembers = devReplSetMembers(env);
+    if (!env.MONGODB_URL && replSetMembers !== undefined) {
+      const rs = await startMongoReplicaSet({ members: replSetMembers, name: 'codebot' });
+      env.MONGODB_URL = rs.uri('codebot');
+      services.push({
+        name: `MongoDB wire-protocol replica set (${replSetMembers} member${replSetMembers > 1 ? 's' : ''})`,
+        url: env.MONGODB_URL,
+        note: 'for local development only (MONGODB_DEV_REPLSET); set MONGODB_URL for a real server',
+        stop: () => rs.stop(),
+      });
+    } else if (!env.MONGODB_URL) {
       const mongo = await startMongo({
         dbPrefix: 'codebot',
         env: {},

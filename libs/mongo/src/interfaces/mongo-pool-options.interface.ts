@@ -84,6 +84,8 @@ export interface MongoPoolHealthDetails {
   maxPoolSize: number;
   /** Topology type as the driver sees it. */
   topologyType: string;
+  /** `host:port` of the replica-set primary the driver knows (absent without one). */
+  primary?: string;
   /**
    * Every connection is checked out or operations are waiting for one. A saturated pool is still
    * `up`: the health ping has its own connection and never queues behind application work.

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Runs {@link MongoWireServer} in the foreground for local development:
- * `npm run mongo:dev -- --port 27018 [--host 127.0.0.1]`. Stops on SIGINT/SIGTERM.
+ * `npm run mongo:dev -- --port 27018 [--host 127.0.0.1]`, or a replica set of them with
+ * `--replset NAME --members 3` (members on port, port+1, port+2). Stops on SIGINT/SIGTERM.
  *
  * @example
  * ```sh
@@ -12,6 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 
+import { MongoWireReplicaSet } from '../mongo/mongo-wire-replset.js';
 import { MongoWireServer } from '../mongo/mongo-wire-server.js';
 
 /** Default port of the development server (27017 is left to a real mongod). */
@@ -23,6 +25,10 @@ interface MongoDevArgs {
   port: number;
   /** @default '127.0.0.1' */
   host: string;
+  /** Replica-set name; standalone when undefined. */
+  replset?: string;
+  /** Members of the replica set. @default 3 */
+  members: number;
 }
 
 /** Parses `--port` and `--host`; throws a message that says what is accepted. */
@@ -32,6 +38,8 @@ function parseMongoDevArgs(argv: string[]): MongoDevArgs {
     options: {
       port: { type: 'string', short: 'p' },
       host: { type: 'string', short: 'h' },
+      replset: { type: 'string' },
+      members: { type: 'string' },
     },
     strict: true,
   });
@@ -39,7 +47,19 @@ function parseMongoDevArgs(argv: string[]): MongoDevArgs {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`--port must be an integer between 0 and 65535, got "${values.port}"`);
   }
-  return { port, host: values.host ?? '127.0.0.1' };
+  const members = values.members === undefined ? 3 : Number(values.members);
+  if (!Number.isInteger(members) || members < 1 || members > 7) {
+    throw new Error(`--members must be an integer from 1 to 7, got "${values.members}"`);
+  }
+  if (values.members !== undefined && values.replset === undefined) {
+    throw new Error('--members needs --replset NAME');
+  }
+  return {
+    port,
+    host: values.host ?? '127.0.0.1',
+    members,
+    ...(values.replset !== undefined ? { replset: values.replset } : {}),
+  };
 }
 
 async function main(): Promise<void> {
@@ -48,7 +68,9 @@ async function main(): Promise<void> {
     args = parseMongoDevArgs(process.argv.slice(2));
   } catch (error) {
     console.error(`mongo:dev: ${error instanceof Error ? error.message : String(error)}`);
-    console.error('usage: npm run mongo:dev -- [--port 27018] [--host 127.0.0.1]');
+    console.error(
+      'usage: npm run mongo:dev -- [--port 27018] [--host 127.0.0.1] [--replset NAME [--members 3]]',
+    );
     process.exitCode = 2;
     return;
   }
@@ -56,11 +78,26 @@ async function main(): Promise<void> {
   console.warn(
     '[mongo:dev] WARNING: this is the MongoDB wire-protocol server from @nest-pools/testing, a test ' +
       'and development tool, not a database: data lives in memory and is lost on exit; there is no ' +
-      'authentication, replication, transactions or durability. Use a real mongod for anything else.',
+      'authentication, transactions or durability (replica-set members share one store). Use a ' +
+      'real mongod for anything else.',
   );
-  const server = new MongoWireServer({ port: args.port, host: args.host, log });
-  await server.start();
-  log(`connect with MONGODB_URL=${server.url}/<database>`);
+  let server: { stop(): Promise<void> };
+  if (args.replset !== undefined) {
+    const rs = await MongoWireReplicaSet.start({
+      name: args.replset,
+      members: args.members,
+      port: args.port,
+      wire: { host: args.host, log },
+    });
+    server = rs;
+    log(`replica set ${args.replset}: ${rs.hosts.join(', ')} (primary ${rs.hosts[0]})`);
+    log(`connect with MONGODB_URL=${rs.url}/<database>?replicaSet=${args.replset}`);
+  } else {
+    const standalone = new MongoWireServer({ port: args.port, host: args.host, log });
+    await standalone.start();
+    server = standalone;
+    log(`connect with MONGODB_URL=${standalone.url}/<database>`);
+  }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

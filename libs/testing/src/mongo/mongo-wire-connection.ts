@@ -4,7 +4,9 @@ import type { Document } from 'bson';
 import { ObjectId } from 'bson';
 
 import { toJsNumber } from './bson-values.js';
-import type { MessageFramer } from './wire-framer.js';
+import { MAX_MESSAGE_SIZE_BYTES } from './mongo-wire-limits.js';
+import type { WireConnectionStats } from './mongo-wire-options.js';
+import { MessageFramer } from './wire-framer.js';
 import type { SupportedCompressor } from './wire-protocol.js';
 
 /** Command names of the handshake (never slowed or failed by default fault injection). */
@@ -41,9 +43,78 @@ export function maxAwaitTime(cmd: Document): number {
   return Math.max(0, Math.min(ms, 60_000));
 }
 
-/** True when the client's topologyVersion is this process's (nothing changed since). */
-export function sameTopologyVersion(tv: unknown, processId: ObjectId): boolean {
+/** True when the client's topologyVersion is this process's current one (nothing changed). */
+export function sameTopologyVersion(tv: unknown, processId: ObjectId, counter: number): boolean {
   if (!tv || typeof tv !== 'object') return false;
-  const candidate = (tv as { processId?: unknown }).processId;
-  return candidate instanceof ObjectId && candidate.equals(processId);
+  const candidate = (tv as { processId?: unknown; counter?: unknown }).processId;
+  const seen = toJsNumber((tv as { counter?: unknown }).counter);
+  return candidate instanceof ObjectId && candidate.equals(processId) && seen === counter;
+}
+
+/** Bookkeeping of a freshly accepted socket; `markClosed` settles `whenClosed`. */
+export function newConnection(
+  id: number,
+  socket: Socket,
+): { conn: WireConnection; markClosed: () => void } {
+  let markClosed = (): void => undefined;
+  const whenClosed = new Promise<void>((resolve) => (markClosed = resolve));
+  const conn: WireConnection = {
+    id,
+    socket,
+    framer: new MessageFramer(MAX_MESSAGE_SIZE_BYTES),
+    queue: Promise.resolve(),
+    compressors: [],
+    handshakeDone: false,
+    activeCommands: 0,
+    awaitingHello: false,
+    streamingHello: false,
+    timers: new Set(),
+    closed: false,
+    whenClosed,
+  };
+  return { conn, markClosed };
+}
+
+/** `serverStatus.connections` of a set of open sockets. */
+export function connectionStats(
+  connections: Iterable<WireConnection>,
+  totals: { maxIncoming: number; accepted: number; rejected: number },
+): WireConnectionStats {
+  let current = 0;
+  let active = 0;
+  let exhaustHello = 0;
+  let awaiting = 0;
+  for (const conn of connections) {
+    current += 1;
+    if (conn.activeCommands > 0 && !conn.awaitingHello) active += 1;
+    if (conn.streamingHello) exhaustHello += 1;
+    if (conn.awaitingHello) awaiting += 1;
+  }
+  return {
+    current,
+    available: Math.max(0, totals.maxIncoming - current),
+    totalCreated: totals.accepted,
+    active,
+    rejected: totals.rejected,
+    exhaustHello,
+    awaitingTopologyChanges: awaiting,
+  };
+}
+
+/**
+ * Resolves after `ms`, unless the connection closes first (then it never resolves). With
+ * `wakers`, it also resolves early when the server calls the wakers (a topology change).
+ */
+export function delayOn(conn: WireConnection, ms: number, wakers?: Set<() => void>): Promise<void> {
+  return new Promise((resolve) => {
+    const wake = (): void => {
+      clearTimeout(timer);
+      conn.timers.delete(timer);
+      wakers?.delete(wake);
+      resolve();
+    };
+    const timer = setTimeout(wake, ms);
+    conn.timers.add(timer);
+    wakers?.add(wake);
+  });
 }

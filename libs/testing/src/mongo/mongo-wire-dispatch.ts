@@ -15,6 +15,7 @@ import type { WireFaults } from './mongo-wire-faults.js';
 import type { LegacyAnswer } from './mongo-wire-legacy.js';
 import { answerLegacy, answerOpQuery } from './mongo-wire-legacy.js';
 import type { WireConnectionStats } from './mongo-wire-options.js';
+import type { WireMemberRole } from './mongo-wire-role.js';
 import type { WireCounters } from './mongo-wire-status.js';
 import { buildInfoReply, helloReply, serverStatusReply } from './mongo-wire-status.js';
 import type { SupportedCompressor, WireRequest } from './wire-protocol.js';
@@ -35,6 +36,9 @@ export interface DispatchHost {
   readonly counters: WireCounters;
   hanging(): boolean;
   processId(): ObjectId;
+  topologyCounter(): number;
+  role(): WireMemberRole | undefined;
+  awaitTopologyChange(conn: WireConnection, ms: number): Promise<void>;
   port(): number;
   startedAt(): number;
   options(): { version: string; maxWireVersion: number; log?: (line: string) => void };
@@ -46,10 +50,10 @@ export interface DispatchHost {
 }
 
 /**
- * Answers requests as a standalone mongod: decodes each message, applies injected faults, runs
- * handshake and server commands itself and data commands through the engine, and answers
- * legacy opcodes the way mongod 6+ does. A replica-set member would differ in `hello` and in
- * {@link WireDispatcher.assertTxnNumberAllowed}.
+ * Answers requests as a mongod: decodes each message, applies injected faults, runs handshake
+ * and server commands itself and data commands through the engine, and answers legacy opcodes
+ * the way mongod 6+ does. Without a role it is a standalone; a replica-set member's role adds
+ * its `hello` fields, refuses what its state refuses and applies retried writes once.
  */
 export class WireDispatcher {
   constructor(private readonly host: DispatchHost) {}
@@ -168,10 +172,14 @@ export class WireDispatcher {
     let responseTo = requestId;
     let first = true;
     while (!conn.closed) {
-      const matches = sameTopologyVersion(command.topologyVersion, this.host.processId());
+      const matches = sameTopologyVersion(
+        command.topologyVersion,
+        this.host.processId(),
+        this.host.topologyCounter(),
+      );
       if (!first || matches) {
         conn.awaitingHello = true;
-        await this.host.delay(conn, maxAwaitTime(command));
+        await this.host.awaitTopologyChange(conn, maxAwaitTime(command));
         conn.awaitingHello = false;
       }
       first = false;
@@ -228,12 +236,14 @@ export class WireDispatcher {
       );
     }
     if (HANDSHAKE_COMMANDS.has(name)) {
-      if (
-        isAwaitableHello(cmd) &&
-        sameTopologyVersion(cmd.topologyVersion, this.host.processId())
-      ) {
+      const current = sameTopologyVersion(
+        cmd.topologyVersion,
+        this.host.processId(),
+        this.host.topologyCounter(),
+      );
+      if (isAwaitableHello(cmd) && current) {
         conn.awaitingHello = true;
-        await this.host.delay(conn, maxAwaitTime(cmd));
+        await this.host.awaitTopologyChange(conn, maxAwaitTime(cmd));
         conn.awaitingHello = false;
       }
       return this.hello(conn, name, cmd);
@@ -241,10 +251,17 @@ export class WireDispatcher {
     if (typeof cmd.$db !== 'string') {
       throw new CommandError(40571, 'OP_MSG requests require a $db argument');
     }
-    this.assertTxnNumberAllowed(cmd);
-    const own = this.serverCommand(conn, name, cmd);
+    const role = this.host.role();
+    if (role) role.admit(name, cmd);
+    else this.assertTxnNumberAllowed(cmd);
+    const own = this.serverCommand(conn, name, cmd) ?? role?.serverCommand(name, cmd);
     if (own) return own;
-    return this.host.engine.run(name, cmd, { db: cmd.$db });
+    const db = cmd.$db;
+    if (!role) return this.host.engine.run(name, cmd, { db });
+    const reply = role.run(name, cmd, () => this.host.engine.run(name, cmd, { db }));
+    if (reply !== 'close') return reply;
+    conn.socket.destroy();
+    return CLOSED;
   }
 
   private serverCommand(conn: WireConnection, name: string, cmd: Document): Document | undefined {
@@ -296,7 +313,9 @@ export class WireDispatcher {
   private hello(conn: WireConnection, name: string, cmd: Document): Document {
     return helloReply(conn, name, cmd, {
       processId: this.host.processId(),
+      counter: this.host.topologyCounter(),
       maxWireVersion: this.host.options().maxWireVersion,
+      member: this.host.role()?.helloFields(),
     });
   }
 }

@@ -33,6 +33,25 @@ export interface MongoWireServerOptions {
    * @default undefined (silent)
    */
   log?: (line: string) => void;
+  /**
+   * Listen with TLS only (as mongod's `net.tls.mode: requireTLS`): PEM key and certificate, and
+   * optionally the CA of client certificates (not requested). See `makeTestCertificates()`.
+   * @default undefined (plain TCP)
+   */
+  tls?: WireTlsOptions;
+}
+
+/** TLS material of {@link MongoWireServerOptions.tls}, as PEM strings or buffers. */
+export interface WireTlsOptions {
+  /** Private key of the server certificate. */
+  key: string | Buffer;
+  /** Server certificate (chain). */
+  cert: string | Buffer;
+  /**
+   * CA bundle (only needed for client certificates, which are not requested).
+   * @default undefined
+   */
+  ca?: string | Buffer;
 }
 
 /** What {@link MongoWireServer.failNext} makes the matching commands answer. */

@@ -1,26 +1,30 @@
 import type { Server, Socket } from 'node:net';
 import { createServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 
 import { ObjectId } from 'bson';
 
 import type { WireConnection } from './mongo-wire-connection.js';
+import { connectionStats, delayOn, newConnection } from './mongo-wire-connection.js';
 import type { DispatchHost } from './mongo-wire-dispatch.js';
 import { WireDispatcher } from './mongo-wire-dispatch.js';
 import { MongoWireEngine } from './mongo-wire-engine.js';
 import { WireFaults } from './mongo-wire-faults.js';
-import { MAX_MESSAGE_SIZE_BYTES } from './mongo-wire-limits.js';
 import type {
   FailNextOptions,
   MongoWireServerOptions,
   WireConnectionStats,
+  WireTlsOptions,
 } from './mongo-wire-options.js';
+import type { WireMemberRole } from './mongo-wire-role.js';
 import { WireCounters } from './mongo-wire-status.js';
-import { MessageFramer } from './wire-framer.js';
 import { OpCode } from './wire-protocol.js';
 
 /**
  * A MongoDB wire-protocol server for tests and local development. It is **not a database**:
- * data lives in memory, there is no auth, no replication, no transactions, no durability.
+ * data lives in memory, there is no auth, no transactions, no durability. Alone it is a
+ * standalone mongod; {@link MongoWireReplicaSet} runs several as replica-set members over one
+ * store. With `tls` it listens with a certificate.
  *
  * It speaks OP_MSG (body and document-sequence sections, checksum flag tolerated, zlib
  * compression), answers the legacy OP_QUERY handshake, streams awaitable `hello` replies to
@@ -39,9 +43,10 @@ import { OpCode } from './wire-protocol.js';
  * ```
  */
 export class MongoWireServer {
-  private readonly engine = new MongoWireEngine();
-  private readonly options: Required<Omit<MongoWireServerOptions, 'log' | 'port'>> & {
+  private readonly engine: MongoWireEngine;
+  private readonly options: Required<Omit<MongoWireServerOptions, 'log' | 'port' | 'tls'>> & {
     log?: (line: string) => void;
+    tls?: WireTlsOptions;
   };
   private listener?: Server;
   private readonly closingListeners = new Set<Promise<void>>();
@@ -51,6 +56,8 @@ export class MongoWireServer {
   private refusing = false;
   private hanging = false;
   private processId = new ObjectId();
+  private topologyCounter = 0;
+  private readonly topologyWaiters = new Set<() => void>();
   private startedAt = Date.now();
   private nextConnectionId = 1;
   private nextRequestId = 1;
@@ -60,14 +67,22 @@ export class MongoWireServer {
   private readonly faults = new WireFaults();
   private readonly dispatcher = new WireDispatcher(this.dispatchHost());
 
-  /** @param options see {@link MongoWireServerOptions} */
-  constructor(options: MongoWireServerOptions = {}) {
+  /**
+   * @param options see {@link MongoWireServerOptions}
+   * @param role replica-set membership, given by {@link MongoWireReplicaSet} (standalone without)
+   */
+  constructor(
+    options: MongoWireServerOptions = {},
+    private readonly role?: WireMemberRole,
+  ) {
+    this.engine = role?.engine ?? new MongoWireEngine();
     this.options = {
       host: options.host ?? '127.0.0.1',
       version: options.version ?? '8.0.0',
       maxWireVersion: options.maxWireVersion ?? 25,
       maxIncomingConnections: options.maxIncomingConnections ?? 838_860,
       log: options.log,
+      ...(options.tls ? { tls: options.tls } : {}),
     };
     this.boundPort = options.port ?? 0;
   }
@@ -88,6 +103,7 @@ export class MongoWireServer {
   async start(): Promise<void> {
     if (this.running) return;
     this.processId = new ObjectId();
+    this.topologyCounter = 0;
     this.startedAt = Date.now();
     this.refusing = false;
     await this.listen();
@@ -111,7 +127,12 @@ export class MongoWireServer {
   }
 
   private listen(): Promise<void> {
-    const server = createServer((socket) => this.accept(socket));
+    const tls = this.options.tls;
+    const server: Server = tls
+      ? createTlsServer({ key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca } : {}) }, (s) =>
+          this.accept(s),
+        ).on('tlsClientError', (e) => this.options.log?.(`TLS handshake refused: ${e.message}`))
+      : createServer((socket) => this.accept(socket));
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => {
         server.close();
@@ -127,7 +148,9 @@ export class MongoWireServer {
       server.listen(this.boundPort, this.options.host, () => {
         server.off('error', onError);
         // Accept failures (e.g. out of file descriptors) must not crash the test process.
-        server.on('error', (error) => this.options.log?.(`listener error: ${error.message}`));
+        server.on('error', (error: Error) =>
+          this.options.log?.(`listener error: ${error.message}`),
+        );
         const address = server.address();
         if (address && typeof address === 'object') this.boundPort = address.port;
         this.listener = server;
@@ -191,11 +214,29 @@ export class MongoWireServer {
     this.faults.failNext(n, options);
   }
 
-  /** Closes every client socket now (drivers see network errors). Returns how many closed. */
-  closeAllClientSockets(): number {
-    const count = this.connections.size;
-    for (const conn of this.connections) conn.socket.destroy();
+  /**
+   * Closes every client socket now (drivers see network errors); `keepMonitors` spares the
+   * sockets streaming or awaiting `hello` (driver monitors). Returns how many closed.
+   */
+  closeAllClientSockets(options: { keepMonitors?: boolean } = {}): number {
+    let count = 0;
+    for (const conn of this.connections) {
+      if (options.keepMonitors === true && (conn.streamingHello || conn.awaitingHello)) continue;
+      conn.socket.destroy();
+      count += 1;
+    }
     return count;
+  }
+
+  /**
+   * Bumps `topologyVersion.counter` and answers every awaitable `hello` at once, as a member
+   * does on a state change. Called by {@link MongoWireReplicaSet}.
+   */
+  topologyChanged(): void {
+    this.topologyCounter += 1;
+    const waiters = [...this.topologyWaiters];
+    this.topologyWaiters.clear();
+    for (const wake of waiters) wake();
   }
 
   /**
@@ -252,23 +293,11 @@ export class MongoWireServer {
 
   /** Connection counters, as `serverStatus.connections` reports them. */
   connectionStats(): WireConnectionStats {
-    let active = 0;
-    let exhaustHello = 0;
-    let awaiting = 0;
-    for (const conn of this.connections) {
-      if (conn.activeCommands > 0 && !conn.awaitingHello) active += 1;
-      if (conn.streamingHello) exhaustHello += 1;
-      if (conn.awaitingHello) awaiting += 1;
-    }
-    return {
-      current: this.connections.size,
-      available: Math.max(0, this.options.maxIncomingConnections - this.connections.size),
-      totalCreated: this.accepted,
-      active,
+    return connectionStats(this.connections, {
+      maxIncoming: this.options.maxIncomingConnections,
+      accepted: this.accepted,
       rejected: this.rejected,
-      exhaustHello,
-      awaitingTopologyChanges: awaiting,
-    };
+    });
   }
 
   // ---------------------------------------------------------------- connections
@@ -281,22 +310,7 @@ export class MongoWireServer {
     }
     this.accepted += 1;
     socket.setNoDelay(true);
-    let markClosed = (): void => undefined;
-    const whenClosed = new Promise<void>((resolve) => (markClosed = resolve));
-    const conn: WireConnection = {
-      id: this.nextConnectionId++,
-      socket,
-      framer: new MessageFramer(MAX_MESSAGE_SIZE_BYTES),
-      queue: Promise.resolve(),
-      compressors: [],
-      handshakeDone: false,
-      activeCommands: 0,
-      awaitingHello: false,
-      streamingHello: false,
-      timers: new Set(),
-      closed: false,
-      whenClosed,
-    };
+    const { conn, markClosed } = newConnection(this.nextConnectionId++, socket);
     this.connections.add(conn);
     socket.on('data', (chunk: Buffer) => {
       this.counters.bytesIn += chunk.length;
@@ -331,17 +345,6 @@ export class MongoWireServer {
     conn.socket.destroy();
   }
 
-  /** Resolves after `ms`, unless the connection closes first (then it never resolves). */
-  private delay(conn: WireConnection, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        conn.timers.delete(timer);
-        resolve();
-      }, ms);
-      conn.timers.add(timer);
-    });
-  }
-
   private send(conn: WireConnection, bytes: Buffer): void {
     if (conn.closed || conn.socket.destroyed) return;
     this.counters.bytesOut += bytes.length;
@@ -353,19 +356,26 @@ export class MongoWireServer {
   }
 
   private dispatchHost(): DispatchHost {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter runs later, after the constructor set the engine
+    const server = this;
     return {
-      engine: this.engine,
+      get engine() {
+        return server.engine;
+      },
       faults: this.faults,
       counters: this.counters,
       hanging: () => this.hanging,
       processId: () => this.processId,
+      topologyCounter: () => this.topologyCounter,
+      role: () => this.role,
+      awaitTopologyChange: (conn, ms) => delayOn(conn, ms, this.topologyWaiters),
       port: () => this.boundPort,
       startedAt: () => this.startedAt,
       options: () => this.options,
       connectionStats: () => this.connectionStats(),
       nextRequestId: () => this.nextRequestId++,
       send: (conn, bytes) => this.send(conn, bytes),
-      delay: (conn, ms) => this.delay(conn, ms),
+      delay: (conn, ms) => delayOn(conn, ms),
       protocolFailure: (conn, error) => this.protocolFailure(conn, error),
     };
   }

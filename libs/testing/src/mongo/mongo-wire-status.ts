@@ -47,11 +47,18 @@ export function helloReply(
   conn: WireConnection,
   name: string,
   cmd: Document,
-  server: { processId: ObjectId; maxWireVersion: number },
+  server: {
+    processId: ObjectId;
+    counter: number;
+    maxWireVersion: number;
+    member?: (Document & { writable: boolean }) | undefined;
+  },
 ): Document {
   const doc: Document = {};
-  doc[name === 'hello' ? 'isWritablePrimary' : 'ismaster'] = true;
-  doc.topologyVersion = { processId: server.processId, counter: Long.fromNumber(0) };
+  const { writable = true, ...member } = server.member ?? {};
+  doc[name === 'hello' ? 'isWritablePrimary' : 'ismaster'] = writable;
+  Object.assign(doc, member);
+  doc.topologyVersion = { processId: server.processId, counter: Long.fromNumber(server.counter) };
   doc.maxBsonObjectSize = MAX_BSON_OBJECT_SIZE;
   doc.maxMessageSizeBytes = MAX_MESSAGE_SIZE_BYTES;
   doc.maxWriteBatchSize = MAX_WRITE_BATCH_SIZE;

@@ -1,2 +1,3 @@
 export * from './free-port.js';
+export * from './test-certificates.js';
 export * from './wait-for.js';
