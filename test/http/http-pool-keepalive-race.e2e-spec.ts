@@ -1,12 +1,8 @@
 import type { Socket } from 'node:net';
 
-import { POOL_METRICS_REGISTRY } from '@nest-pools/core';
-import { getHttpPoolToken, HttpPoolModule } from '@nest-pools/http';
-import { type HttpTestUpstream, startHttpUpstream } from '@nest-pools/testing';
-import type { HttpService } from '@nestjs/axios';
-import { Test, type TestingModule } from '@nestjs/testing';
-import type { Registry } from 'prom-client';
 import { firstValueFrom } from 'rxjs';
+
+import { type HttpHarness, startHttpHarness } from '../support/http.js';
 
 /**
  * The keep-alive race, made certain: the upstream closes every keep-alive socket exactly when the
@@ -25,30 +21,29 @@ const LANES = 8;
 const PER_LANE = 25;
 
 describe('HttpPoolModule: keep-alive race', () => {
-  let upstream: HttpTestUpstream;
-  let moduleRef: TestingModule;
+  let harness: HttpHarness;
   /** Requests received per upstream connection id. */
   const requestsOnConnection = new Map<number, number>();
   let closedOnReuse = 0;
 
   beforeAll(async () => {
-    upstream = await startHttpUpstream({
-      keepAliveTimeoutMs: 0,
-      keepAliveHeaderSeconds: 30,
-      handler: (req, _res, { record }) => {
-        const n = (requestsOnConnection.get(record.connectionId) ?? 0) + 1;
-        requestsOnConnection.set(record.connectionId, n);
-        if (n === 1) return false; // first request on the socket: answer normally
-        closedOnReuse++;
-        const socket: Socket = req.socket;
-        if (record.connectionId % 2 === 0) socket.resetAndDestroy();
-        else socket.destroy();
-        return true;
+    harness = await startHttpHarness({
+      upstream: {
+        keepAliveTimeoutMs: 0,
+        keepAliveHeaderSeconds: 30,
+        handler: (req, _res, { record }) => {
+          const n = (requestsOnConnection.get(record.connectionId) ?? 0) + 1;
+          requestsOnConnection.set(record.connectionId, n);
+          if (n === 1) return false; // first request on the socket: answer normally
+          closedOnReuse++;
+          const socket: Socket = req.socket;
+          if (record.connectionId % 2 === 0) socket.resetAndDestroy();
+          else socket.destroy();
+          return true;
+        },
       },
-    });
-    moduleRef = await Test.createTestingModule({
-      imports: Array.from({ length: LANES }, (_, lane) =>
-        HttpPoolModule.forRoot({
+      pools: (upstream) =>
+        Array.from({ length: LANES }, (_, lane) => ({
           name: `lane${lane}`,
           baseURL: upstream.url,
           poolLimit: 1,
@@ -56,22 +51,17 @@ describe('HttpPoolModule: keep-alive race', () => {
           keepAliveTimeoutMs: 20_000,
           retries: 2,
           retryBackoffMs: 10,
-        }),
-      ),
-    }).compile();
-    await moduleRef.init();
+        })),
+    });
   });
 
-  afterAll(async () => {
-    await moduleRef?.close();
-    await upstream?.close();
-  });
+  afterAll(() => harness?.close());
 
   it('loses no GET when the upstream closes each keep-alive socket as the client reuses it', async () => {
     const failures: string[] = [];
     let ok = 0;
     const lane = async (index: number) => {
-      const http = moduleRef.get<HttpService>(getHttpPoolToken(`lane${index}`));
+      const http = harness.http(`lane${index}`);
       for (let i = 0; i < PER_LANE; i++) {
         try {
           const res = await firstValueFrom(http.get('/race'));
@@ -83,10 +73,8 @@ describe('HttpPoolModule: keep-alive race', () => {
     };
     await Promise.all(Array.from({ length: LANES }, (_, index) => lane(index)));
 
-    const text = await moduleRef.get<Registry>(POOL_METRICS_REGISTRY).metrics();
-    const resetRetries = [
-      ...text.matchAll(/http_client_retries_total\{[^}]*reason="connection_reset"[^}]*\} (\d+)/g),
-    ].reduce((sum, m) => sum + Number(m[1]), 0);
+    const { upstream } = harness;
+    const resetRetries = await harness.retries('connection_reset');
     process.stdout.write(
       `keep-alive race: ${ok} ok, ${failures.length} failed, ${closedOnReuse} sockets closed on ` +
         `reuse, ${resetRetries} reset retries, ${upstream.totalConnections} upstream connections, ` +
