@@ -5,29 +5,8 @@ import { Registry } from 'prom-client';
 
 // Internal to the lib (not in its barrel), so reached by path; it needs a real server, hence e2e.
 import { RedisPoolInstance } from '../../libs/redis/src/redis-pool.instance.js';
+import { RecordingCoordinator } from '../support/coordinator.js';
 import { poolConnections } from '../support/redis.js';
-
-/** What a shutdown coordinator is asked to do, recorded; closeAll() runs closers by order. */
-class RecordingCoordinator {
-  readonly registered: { name: string; phase: string; order: number; close(): Promise<void> }[] =
-    [];
-  unregistered = 0;
-  closeAllCalls = 0;
-
-  register(entry: { name: string; phase: string; order: number; close(): Promise<void> }) {
-    this.registered.push(entry);
-    return () => {
-      this.unregistered += 1;
-    };
-  }
-
-  async closeAll(): Promise<void> {
-    this.closeAllCalls += 1;
-    for (const entry of [...this.registered].sort((a, b) => a.order - b.order)) {
-      await entry.close();
-    }
-  }
-}
 
 describe('RedisPoolInstance lifecycle (real redis-server)', () => {
   let server: RedisTestServer;
