@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 // Internal to the lib (not in its barrel), so reached by path; it needs a real server, hence e2e.
 import { RedisDedicatedPool } from '../../libs/redis/src/redis-dedicated.pool.js';
 import { RedisPoolMetrics } from '../../libs/redis/src/redis-pool.metrics.js';
+import { poolConnections } from '../support/redis.js';
 
 /**
  * `RedisDedicatedPool` against a real redis-server. Connection counts are read on the server
@@ -29,10 +30,8 @@ describe('RedisDedicatedPool', () => {
   };
 
   /** Dedicated connections of pool `name` the server has open. */
-  async function serverSide(name: string): Promise<number> {
-    const list = String(await admin.client('LIST')).split('\n');
-    return list.filter((line) => line.includes(` name=nest-pools:${name}:dedicated `)).length;
-  }
+  const serverSide = async (name: string): Promise<number> =>
+    (await poolConnections(server, `nest-pools:${name}:dedicated`)).length;
 
   function makePool(name: string, options: Record<string, unknown> = {}): RedisDedicatedPool {
     const config = parseRedisPoolConfig(
