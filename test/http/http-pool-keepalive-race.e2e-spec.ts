@@ -1,59 +1,68 @@
-import { POOL_METRICS_REGISTRY } from '@nest-pools/core';
-import { HttpPoolModule } from '@nest-pools/http';
-import { type HttpTestUpstream, startHttpUpstream } from '@nest-pools/testing';
-import { HttpService } from '@nestjs/axios';
-import { Test, type TestingModule } from '@nestjs/testing';
-import type { Registry } from 'prom-client';
+import type { Socket } from 'node:net';
+
 import { firstValueFrom } from 'rxjs';
 
+import { type HttpHarness, startHttpHarness } from '../support/http.js';
+
 /**
- * The keep-alive race: the upstream closes sockets idle for 1 s while the client sends at random
- * intervals around 1 s on sockets it still believes open. The upstream advertises
- * `Keep-Alive: timeout=5` (more than it keeps), so the client cannot dodge the race by idling
- * out first and must rely on retrying the reset of a reused socket.
+ * The keep-alive race, made certain: the upstream closes every keep-alive socket exactly when the
+ * client reuses it — the reused request has been written, and the socket goes away unanswered,
+ * which is what the client sees when the upstream's idle timer fires at the same moment. Odd
+ * connections are closed with a FIN ("other side closed"), even ones with an RST (ECONNRESET),
+ * the two shapes the real race takes. The upstream advertises `Keep-Alive: timeout=30` and never
+ * idles sockets out itself, so the client has every reason to reuse them.
  *
- * 5,000 GETs run as 250 concurrent lanes of 20 requests each, every request after a random pause
- * of 0.85–1.15 s, which bounds the suite to about 25 s on an idle machine while keeping each socket's idle time near
- * the upstream's 1 s.
+ * Each lane is its own pooled client with one connection, sending sequentially, so which socket
+ * a request lands on does not depend on scheduling: request 1 opens a socket, every later request
+ * reuses the socket of the previous success, is cut off, and must be retried on a fresh socket.
+ * Every count below is therefore exact.
  */
-const LANES = 250;
-const PER_LANE = 20;
+const LANES = 8;
+const PER_LANE = 25;
 
 describe('HttpPoolModule: keep-alive race', () => {
-  let upstream: HttpTestUpstream;
-  let moduleRef: TestingModule;
+  let harness: HttpHarness;
+  /** Requests received per upstream connection id. */
+  const requestsOnConnection = new Map<number, number>();
+  let closedOnReuse = 0;
 
   beforeAll(async () => {
-    upstream = await startHttpUpstream({ keepAliveTimeoutMs: 1000, keepAliveHeaderSeconds: 5 });
-    moduleRef = await Test.createTestingModule({
-      imports: [
-        HttpPoolModule.forRoot({
+    harness = await startHttpHarness({
+      upstream: {
+        keepAliveTimeoutMs: 0,
+        keepAliveHeaderSeconds: 30,
+        handler: (req, _res, { record }) => {
+          const n = (requestsOnConnection.get(record.connectionId) ?? 0) + 1;
+          requestsOnConnection.set(record.connectionId, n);
+          if (n === 1) return false; // first request on the socket: answer normally
+          closedOnReuse++;
+          const socket: Socket = req.socket;
+          if (record.connectionId % 2 === 0) socket.resetAndDestroy();
+          else socket.destroy();
+          return true;
+        },
+      },
+      pools: (upstream) =>
+        Array.from({ length: LANES }, (_, lane) => ({
+          name: `lane${lane}`,
           baseURL: upstream.url,
-          poolLimit: LANES,
-          limitPerHost: LANES,
-          keepAliveTimeoutMs: 4000,
+          poolLimit: 1,
+          limitPerHost: 1,
+          keepAliveTimeoutMs: 20_000,
           retries: 2,
           retryBackoffMs: 10,
-          // Bursts of 250 requests on a busy CI machine can queue for seconds; only races count.
-          timeoutTotalMs: 30_000,
-        }),
-      ],
-    }).compile();
-    await moduleRef.init();
+        })),
+    });
   });
 
-  afterAll(async () => {
-    await moduleRef?.close();
-    await upstream?.close();
-  });
+  afterAll(() => harness?.close());
 
-  it('loses no GET over 5,000 requests sent around the upstream idle timeout', async () => {
-    const http = moduleRef.get(HttpService);
+  it('loses no GET when the upstream closes each keep-alive socket as the client reuses it', async () => {
     const failures: string[] = [];
     let ok = 0;
-    const lane = async () => {
+    const lane = async (index: number) => {
+      const http = harness.http(`lane${index}`);
       for (let i = 0; i < PER_LANE; i++) {
-        await new Promise((r) => setTimeout(r, 850 + Math.random() * 300));
         try {
           const res = await firstValueFrom(http.get('/race'));
           if (res.status === 200) ok++;
@@ -62,21 +71,27 @@ describe('HttpPoolModule: keep-alive race', () => {
         }
       }
     };
-    await Promise.all(Array.from({ length: LANES }, lane));
+    await Promise.all(Array.from({ length: LANES }, (_, index) => lane(index)));
 
-    const text = await moduleRef.get<Registry>(POOL_METRICS_REGISTRY).metrics();
-    const resets = /http_client_retries_total\{[^}]*reason="connection_reset"[^}]*\} (\d+)/.exec(
-      text,
-    )?.[1];
+    const { upstream } = harness;
+    const resetRetries = await harness.retries('connection_reset');
     process.stdout.write(
-      `keep-alive race: ${ok} ok, ${failures.length} failed, ${resets ?? 0} reset retries, ` +
-        `${upstream.totalConnections} upstream connections\n`,
+      `keep-alive race: ${ok} ok, ${failures.length} failed, ${closedOnReuse} sockets closed on ` +
+        `reuse, ${resetRetries} reset retries, ${upstream.totalConnections} upstream connections, ` +
+        `${upstream.totalRequests} upstream requests\n`,
     );
     const byCode: Record<string, number> = {};
     for (const code of failures) byCode[code] = (byCode[code] ?? 0) + 1;
     expect(byCode).toEqual({});
     expect(ok).toBe(LANES * PER_LANE);
-    // Sockets were really closed under the client and replaced.
-    expect(upstream.totalConnections).toBeGreaterThan(LANES);
+    // Every request after a lane's first met a socket closed under it, and was retried once.
+    expect(closedOnReuse).toBe(LANES * (PER_LANE - 1));
+    expect(resetRetries).toBe(LANES * (PER_LANE - 1));
+    // Each success had a socket of its own; each cut-off request was really sent on a reused one.
+    expect(upstream.totalConnections).toBe(LANES * PER_LANE);
+    expect(upstream.totalRequests).toBe(LANES * PER_LANE + LANES * (PER_LANE - 1));
+    expect([...requestsOnConnection.values()].filter((n) => n === 2)).toHaveLength(
+      LANES * (PER_LANE - 1),
+    );
   }, 60_000);
 });

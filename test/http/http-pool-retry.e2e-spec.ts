@@ -1,12 +1,11 @@
-import { POOL_METRICS_REGISTRY } from '@nest-pools/core';
-import { HttpPoolModule, InjectHttpPool } from '@nest-pools/http';
-import { type HttpTestUpstream, startHttpUpstream } from '@nest-pools/testing';
+import { InjectHttpPool } from '@nest-pools/http';
+import type { HttpTestUpstream } from '@nest-pools/testing';
 import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
 import { AxiosError } from 'axios';
-import type { Registry } from 'prom-client';
 import { firstValueFrom } from 'rxjs';
+
+import { type HttpHarness, startHttpHarness } from '../support/http.js';
 
 @Injectable()
 class Clients {
@@ -18,49 +17,46 @@ class Clients {
 
 describe('HttpPoolModule: retry rules', () => {
   const freshConnections = new Set<number>();
+  let harness: HttpHarness;
   let upstream: HttpTestUpstream;
-  let moduleRef: TestingModule;
   let clients: Clients;
 
   beforeAll(async () => {
-    upstream = await startHttpUpstream({
-      routes: {
-        '/busy': { status: [503, 200], headers: { 'retry-after': '1' } },
-        '/post-busy': { status: [503, 200] },
-        '/key-busy': { status: [502, 200] },
-        '/optin-busy': { status: [504, 201] },
-        '/always-503': { status: 503 },
-        '/too-long': { status: [429, 200], headers: { 'retry-after': '120' } },
-        '/cut': { bodySize: 64 * 1024, reset: 'mid-response' },
-        '/post-cut': { reset: 'before-response' },
-        // The keep-alive race made deterministic: a request arriving on a reused connection finds
-        // it closed (the upstream's idle timer fired as the request was sent).
-        '/reuse-closed': (req, res, ctx) => {
-          if (freshConnections.has(ctx.record.connectionId)) {
-            req.socket.destroy();
-            return;
-          }
-          freshConnections.add(ctx.record.connectionId);
-          res.end('ok');
+    const base = { retries: 2, retryBackoffMs: 20, retryAfterMaxMs: 5000 };
+    harness = await startHttpHarness({
+      upstream: {
+        routes: {
+          '/busy': { status: [503, 200], headers: { 'retry-after': '1' } },
+          '/post-busy': { status: [503, 200] },
+          '/key-busy': { status: [502, 200] },
+          '/optin-busy': { status: [504, 201] },
+          '/always-503': { status: 503 },
+          '/too-long': { status: [429, 200], headers: { 'retry-after': '120' } },
+          '/cut': { bodySize: 64 * 1024, reset: 'mid-response' },
+          '/post-cut': { reset: 'before-response' },
+          // The keep-alive race made deterministic: a request arriving on a reused connection finds
+          // it closed (the upstream's idle timer fired as the request was sent).
+          '/reuse-closed': (req, res, ctx) => {
+            if (freshConnections.has(ctx.record.connectionId)) {
+              req.socket.destroy();
+              return;
+            }
+            freshConnections.add(ctx.record.connectionId);
+            res.end('ok');
+          },
         },
       },
-    });
-    const base = { baseURL: upstream.url, retries: 2, retryBackoffMs: 20, retryAfterMaxMs: 5000 };
-    moduleRef = await Test.createTestingModule({
-      imports: [
-        HttpPoolModule.forRoot(base),
-        HttpPoolModule.forRoot({ name: 'optin', ...base, retryNonIdempotent: true }),
+      pools: ({ url: baseURL }) => [
+        { baseURL, ...base },
+        { name: 'optin', baseURL, ...base, retryNonIdempotent: true },
       ],
       providers: [Clients],
-    }).compile();
-    await moduleRef.init();
-    clients = moduleRef.get(Clients);
+    });
+    upstream = harness.upstream;
+    clients = harness.moduleRef.get(Clients);
   });
 
-  afterAll(async () => {
-    await moduleRef?.close();
-    await upstream?.close();
-  });
+  afterAll(() => harness?.close());
 
   beforeEach(() => upstream.resetCounters());
 
@@ -140,7 +136,7 @@ describe('HttpPoolModule: retry rules', () => {
   });
 
   it('counts retries by reason in http_client_retries_total', async () => {
-    const text = await moduleRef.get<Registry>(POOL_METRICS_REGISTRY).metrics();
+    const text = await harness.registry.metrics();
     const line = (reason: string) =>
       new RegExp(
         `http_client_retries_total\\{[^}]*pool_name="default"[^}]*reason="${reason}"[^}]*\\} (\\d+)`,

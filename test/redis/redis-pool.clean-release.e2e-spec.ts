@@ -1,7 +1,8 @@
-import { type RedisPoolClient, RedisPoolModule, RedisPoolService } from '@nest-pools/redis';
-import { type RedisTestServer, startRedis, waitFor } from '@nest-pools/testing';
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { RedisPoolClient, RedisPoolService } from '@nest-pools/redis';
+import { waitFor } from '@nest-pools/testing';
 import { Redis } from 'ioredis';
+
+import { type RedisHarness, startRedisHarness } from '../support/redis.js';
 
 /** The pool's configured db: a reset must come back here, not to db 0. */
 const DB = 2;
@@ -13,32 +14,23 @@ const NAME = 'nest-pools:clean:dedicated';
  * `CLIENT ID`) and a new one when it was destroyed.
  */
 describe('Redis dedicated connections are released clean (real redis-server)', () => {
-  let redis: RedisTestServer;
-  let moduleRef: TestingModule;
+  let harness: RedisHarness;
   let pools: RedisPoolService;
   let admin: Redis;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    moduleRef = await Test.createTestingModule({
-      imports: [
-        RedisPoolModule.forRoot({
-          name: 'clean',
-          url: `${redis.url}/${DB}`,
-          maxConnections: 1,
-          healthCheckIntervalMs: 0,
-        }),
+    harness = await startRedisHarness({
+      pools: (redis) => [
+        { name: 'clean', url: `${redis.url}/${DB}`, maxConnections: 1, healthCheckIntervalMs: 0 },
       ],
-    }).compile();
-    await moduleRef.init();
-    pools = moduleRef.get(RedisPoolService);
-    admin = new Redis(`${redis.url}/${DB}`);
+    });
+    pools = harness.pools;
+    admin = new Redis(`${harness.server.url}/${DB}`);
   });
 
   afterAll(async () => {
     admin?.disconnect();
-    await moduleRef?.close();
-    await redis?.stop();
+    await harness?.close();
   });
 
   beforeEach(() => admin.flushall());

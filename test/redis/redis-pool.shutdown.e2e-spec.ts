@@ -4,21 +4,9 @@ import { RedisPoolModule, RedisPoolService } from '@nest-pools/redis';
 import { getFreePort, type RedisTestServer, startRedis, waitFor } from '@nest-pools/testing';
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { Redis } from 'ioredis';
 
-/** Connections the pools opened, as the server lists them (by their CLIENT SETNAME). */
-async function poolConnections(server: RedisTestServer): Promise<string[]> {
-  const admin = new Redis(server.url);
-  try {
-    const list = await admin.client('LIST');
-    return String(list)
-      .split('\n')
-      .map((line) => /name=(\S*)/.exec(line)?.[1] ?? '')
-      .filter((name) => name.startsWith('nest-pools:'));
-  } finally {
-    admin.disconnect();
-  }
-}
+import { poolConnections } from '../support/redis.js';
+
 
 describe('RedisPoolModule shutdown', () => {
   let server: RedisTestServer;

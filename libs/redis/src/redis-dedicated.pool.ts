@@ -82,6 +82,10 @@ export class RedisDedicatedPool {
   private destroys = 0;
   private lastCreateError: unknown;
   private closing: Promise<void> | undefined;
+  /** Set once the pool is cleared: generic-pool's `available` still counts destroyed objects. */
+  private closed = false;
+  /** Rejects every acquire still waiting when {@link close} starts. */
+  private readonly waiters = new Set<(err: Error) => void>();
 
   /**
    * @param config The parsed pool configuration.
@@ -135,7 +139,7 @@ export class RedisDedicatedPool {
   stats(): RedisDedicatedPoolStats {
     return {
       created: this.pool.size,
-      available: this.pool.available,
+      available: this.closed ? 0 : this.pool.available,
       inUse: this.pool.borrowed,
       pending: this.pool.pending,
       max: this.pool.max,
@@ -159,8 +163,12 @@ export class RedisDedicatedPool {
       const acquiring = this.pool.acquire();
       // Publish now, so a caller left waiting shows in the pending-requests gauge.
       this.hooks.changed();
-      conn = await acquiring;
+      conn = await this.unlessClosed(acquiring);
     } catch (err) {
+      if (err instanceof PoolClosedError) {
+        this.hooks.changed();
+        throw err;
+      }
       this.hooks.changed();
       throw this.acquireError(err);
     }
@@ -211,8 +219,37 @@ export class RedisDedicatedPool {
     return this.closing;
   }
 
+  /**
+   * Waits for `acquiring`, unless {@link close} starts first: generic-pool would still serve
+   * acquires queued before its drain, lending after close. A connection that arrives for a
+   * rejected waiter goes straight back, so the drain can finish.
+   */
+  private unlessClosed(acquiring: Promise<DedicatedConnection>): Promise<DedicatedConnection> {
+    return new Promise<DedicatedConnection>((resolve, reject) => {
+      let rejected = false;
+      const onClose = (err: Error) => {
+        rejected = true;
+        reject(err);
+      };
+      this.waiters.add(onClose);
+      acquiring.then(
+        (conn) => {
+          this.waiters.delete(onClose);
+          if (rejected) void this.pool.release(conn).catch(() => undefined);
+          else resolve(conn);
+        },
+        (err: unknown) => {
+          this.waiters.delete(onClose);
+          if (!rejected) reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
+  }
+
   private async drain(timeoutMs: number): Promise<void> {
     const drained = this.pool.drain();
+    for (const reject of this.waiters) reject(this.closedError());
+    this.waiters.clear();
     try {
       await withTimeout(drained, timeoutMs, 'draining dedicated Redis connections');
     } catch {
@@ -227,6 +264,7 @@ export class RedisDedicatedPool {
       await drained;
     }
     await this.pool.clear();
+    this.closed = true;
     this.hooks.changed();
   }
 
