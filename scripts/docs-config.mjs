@@ -20,9 +20,9 @@ const sections = renderConfigReferenceSections([
   REDIS_POOL_DEFINITION,
   HTTP_POOL_DEFINITION,
 ]);
-// docs/mongo.md keeps its own options table (with the Goes to column), checked against the
+// docs/mongo.md also keeps its own options table (with the Goes to column), checked against the
 // definition by libs/mongo/src/mongo-pool.docs.spec.ts.
-const pages = ['docs/configuration.md', 'docs/redis.md', 'docs/http.md'];
+const pages = ['docs/configuration.md', 'docs/mongo.md', 'docs/redis.md', 'docs/http.md'];
 
 for (const page of pages) {
   const file = new URL(`../${page}`, import.meta.url);

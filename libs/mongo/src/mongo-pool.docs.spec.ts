@@ -23,9 +23,10 @@ function presets(meta: PoolVariableMeta): string {
     .join(' / ');
 }
 
-/** Rows of the options table: env, key, default, presets, goes-to. */
+/** Rows of the hand-written options table (before the generated one): env, key, default, presets, goes-to. */
 function documentedRows(): string[][] {
   return docs
+    .slice(0, docs.indexOf('<!-- generated:config mongo -->'))
     .split('\n')
     .filter((line) => line.startsWith('| `MONGODB_'))
     .map((line) =>
