@@ -2,17 +2,20 @@
 // CodeBot with MongoDB behind the TCP fault proxy: once the pool's circuit opens, requests that
 // need MongoDB answer 503 with Retry-After at once — never 500, never a hang — and succeed again
 // after the server returns.
-import { startFaultProxy, startMongo, startRedis } from '@nest-pools/testing';
+import { startFaultProxy } from '@nest-pools/testing';
 
 import { GitHubStandIn } from '../../apps/codebot/src/dev/github-stand-in.js';
 import { TelegramStandIn } from '../../apps/codebot/src/dev/telegram-stand-in.js';
+import { median } from '../support/stats.js';
 import {
   baseEnv,
   buildCodebot,
   type CodebotProcess,
   http,
+  type RunningStack,
   stackEnv,
   startCodebot,
+  startStack,
   waitForStartup,
   waitUntil,
 } from './codebot-harness.js';
@@ -26,34 +29,26 @@ if (external) {
   );
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
-
 describe('CodeBot fails fast while MongoDB is unavailable (built app as a child process)', () => {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
-  let mongo: Awaited<ReturnType<typeof startMongo>>;
-  let proxy: Awaited<ReturnType<typeof startFaultProxy>>;
-  const telegram = new TelegramStandIn(TOKEN);
-  const github = new GitHubStandIn();
+  let stack: RunningStack | undefined;
+  let proxy: Awaited<ReturnType<typeof startFaultProxy>> | undefined;
   let app: CodebotProcess | undefined;
 
   beforeAll(async () => {
     if (external) return;
     await buildCodebot();
-    [redis, mongo] = await Promise.all([
-      startRedis(),
-      startMongo({ dbPrefix: 'codebot', tryMemoryServer: false }),
-      telegram.start(),
-      github.start(),
-    ]).then(([r, m]) => [r, m] as const);
-    const target = new URL(mongo.url);
+    stack = await startStack({
+      telegram: new TelegramStandIn(TOKEN),
+      github: new GitHubStandIn(),
+      telegramToken: TOKEN,
+      mongo: { tryMemoryServer: false },
+    });
+    const target = new URL(stack.mongo.url);
     proxy = await startFaultProxy({ target: { host: target.hostname, port: Number(target.port) } });
-    const proxied = mongo.url.replace(`:${target.port}/`, `:${proxy.port}/`);
+    const proxied = stack.mongo.url.replace(`:${target.port}/`, `:${proxy.port}/`);
     app = await startCodebot(
       baseEnv({
-        ...stackEnv({ redis, mongo: { url: proxied }, telegram, github, telegramToken: TOKEN }),
+        ...stackEnv({ ...stack, mongo: { url: proxied } }),
         MONGODB_HEARTBEAT_FREQUENCY_MS: '500',
         MONGODB_SERVER_SELECTION_TIMEOUT_MS: '1000',
       }),
@@ -63,13 +58,7 @@ describe('CodeBot fails fast while MongoDB is unavailable (built app as a child 
 
   afterAll(async () => {
     const exit = await app?.stop('SIGTERM');
-    await Promise.all([
-      proxy?.close(),
-      redis?.stop(),
-      mongo?.stop(),
-      telegram.close(),
-      github.close(),
-    ]);
+    await Promise.all([proxy?.close(), stack?.stop()]);
     if (app) expect(exit?.code).toBe(0);
   });
 
@@ -79,7 +68,7 @@ describe('CodeBot fails fast while MongoDB is unavailable (built app as a child 
       const base = app!.baseUrl;
       const list = () => http(base, 'GET', '/api/snippets?owner=nobody');
       expect((await list()).status).toBe(200);
-      await proxy.refuse();
+      await proxy!.refuse();
       // Until the circuit opens, requests wait for server selection (1 s) and still answer 503.
       await waitUntil(
         async () => {
@@ -105,7 +94,7 @@ describe('CodeBot fails fast while MongoDB is unavailable (built app as a child 
       expect(retryAfter.every((v) => Number(v) >= 1)).toBe(true);
       expect(median(times)).toBeLessThanOrEqual(100);
 
-      await proxy.heal();
+      await proxy!.heal();
       const healed = performance.now();
       await waitUntil(
         async () => (await list()).status === 200,

@@ -11,10 +11,7 @@ import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { firstValueFrom } from 'rxjs';
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
+import { median } from '../support/stats.js';
 
 describe('HttpPoolModule circuit breaker', () => {
   beforeAll(() => {

@@ -9,11 +9,7 @@ import { Schema } from 'mongoose';
 
 import { type MongoBackend, skipReason, startBackend } from '../support/mongo.js';
 import { bootPool, healthStatus, trackTimerLag } from '../support/mongo.js';
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
+import { median } from '../support/stats.js';
 
 describe('MongoPoolModule under saturation and outages', () => {
   let backend: MongoBackend;

@@ -9,14 +9,11 @@ import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { Registry } from 'prom-client';
 
+import { median } from '../support/stats.js';
+
 async function breakerGauge(registry: Registry): Promise<number | undefined> {
   const metric = await registry.getSingleMetric('pool_circuit_breaker_state')?.get();
   return metric?.values.find((v) => v.labels['pool_system'] === 'redis')?.value;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 describe('RedisPoolModule circuit breaker (real redis-server, fault proxy)', () => {

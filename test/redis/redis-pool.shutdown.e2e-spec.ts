@@ -7,7 +7,6 @@ import { Test } from '@nestjs/testing';
 
 import { poolConnections } from '../support/redis.js';
 
-
 describe('RedisPoolModule shutdown', () => {
   let server: RedisTestServer;
 

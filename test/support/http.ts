@@ -1,6 +1,10 @@
 import { POOL_METRICS_REGISTRY } from '@nest-pools/core';
 import { getHttpPoolToken, HttpPoolModule } from '@nest-pools/http';
-import { type HttpTestUpstream, type HttpUpstreamOptions, startHttpUpstream } from '@nest-pools/testing';
+import {
+  type HttpTestUpstream,
+  type HttpUpstreamOptions,
+  startHttpUpstream,
+} from '@nest-pools/testing';
 import type { HttpService } from '@nestjs/axios';
 import type { Provider } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
