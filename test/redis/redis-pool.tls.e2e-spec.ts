@@ -111,6 +111,33 @@ describe('RedisPoolModule over TLS (rediss://, real redis-server with a private 
     }
   });
 
+  it('a socket that emits a second error (as a failed TLS handshake can) never throws it uncaught', async () => {
+    const moduleRef = await poolModule({ REDIS_URL: tlsUrl, REDIS_TLS_CA_FILE: certs['ca'] });
+    try {
+      const pools = moduleRef.get(RedisPoolService);
+      const main = pools.getClient();
+      const subscriber = pools.subscriber();
+      await subscriber.subscribe('tls-errors');
+      const dedicated = await pools.acquire();
+      const clients = [main, subscriber, dedicated];
+      for (const client of clients) {
+        client.on('error', () => undefined);
+        const stream = (client as Redis).stream;
+        expect(stream).toBeDefined();
+        // ioredis listens with once(): the first error is its own, a second one found no
+        // listener and was thrown out of emit() (in production: an uncaught exception).
+        stream.emit('error', new Error('first: certificate verify failed'));
+        expect(() =>
+          stream.emit('error', new Error('second: tlsv1 alert decode error')),
+        ).not.toThrow();
+        stream.destroy();
+      }
+      await pools.release(dedicated);
+    } finally {
+      await moduleRef.close();
+    }
+  });
+
   it('refuses a CA file that cannot be read, or one given with a redis:// URL, naming the variable', async () => {
     const missing = join(dir, 'missing.pem');
     const build = (env: Record<string, string>) =>

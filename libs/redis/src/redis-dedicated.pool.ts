@@ -26,6 +26,7 @@ import {
 } from './redis-connection-state.js';
 import { disconnectAndWait, type RedisPoolClient } from './redis-pool.client.js';
 import type { RedisPoolMetrics } from './redis-pool.metrics.js';
+import { keepSocketErrorsHandled } from './redis-socket-errors.js';
 
 /** Figures of the dedicated-connection pool (the seeds' names in camelCase). */
 export interface RedisDedicatedPoolStats {
@@ -307,6 +308,7 @@ export class RedisDedicatedPool {
       built.topology === 'cluster'
         ? new DedicatedCluster([...built.nodes], { ...built.options })
         : new DedicatedRedis({ ...built.options });
+    keepSocketErrorsHandled(conn);
     // Errors surface through the commands that hit them; the listener keeps ioredis from
     // printing "Unhandled error event" for every broken dedicated socket.
     conn.on('error', (err: unknown) => this.metrics.error(err));

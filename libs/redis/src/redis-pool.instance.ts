@@ -36,6 +36,7 @@ import {
 } from './redis-pool.constants.js';
 import { INFO_FIELDS, readInfoFields } from './redis-pool.info.js';
 import { RedisPoolMetrics } from './redis-pool.metrics.js';
+import { keepSocketErrorsHandled } from './redis-socket-errors.js';
 import { RedisSubscriberConnection } from './redis-subscriber.js';
 
 /** How long a health outcome is reused by concurrent and back-to-back probes. */
@@ -319,6 +320,7 @@ export class RedisPoolInstance extends PoolLifecycle {
       built.topology === 'cluster'
         ? new GuardedCluster(built.nodes, built.options, guard)
         : new GuardedRedis(built.options, guard);
+    keepSocketErrorsHandled(client);
     client.on('error', (err: unknown) => this.onClientError(err));
     client.on('reconnecting', () => {
       this.reconnects += 1;

@@ -6,6 +6,7 @@ import { type RedisPoolConfig } from './config/index.js';
 import { buildSubscriberClientOptions } from './config/redis-pool.client-options.js';
 import { disconnectAndWait, type RedisPoolClient } from './redis-pool.client.js';
 import type { RedisPoolMetrics } from './redis-pool.metrics.js';
+import { keepSocketErrorsHandled } from './redis-socket-errors.js';
 
 /**
  * A pool's long-lived pub/sub connection, outside the bounded dedicated pool: one per pool,
@@ -56,6 +57,7 @@ export class RedisSubscriberConnection {
       built.topology === 'cluster'
         ? new Cluster(built.nodes, built.options)
         : new Redis(built.options);
+    keepSocketErrorsHandled(conn);
     conn.on('error', (err: unknown) => this.metrics.error(err));
     // Never rejects into the void: while Redis is down the client keeps reconnecting.
     conn.connect().catch((err: unknown) => {
