@@ -325,6 +325,16 @@ export function http<T = any>(
   });
 }
 
+/**
+ * `it` when the suite's MongoDB is the test kit's wire server (whose faults the suite drives),
+ * else `it.skip` after printing why: `MONGODB_TEST_URL` names a server the suite cannot control.
+ */
+export function wireServerIt(needs: string): typeof it {
+  if (!process.env.MONGODB_TEST_URL) return it;
+  console.log(`skipping ${needs}: MONGODB_TEST_URL names a server the test cannot control`);
+  return it.skip;
+}
+
 /** Polls `probe` every `intervalMs` until it returns true; resolves with the elapsed ms. */
 export async function waitUntil(
   probe: () => Promise<boolean>,

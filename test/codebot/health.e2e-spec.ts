@@ -11,18 +11,13 @@ import {
   stackEnv,
   startCodebot,
   waitUntil,
+  wireServerIt,
 } from './codebot-harness.js';
 
 const TOKEN = '777002:health-test-token';
 
-// The outage is made by stopping and restarting the test kit's wire server on the same port; an
-// external server from MONGODB_TEST_URL cannot be stopped by the test.
-const mongoOutageIt = process.env.MONGODB_TEST_URL ? it.skip : it;
-if (process.env.MONGODB_TEST_URL) {
-  console.log(
-    'skipping the MongoDB outage test: MONGODB_TEST_URL points at a server the test cannot stop',
-  );
-}
+// The outage is made by stopping and restarting the test kit's wire server on the same port.
+const mongoOutageIt = wireServerIt('the MongoDB outage test (it stops the server)');
 
 describe('CodeBot health transitions (built app as a child process)', () => {
   let redis: Awaited<ReturnType<typeof startRedis>>;

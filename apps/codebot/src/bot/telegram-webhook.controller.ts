@@ -10,12 +10,12 @@ import {
   Inject,
   Logger,
   Post,
-  ServiceUnavailableException,
   UnauthorizedException,
 } from '@nestjs/common';
 
 import { CODEBOT_REDIS } from '../codebot.tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { asUnavailable } from '../errors/dependency-unavailable.filter.js';
 import { forgetUpdate, markUpdateSeen, type RedisCommands } from '../redis/redis-commands.js';
 import { TelegramClient } from '../telegram/telegram.client.js';
 import { messageOf, parseTelegramUpdate } from '../telegram/telegram-update.js';
@@ -70,7 +70,7 @@ export class TelegramWebhookController {
     } catch (error) {
       // Without de-duplication a retry could run twice; a 503 makes Telegram retry later instead.
       this.logger.warn(`Update ${update.update_id} deferred: ${redact(String(error))}`);
-      throw new ServiceUnavailableException('Update store unavailable; retry later');
+      throw asUnavailable(error, 'Update store unavailable; retry later');
     }
     if (!first) return { ok: true, duplicate: true };
 
@@ -84,7 +84,7 @@ export class TelegramWebhookController {
       // Nothing was answered: let Telegram's retry handle it from scratch.
       await forgetUpdate(this.redis, update.update_id).catch(() => undefined);
       this.logger.error(`Update ${update.update_id} failed: ${redact(String(error))}`);
-      throw new ServiceUnavailableException('Could not handle the update; retry later');
+      throw asUnavailable(error, 'Could not handle the update; retry later');
     }
     if (reply === undefined) return { ok: true, replied: false };
     try {

@@ -1,5 +1,6 @@
 import { PoolTimeoutError, PoolUnavailableError } from '@nest-pools/core';
 import type { ArgumentsHost } from '@nestjs/common';
+import { FILTER_CATCH_EXCEPTIONS } from '@nestjs/common/constants.js';
 import mongoose from 'mongoose';
 
 import { DependencyUnavailableFilter, unavailableAnswer } from './dependency-unavailable.filter.js';
@@ -50,6 +51,23 @@ describe('DependencyUnavailableFilter', () => {
     ['redis acquire', new PoolTimeoutError('acquire timed out', { poolName: 'default' })],
   ])('maps a %s timeout to 503 with Retry-After 1', (_what, error) => {
     expect(unavailableAnswer(error)).toMatchObject({ retryAfterSeconds: 1 });
+  });
+
+  it('is offered every error, so a wait-queue timeout (no exported class) reaches it', () => {
+    // Nest routes an error to a filter only if its @Catch() list names the error's class; an
+    // empty list means every error.
+    const caught: unknown = Reflect.getMetadata(
+      FILTER_CATCH_EXCEPTIONS,
+      DependencyUnavailableFilter,
+    );
+    expect(caught).toEqual([]);
+    const { host, sent } = fakeHost();
+    new DependencyUnavailableFilter().catch(
+      Object.assign(new Error('timed out'), { name: 'MongoWaitQueueTimeoutError' }),
+      host,
+    );
+    expect(sent.status).toBe(503);
+    expect(sent.headers['Retry-After']).toBe('1');
   });
 
   it('leaves other errors alone', () => {

@@ -3,10 +3,11 @@ import { RedisOfflineQueueFullError } from '@nest-pools/redis';
 import {
   type ArgumentsHost,
   Catch,
-  type ExceptionFilter,
   HttpStatus,
   Logger,
+  ServiceUnavailableException,
 } from '@nestjs/common';
+import { BaseExceptionFilter } from '@nestjs/core';
 import type { Response } from 'express';
 import mongoose from 'mongoose';
 
@@ -17,7 +18,10 @@ const MONGO_UNAVAILABLE = [
   mongoose.mongo.MongoNetworkError,
 ];
 
-/** The driver does not export its wait-queue timeout class; its name is stable. */
+/**
+ * The driver does not export its wait-queue timeout class, so no `@Catch()` list can name it; its
+ * name is stable.
+ */
 const MONGO_WAIT_QUEUE_TIMEOUT = 'MongoWaitQueueTimeoutError';
 
 /** What a 503 says, and when to come back. */
@@ -51,22 +55,34 @@ export function unavailableAnswer(error: unknown): UnavailableAnswer | undefined
 }
 
 /**
+ * What a handler that turns any failure into a 503 should throw: `error` itself when it is a pool
+ * being unavailable (the filter then answers with its message and `Retry-After`), else a plain
+ * 503 saying `message`.
+ */
+export function asUnavailable(error: unknown, message: string): Error {
+  return unavailableAnswer(error) === undefined
+    ? new ServiceUnavailableException(message)
+    : (error as Error);
+}
+
+/**
  * Answers requests that failed because a pool is unavailable with 503 and `Retry-After`, never
  * 500 and never a hang: a load balancer or client then backs off instead of retrying into the
- * outage. Every other error goes on to Nest's own handling unchanged.
+ * outage. It sees every error (the driver's wait-queue timeout has no exported class to list in
+ * `@Catch()`), and hands each one it does not recognise to Nest's own handling unchanged.
  */
-@Catch(PoolUnavailableError, PoolTimeoutError, RedisOfflineQueueFullError, ...MONGO_UNAVAILABLE)
-export class DependencyUnavailableFilter implements ExceptionFilter {
+@Catch()
+export class DependencyUnavailableFilter extends BaseExceptionFilter {
   private readonly logger = new Logger(DependencyUnavailableFilter.name);
 
-  catch(error: Error, host: ArgumentsHost): void {
-    const answer = unavailableAnswer(error) ?? {
-      retryAfterSeconds: 1,
-      message: 'Service unavailable',
-    };
-    if (host.getType() !== 'http') throw error;
+  override catch(error: unknown, host: ArgumentsHost): void {
+    const answer = unavailableAnswer(error);
+    if (answer === undefined || host.getType() !== 'http') {
+      super.catch(error, host);
+      return;
+    }
     this.logger.warn(
-      `503 (retry after ${answer.retryAfterSeconds} s): ${redact((error).message)}`,
+      `503 (retry after ${answer.retryAfterSeconds} s): ${redact((error as Error).message)}`,
     );
     const response = host.switchToHttp().getResponse<Response>();
     response

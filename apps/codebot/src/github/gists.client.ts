@@ -1,3 +1,4 @@
+import { PoolUnavailableError } from '@nest-pools/core';
 import type { HttpService } from '@nestjs/axios';
 import { isAxiosError } from 'axios';
 import { firstValueFrom } from 'rxjs';
@@ -24,18 +25,32 @@ export class GistNotFoundError extends Error {
   }
 }
 
-/** GitHub could not be reached or answered with an error. */
+/**
+ * GitHub could not be reached or answered with an error. `cause` is the pool's
+ * `PoolUnavailableError` when the pool's circuit for GitHub is open (nothing was sent).
+ */
 export class GitHubUnavailableError extends Error {
   override readonly name = 'GitHubUnavailableError';
   constructor(
     message: string,
     readonly status?: number,
+    cause?: PoolUnavailableError,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
   }
 }
 
-function describe(error: unknown): { status?: number; message: string } {
+function describe(error: unknown): {
+  status?: number;
+  message: string;
+  cause?: PoolUnavailableError;
+} {
+  if (error instanceof PoolUnavailableError) {
+    return {
+      message: `GitHub unreachable (circuit open, retry after ${error.retryAfterSeconds} s)`,
+      cause: error,
+    };
+  }
   if (isAxiosError(error)) {
     // Never the axios message as is: its config carries headers (the token) and the URL.
     return error.response
@@ -76,9 +91,9 @@ export class GistsClient {
       }));
       return { id: res.data.id, html_url: res.data.html_url, files };
     } catch (error) {
-      const { status, message } = describe(error);
+      const { status, message, cause } = describe(error);
       if (status === 404) throw new GistNotFoundError(id);
-      throw new GitHubUnavailableError(message, status);
+      throw new GitHubUnavailableError(message, status, cause);
     }
   }
 
@@ -101,8 +116,8 @@ export class GistsClient {
       );
       return { id: res.data.id, url: res.data.html_url };
     } catch (error) {
-      const { status, message } = describe(error);
-      throw new GitHubUnavailableError(message, status);
+      const { status, message, cause } = describe(error);
+      throw new GitHubUnavailableError(message, status, cause);
     }
   }
 }

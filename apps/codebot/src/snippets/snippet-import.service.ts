@@ -8,7 +8,13 @@ import { SnippetsService, type SnippetView } from './snippets.service.js';
 /** Result of importing a gist: what was saved and which names were already taken. */
 export type ImportResult =
   | { ok: true; imported: SnippetView[]; skipped: string[] }
-  | { ok: false; reason: 'not_found' | 'upstream' | 'empty'; message: string };
+  | {
+      ok: false;
+      reason: 'not_found' | 'upstream' | 'empty';
+      message: string;
+      /** Why GitHub was unavailable, when the pool refused the call (its circuit is open). */
+      cause?: unknown;
+    };
 
 /** Imports every file of a gist as a snippet of `owner`. */
 @Injectable()
@@ -28,7 +34,12 @@ export class SnippetImportService {
         return { ok: false, reason: 'not_found', message: error.message };
       }
       if (error instanceof GitHubUnavailableError) {
-        return { ok: false, reason: 'upstream', message: `${error.message}; try again later.` };
+        return {
+          ok: false,
+          reason: 'upstream',
+          message: `${error.message}; try again later.`,
+          cause: error.cause,
+        };
       }
       throw error;
     }

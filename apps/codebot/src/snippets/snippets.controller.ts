@@ -18,6 +18,7 @@ import {
 import type { Response } from 'express';
 
 import { ApiKeyGuard, PublicRoute } from '../auth/api-key.guard.js';
+import { unavailableAnswer } from '../errors/dependency-unavailable.filter.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
 import {
   checkName,
@@ -78,6 +79,8 @@ export class SnippetsController {
       if (result.reason === 'empty') {
         throw new HttpException(result.message, HttpStatus.UNPROCESSABLE_ENTITY);
       }
+      // An open circuit answers 503 with the breaker's Retry-After; other failures 502.
+      if (unavailableAnswer(result.cause) !== undefined) throw result.cause as Error;
       throw new HttpException(result.message, HttpStatus.BAD_GATEWAY);
     }
     if (result.imported.length === 0) {
