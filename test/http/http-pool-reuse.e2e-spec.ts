@@ -137,7 +137,7 @@ describe('HttpPoolModule: connection reuse, limits, HttpService interop', () => 
     const registry = moduleRef.get<Registry>(POOL_METRICS_REGISTRY);
     const text = await registry.metrics();
     expect(text).toMatch(
-      /http_client_request_duration_seconds_count\{[^}]*pool_name="default"[^}]*http_request_method="GET"[^}]*http_response_status_class="2xx"[^}]*server_address="127\.0\.0\.1"/,
+      /http_client_request_duration_seconds_count\{[^}]*pool_name="default"[^}]*http_request_method="GET"[^}]*http_response_status_code="200"[^}]*error_type=""[^}]*server_address="127\.0\.0\.1"/,
     );
   });
 });

@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import { POOL_METRICS_REGISTRY } from '@nest-pools/core';
 import { waitFor } from '@nest-pools/testing';
 import { Logger } from '@nestjs/common';
-import { type Connection, Schema } from 'mongoose';
+import { Schema } from 'mongoose';
 import type { Registry } from 'prom-client';
 
 import {
@@ -12,25 +12,13 @@ import {
   type MongoBackend,
   serverSockets,
   skipReason,
+  slowFind,
   startBackend,
   trackTimerLag,
 } from '../support/mongo.js';
 
 /** Monitoring sockets the driver keeps per server besides the pool: streaming hello + RTT. */
 const MONITOR_SOCKETS = 2;
-
-/**
- * Makes the next `find`s on `collection` take about `ms`: server latency on the wire server,
- * a server-side `sleep` in `$where` on a real mongod.
- */
-function slowFind(backend: MongoBackend, connection: Connection, collection: string, ms: number) {
-  const coll = connection.db!.collection(collection);
-  if (backend.wire !== undefined) {
-    backend.wire.setLatency(ms, ['find']);
-    return () => coll.findOne({});
-  }
-  return () => coll.findOne({ $where: `sleep(${ms}) || true` });
-}
 
 async function metricValue(registry: Registry, name: string, labels: Record<string, string>) {
   const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
@@ -146,7 +134,7 @@ describe('MongoPoolModule pool behaviour', () => {
         expect(peak - baseline).toBeLessThanOrEqual(2);
         expect(peak).toBeLessThanOrEqual(2 + MONITOR_SOCKETS);
       }
-      const labels = { pool_name: 'default', db_system: 'mongodb' };
+      const labels = { db_client_connection_pool_name: 'default', db_system_name: 'mongodb' };
       expect(await metricValue(registry, 'db_client_connection_timeouts_total', labels)).toBe(18);
       expect(
         await metricValue(registry, 'pool_errors_total', {
@@ -263,9 +251,13 @@ describe('MongoPoolModule pool behaviour', () => {
       const registry = booted.app.get<Registry>(POOL_METRICS_REGISTRY);
       await new Promise((r) => setImmediate(r)); // gauges refresh on the next turn
       const text = await registry.metrics();
-      const l = 'pool_name="default",db_system="mongodb"';
-      expect(text).toContain(`db_client_connection_count{${l},state="idle"} ${stats.available}`);
-      expect(text).toContain(`db_client_connection_count{${l},state="used"} 0`);
+      const l = 'db_client_connection_pool_name="default",db_system_name="mongodb"';
+      expect(text).toContain(
+        `db_client_connection_count{${l},db_client_connection_state="idle"} ${stats.available}`,
+      );
+      expect(text).toContain(
+        `db_client_connection_count{${l},db_client_connection_state="used"} 0`,
+      );
       expect(text).toContain(`db_client_connection_max{${l}} 8`);
       expect(text).toContain(`db_client_connection_idle_min{${l}} 2`);
       expect(text).toContain(`db_client_connection_pending_requests{${l}} 0`);

@@ -211,16 +211,16 @@ describe('RedisPoolModule (real redis-server)', () => {
     }
   });
 
-  it('exports metrics with db_system="redis" per pool', async () => {
+  it('exports metrics with db_system_name="redis" per pool', async () => {
     const main = pools.getClient();
     await main.set('a-string', 'x');
     await expect(main.lpush('a-string', 'y')).rejects.toThrow(/WRONGTYPE/);
     const registry = moduleRef.get<Registry>(POOL_METRICS_REGISTRY);
     const text = await registry.metrics();
-    expect(text).toMatch(/db_client_connection_max\{pool_name="default",db_system="redis"\} 2/);
-    expect(text).toMatch(/db_client_connection_max\{pool_name="second",db_system="redis"\} 1/);
+    expect(text).toMatch(/db_client_connection_max\{db_client_connection_pool_name="default",db_system_name="redis"\} 2/);
+    expect(text).toMatch(/db_client_connection_max\{db_client_connection_pool_name="second",db_system_name="redis"\} 1/);
     expect(text).toMatch(
-      /db_client_connection_timeouts_total\{pool_name="second",db_system="redis"\} 1/,
+      /db_client_connection_timeouts_total\{db_client_connection_pool_name="second",db_system_name="redis"\} 1/,
     );
     const leaks = pools.getPoolStats('second').leaksDetected;
     expect(leaks).toBeGreaterThan(0);
@@ -234,10 +234,10 @@ describe('RedisPoolModule (real redis-server)', () => {
       /pool_errors_total\{pool_name="default",pool_system="redis",error_type="wrongtype"\} 1/,
     );
     expect(text).toMatch(
-      /db_client_connection_count\{pool_name="default",db_system="redis",state="used"\} 1/,
+      /db_client_connection_count\{db_client_connection_pool_name="default",db_system_name="redis",db_client_connection_state="used"\} 1/,
     );
     expect(text).toMatch(
-      /db_client_connection_wait_time_seconds_count\{pool_name="default",db_system="redis"\} [1-9]/,
+      /db_client_connection_wait_time_seconds_count\{db_client_connection_pool_name="default",db_system_name="redis"\} [1-9]/,
     );
   });
 

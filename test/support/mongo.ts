@@ -19,6 +19,7 @@ import {
 } from '@nest-pools/testing';
 import type { DynamicModule, ForwardReference, Type } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
+import type { Connection } from 'mongoose';
 
 /** `standalone` (default) or `replset`, from `MONGO_TOPOLOGY`. */
 export type MongoTopology = 'standalone' | 'replset';
@@ -103,6 +104,24 @@ export function serverSockets(backend: MongoBackend): number {
 /** Topology type the driver reports on this backend's topology. */
 export function expectedTopologyType(backend: MongoBackend): string {
   return backend.topology === 'replset' ? 'ReplicaSetWithPrimary' : 'Single';
+}
+
+/**
+ * Makes the next `find`s on `collection` take about `ms`: server latency on the wire server,
+ * a server-side `sleep` in `$where` on a real mongod.
+ */
+export function slowFind(
+  backend: MongoBackend,
+  connection: Connection,
+  collection: string,
+  ms: number,
+) {
+  const coll = connection.db!.collection(collection);
+  if (backend.wire !== undefined) {
+    backend.wire.setLatency(ms, ['find']);
+    return () => coll.findOne({});
+  }
+  return () => coll.findOne({ $where: `sleep(${ms}) || true` });
 }
 
 /** Prints why a test is skipped (a skipped Jest test gives no reason). */

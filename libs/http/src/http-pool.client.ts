@@ -100,6 +100,9 @@ export class HttpPoolClient extends PoolLifecycle {
     this.recorder = new HttpPoolMetricsRecorder(metrics, config.name, (ok) =>
       this.window.record(ok),
     );
+    this.transport.watchConnections((origin, seconds) =>
+      this.recorder.connectionClosed(origin, seconds),
+    );
     const retry: RetrySettings = {
       retries: config.retries,
       retryNonIdempotent: config.retryNonIdempotent,

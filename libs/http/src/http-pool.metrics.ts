@@ -33,9 +33,6 @@ export function httpErrorType(error: unknown): string {
   return typeof code === 'string' && KNOWN_ERROR_CODES.has(code) ? code : 'other';
 }
 
-/** `http_response_status_class` values by `status / 100`, prebuilt for the usual statuses. */
-const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
-
 /** A duration histogram child bound to one label set. */
 interface DurationChild {
   observe(seconds: number): void;
@@ -48,7 +45,9 @@ function portOf(url: { port: string; protocol: string }): string {
 
 /**
  * Writes one client's requests and sockets to the shared {@link PoolMetrics} families:
- * `http_client_request_duration_seconds` per attempt (method, status class, origin),
+ * `http_client_request_duration_seconds` per attempt (method, status code, origin, and
+ * `error_type` as OpenTelemetry sets `error.type`: the failure's code when no response arrived,
+ * the status code from 400 on, empty otherwise),
  * `http_client_retries_total` by reason, `pool_errors_total` by error code, and the
  * `http_client_open_connections` / `http_client_pending_requests` gauges from socket snapshots.
  * Labels carry host names and ports only, never paths, query strings or credentials.
@@ -56,9 +55,9 @@ function portOf(url: { port: string; protocol: string }): string {
 export class HttpPoolMetricsRecorder implements RequestObserver {
   private readonly seenOrigins = new Map<string, { server_address: string; server_port: string }>();
   /**
-   * Label-bound histogram children per origin, method and status class: building and checking a
+   * Label-bound histogram children per origin, method, status and error: building and checking a
    * label object on every attempt costs more than the observation itself. Bounded by the origins
-   * a client talks to.
+   * a client talks to, the methods, the status codes and the known error codes.
    */
   private readonly durations = new Map<string, DurationChild>();
 
@@ -75,28 +74,27 @@ export class HttpPoolMetricsRecorder implements RequestObserver {
     seconds: number,
     error: unknown,
   ): void {
-    const statusClass =
-      status === undefined
-        ? 'error'
-        : (STATUS_CLASSES[Math.floor(status / 100)] ?? `${Math.floor(status / 100)}xx`);
-    const key = `${method} ${statusClass} ${url.protocol}//${url.host}`;
+    const statusCode = status === undefined ? '' : String(status);
+    const errorType = error === undefined ? undefined : httpErrorType(error);
+    const errorLabel = errorType ?? (status !== undefined && status >= 400 ? statusCode : '');
+    const key = `${method} ${statusCode} ${errorLabel} ${url.protocol}//${url.host}`;
     let child = this.durations.get(key);
     if (!child) {
       child = this.metrics.httpRequestDuration.labels({
         pool_name: this.poolName,
         http_request_method: method,
-        http_response_status_class: statusClass,
+        http_response_status_code: statusCode,
+        error_type: errorLabel,
         server_address: url.hostname,
         server_port: portOf(url),
       });
       this.durations.set(key, child);
     }
     child.observe(seconds);
-    if (error === undefined) {
+    if (errorType === undefined) {
       this.onOutcome(status === undefined || status < 500);
       return;
     }
-    const errorType = httpErrorType(error);
     this.metrics.errors.inc({
       pool_name: this.poolName,
       pool_system: 'http',
@@ -112,6 +110,14 @@ export class HttpPoolMetricsRecorder implements RequestObserver {
       server_address: url.hostname,
       reason,
     });
+  }
+
+  /** One connection to `origin` closed after `seconds` (`http_client_connection_duration_seconds`). */
+  connectionClosed(origin: string, seconds: number): void {
+    this.metrics.httpConnectionDuration.observe(
+      { pool_name: this.poolName, ...this.labelsOf(origin) },
+      seconds,
+    );
   }
 
   /** Sets the socket gauges from a snapshot; origins gone since the last one drop to 0. */
@@ -142,8 +148,8 @@ export class HttpPoolMetricsRecorder implements RequestObserver {
     pending: number,
   ): void {
     const base = { pool_name: this.poolName, ...labels };
-    this.metrics.httpOpenConnections.set({ ...base, state: 'active' }, active);
-    this.metrics.httpOpenConnections.set({ ...base, state: 'idle' }, idle);
+    this.metrics.httpOpenConnections.set({ ...base, http_connection_state: 'active' }, active);
+    this.metrics.httpOpenConnections.set({ ...base, http_connection_state: 'idle' }, idle);
     this.metrics.httpPendingRequests.set(base, pending);
   }
 

@@ -27,6 +27,7 @@ import type {
   MongoPoolStats,
   MongoServerConnections,
 } from './interfaces/mongo-pool-options.interface.js';
+import { MongoCommandMetrics } from './mongo-command-metrics.js';
 import { MongoPoolBreaker } from './mongo-pool.breaker.js';
 import {
   MONGO_DB_SYSTEM,
@@ -62,6 +63,8 @@ export class MongoPoolInstance extends PoolLifecycle {
   readonly circuit: MongoPoolBreaker;
   private readonly logger: Logger;
   private readonly monitor: MongoPoolMonitor;
+  /** Per-command latency (`MONGODB_OPERATION_METRICS`). */
+  private readonly commands: MongoCommandMetrics | undefined;
   private readonly probe: MongoHealthProbe;
   private readonly leaks: MongoLeakDetector | undefined;
   private readonly health: SharedHealthCheck<MongoPoolHealthDetails>;
@@ -109,9 +112,18 @@ export class MongoPoolInstance extends PoolLifecycle {
     }
     this.monitor = new MongoPoolMonitor(config.name, metrics, config, this.leaks);
     this.circuit = new MongoPoolBreaker(config, metrics);
-    this.probe = new MongoHealthProbe(config.url, driverOptions, this.circuit.breaker);
+    this.probe = new MongoHealthProbe(
+      config.url,
+      // The probe's pings are health, not application operations.
+      { ...driverOptions, monitorCommands: false },
+      this.circuit.breaker,
+    );
     this.client = new mongoose.mongo.MongoClient(config.url, driverOptions);
     this.monitor.attach(this.client);
+    if (config.operationMetrics) {
+      this.commands = new MongoCommandMetrics(metrics, config.name);
+      this.commands.attach(this.client);
+    }
     this.circuit.attach(this.client);
     this.connection = mongoose.createConnection();
     this.connection.plugin(this.circuit.plugin);
@@ -253,6 +265,7 @@ export class MongoPoolInstance extends PoolLifecycle {
       );
     } finally {
       this.monitor.detach();
+      this.commands?.detach();
     }
   }
 

@@ -36,11 +36,16 @@ export interface MongoTopologySnapshot {
   primary?: string;
 }
 
+interface DbLabels {
+  db_client_connection_pool_name: string;
+  db_system_name: string;
+}
+
 interface Labels {
-  db: { pool_name: string; db_system: string };
+  db: DbLabels;
   pool: { pool_name: string; pool_system: string };
-  idle: { pool_name: string; db_system: string; state: string };
-  used: { pool_name: string; db_system: string; state: string };
+  idle: DbLabels & { db_client_connection_state: string };
+  used: DbLabels & { db_client_connection_state: string };
 }
 
 type Listener = (...args: unknown[]) => void;
@@ -77,15 +82,16 @@ export class MongoPoolMonitor {
     limits: { maxPoolSize: number; minPoolSize: number },
     private readonly leaks?: MongoLeakDetector,
   ) {
-    const db = { pool_name: poolName, db_system: MONGO_DB_SYSTEM };
+    const db = { db_client_connection_pool_name: poolName, db_system_name: MONGO_DB_SYSTEM };
     this.labels = {
       db,
       pool: { pool_name: poolName, pool_system: MONGO_DB_SYSTEM },
-      idle: { ...db, state: 'idle' },
-      used: { ...db, state: 'used' },
+      idle: { ...db, db_client_connection_state: 'idle' },
+      used: { ...db, db_client_connection_state: 'used' },
     };
     metrics.connectionMax.set(db, limits.maxPoolSize);
     metrics.connectionIdleMin.set(db, limits.minPoolSize);
+    metrics.initPoolCounters(poolName, MONGO_DB_SYSTEM, { connectionPool: true, clearable: true });
     this.writeGauges();
   }
 

@@ -1,6 +1,7 @@
 import { withTimeout } from '@nest-pools/core';
 import { Cluster, type Command, Redis } from 'ioredis';
 
+import type { RedisCommandTimer } from './redis-command-metrics.js';
 import type { RedisPoolClient } from './redis-pool.client.js';
 
 type SendStream = Parameters<Redis['sendCommand']>[1];
@@ -92,16 +93,26 @@ export class RedisLeaseState {
 export interface ObservedConnection {
   /** What the current borrower changed. */
   readonly leaseState: RedisLeaseState;
+  /** Times the borrower's commands, when operation metrics are on. */
+  commandTimer: RedisCommandTimer | undefined;
+}
+
+/** What a dedicated connection does with each command a borrower sends. */
+function observeLeased(conn: ObservedConnection, command: Command): void {
+  // Both are assigned after ioredis' constructor, which may already send commands.
+  const state = conn.leaseState as RedisLeaseState | undefined;
+  if (state?.observing !== true) return;
+  state.observe(command);
+  conn.commandTimer?.time(command);
 }
 
 /** Dedicated connection to a standalone or Sentinel-managed server. */
 export class DedicatedRedis extends Redis implements ObservedConnection {
-  /** Assigned after ioredis' constructor, which may already send commands. */
   readonly leaseState = new RedisLeaseState();
+  commandTimer: RedisCommandTimer | undefined;
 
   override sendCommand(command: Command, stream?: SendStream): unknown {
-    const state = this.leaseState as RedisLeaseState | undefined;
-    if (state?.observing === true) state.observe(command);
+    observeLeased(this, command);
     return super.sendCommand(command, stream);
   }
 }
@@ -109,10 +120,10 @@ export class DedicatedRedis extends Redis implements ObservedConnection {
 /** Dedicated Cluster client: one per borrower, with the node connections it opens. */
 export class DedicatedCluster extends Cluster implements ObservedConnection {
   readonly leaseState = new RedisLeaseState();
+  commandTimer: RedisCommandTimer | undefined;
 
   override sendCommand(command: Command, stream?: SendStream, node?: unknown): unknown {
-    const state = this.leaseState as RedisLeaseState | undefined;
-    if (state?.observing === true) state.observe(command);
+    observeLeased(this, command);
     return super.sendCommand(command, stream, node);
   }
 }

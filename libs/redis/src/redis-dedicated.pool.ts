@@ -17,6 +17,7 @@ import {
   parseRedisUrl,
 } from './config/redis-pool.client-options.js';
 import { leakMessage } from './errors/redis-pool.messages.js';
+import type { RedisCommandTimer } from './redis-command-metrics.js';
 import {
   cleanForReuse,
   type CleanTarget,
@@ -62,6 +63,8 @@ interface Lease {
 export interface RedisDedicatedPoolHooks {
   /** Re-publishes the pool's connection gauges after a change. */
   changed(): void;
+  /** Times every command of every dedicated connection (`REDIS_OPERATION_METRICS`). */
+  readonly commandTimer?: RedisCommandTimer;
 }
 
 /**
@@ -308,6 +311,7 @@ export class RedisDedicatedPool {
       built.topology === 'cluster'
         ? new DedicatedCluster([...built.nodes], { ...built.options })
         : new DedicatedRedis({ ...built.options });
+    conn.commandTimer = this.hooks.commandTimer;
     keepSocketErrorsHandled(conn);
     // Errors surface through the commands that hit them; the listener keeps ioredis from
     // printing "Unhandled error event" for every broken dedicated socket.

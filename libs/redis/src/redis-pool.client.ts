@@ -7,6 +7,7 @@ import {
   commandInterruptedMessage,
   offlineQueueFullMessage,
 } from './errors/redis-pool.messages.js';
+import type { RedisCommandTimer } from './redis-command-metrics.js';
 import { CommandTimeouts } from './redis-pool.timeouts.js';
 
 /** A client of the module: a standalone or Sentinel `Redis`, or a `Cluster`. */
@@ -27,6 +28,8 @@ export interface RedisClientGuard {
   refused(command: Command): boolean;
   /** Builds the error of a command cut by a dropped connection and not sent again. */
   commandInterrupted(commandName: string): Error;
+  /** Times every command the client sends (`REDIS_OPERATION_METRICS`). */
+  readonly commandTimer?: RedisCommandTimer;
 }
 
 /** The error builders, failure hook and breaker check of one pool's main client. */
@@ -35,8 +38,10 @@ export function createClientGuard(
   offlineQueueMax: number,
   commandFailed: (err: unknown) => void,
   refused: (command: Command) => boolean,
+  commandTimer?: RedisCommandTimer,
 ): RedisClientGuard {
   return {
+    commandTimer,
     offlineQueueMax,
     offlineQueueFull: (command, queued) =>
       new RedisOfflineQueueFullError(
@@ -188,7 +193,10 @@ export class GuardedRedis extends Redis {
     if (firstSend(command)) {
       if (this.timeouts.enabled) this.timeouts.track(command);
       // Handshake commands ('connect') may fail by design (CLIENT SETINFO on Redis < 7.2).
-      if (this.status !== 'connect') reportFailures(command, this.onFailure);
+      if (this.status !== 'connect') {
+        reportFailures(command, this.onFailure);
+        guard.commandTimer?.time(command);
+      }
     }
     return super.sendCommand(command, stream);
   }
@@ -228,7 +236,10 @@ export class GuardedCluster extends Cluster {
     // A cluster sends a command through here again after an outage (offline queue) and for
     // redirects, and wraps `reject` itself: counting is added once, under its redirect handling,
     // so a MOVED that is followed is not a failure.
-    if (firstSend(command)) reportFailures(command, this.onFailure);
+    if (firstSend(command)) {
+      reportFailures(command, this.onFailure);
+      guard.commandTimer?.time(command);
+    }
     return super.sendCommand(command, stream, node);
   }
 }

@@ -16,9 +16,10 @@ import { Logger } from '@nestjs/common';
 import { Cluster, Redis } from 'ioredis';
 
 import { type RedisPoolConfig } from './config/index.js';
-import { buildMainClientOptions } from './config/redis-pool.client-options.js';
+import { buildMainClientOptions, parseRedisUrl } from './config/redis-pool.client-options.js';
 import { connectFailedMessage } from './errors/redis-pool.messages.js';
 import { RedisPoolConnectError } from './errors/redis-pool-connect.error.js';
+import { RedisCommandTimer } from './redis-command-metrics.js';
 import { RedisDedicatedPool, type RedisDedicatedPoolStats } from './redis-dedicated.pool.js';
 import { RedisPoolBreaker } from './redis-pool.breaker.js';
 import {
@@ -129,10 +130,14 @@ export class RedisPoolInstance extends PoolLifecycle {
     this.logger = new Logger(`${REDIS_POOL_LOGGER_CONTEXT}(${name})`);
     this.metrics = new RedisPoolMetrics(poolMetrics, name);
     this.circuit = new RedisPoolBreaker(config, poolMetrics);
-    this.client = this.createMainClient();
+    const commandTimer = config.operationMetrics
+      ? new RedisCommandTimer(poolMetrics, name, parseRedisUrl(config.url).db ?? 0)
+      : undefined;
+    this.client = this.createMainClient(commandTimer);
     this.subscriber = new RedisSubscriberConnection(this.config, this.metrics, this.logger);
     this.dedicated = new RedisDedicatedPool(this.config, this.metrics, this.logger, {
       changed: () => this.publishCounts(),
+      commandTimer,
     });
     this.metrics.limits(this.config.maxConnections, this.config.minConnections);
     this.publishCounts();
@@ -305,7 +310,7 @@ export class RedisPoolInstance extends PoolLifecycle {
     return details;
   }
 
-  private createMainClient(): RedisPoolClient {
+  private createMainClient(commandTimer: RedisCommandTimer | undefined): RedisPoolClient {
     const built = buildMainClientOptions(this.config);
     const guard = createClientGuard(
       this.name,
@@ -315,6 +320,7 @@ export class RedisPoolInstance extends PoolLifecycle {
         this.circuit.failed(err);
       },
       (command) => this.circuit.refused(command),
+      commandTimer,
     );
     const client =
       built.topology === 'cluster'

@@ -44,10 +44,11 @@ export interface RedisConnectionCounts {
 
 /**
  * One pool's view of the shared {@link PoolMetrics}: every write carries
- * `pool_name` and `db_system="redis"` (or `pool_system="redis"`).
+ * `db_client_connection_pool_name` and `db_system_name="redis"` (or `pool_name` and
+ * `pool_system="redis"`).
  */
 export class RedisPoolMetrics {
-  private readonly db: { pool_name: string; db_system: string };
+  private readonly db: { db_client_connection_pool_name: string; db_system_name: string };
   private readonly pool: { pool_name: string; pool_system: string };
 
   /**
@@ -58,20 +59,24 @@ export class RedisPoolMetrics {
     private readonly metrics: PoolMetrics,
     private readonly poolName: string,
   ) {
-    this.db = { pool_name: poolName, db_system: REDIS_DB_SYSTEM };
+    this.db = { db_client_connection_pool_name: poolName, db_system_name: REDIS_DB_SYSTEM };
     this.pool = { pool_name: poolName, pool_system: REDIS_DB_SYSTEM };
   }
 
-  /** Records the limits (`db_client_connection_max`, `…_idle_min`). */
+  /** Records the limits (`db_client_connection_max`, `…_idle_min`) and zeroes the counters. */
   limits(max: number, min: number): void {
     this.metrics.connectionMax.set(this.db, max);
     this.metrics.connectionIdleMin.set(this.db, min);
+    this.metrics.initPoolCounters(this.poolName, REDIS_DB_SYSTEM, {
+      connectionPool: true,
+      clearable: false,
+    });
   }
 
   /** Records connection counts by state and the pending acquires. */
   connections(counts: RedisConnectionCounts): void {
-    this.metrics.connectionCount.set({ ...this.db, state: 'idle' }, counts.idle);
-    this.metrics.connectionCount.set({ ...this.db, state: 'used' }, counts.used);
+    this.metrics.connectionCount.set({ ...this.db, db_client_connection_state: 'idle' }, counts.idle);
+    this.metrics.connectionCount.set({ ...this.db, db_client_connection_state: 'used' }, counts.used);
     this.metrics.pendingRequests.set(this.db, counts.pending);
   }
 

@@ -35,6 +35,7 @@ export class GitHubStandIn extends LocalJsonServer {
   readonly gists = new Map<string, StoredGist>();
   /** Adjustable per test. */
   latencyMs: number;
+  private resetsLeft = 0;
 
   constructor(private readonly options: GitHubStandInOptions = {}) {
     super();
@@ -51,6 +52,14 @@ export class GitHubStandIn extends LocalJsonServer {
         },
       },
     });
+  }
+
+  /**
+   * Drops the connection of each of the next `count` requests without answering (as a crashed
+   * or restarted upstream does), so callers see a connection reset and retry.
+   */
+  resetNext(count = 1): void {
+    this.resetsLeft = count;
   }
 
   /** Adds a gist and returns its id. */
@@ -81,6 +90,11 @@ export class GitHubStandIn extends LocalJsonServer {
   }
 
   protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.resetsLeft > 0) {
+      this.resetsLeft -= 1;
+      req.socket.destroy();
+      return;
+    }
     if (this.latencyMs > 0) await sleep(this.latencyMs);
     const url = new URL(req.url ?? '/', 'http://stand-in');
     if (req.method === 'GET' && url.pathname === '/') {

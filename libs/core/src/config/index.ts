@@ -26,6 +26,7 @@ export {
   type HostPort,
   listField,
   MAX_TIMER_MS,
+  operationMetricsField,
   type PoolConfigOf,
   type PoolField,
   type PoolFields,

@@ -345,6 +345,20 @@ export function describeFields(
   );
 }
 
+/**
+ * `*_OPERATION_METRICS`: whether the pool times every operation into
+ * `db_client_operation_duration_seconds`. Off by default: it costs a closure and an observation
+ * per command, which the benchmarks measure.
+ */
+export function operationMetricsField(env: string): PoolField<boolean, false> {
+  return booleanField({
+    env,
+    default: false,
+    description:
+      'Per-operation latency histogram (db_client_operation_duration_seconds) by command, collection and error.',
+  });
+}
+
 /** `*_BREAKER_ENABLED`: whether the pool's circuit breaker may open. On by default everywhere. */
 export function breakerEnabledField(env: string): PoolField<boolean, true> {
   return booleanField({

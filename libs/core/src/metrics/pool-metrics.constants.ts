@@ -23,9 +23,11 @@ export const POOL_METRIC_NAMES = {
   waitTime: 'db_client_connection_wait_time_seconds',
   useTime: 'db_client_connection_use_time_seconds',
   createTime: 'db_client_connection_create_time_seconds',
+  operationDuration: 'db_client_operation_duration_seconds',
   httpOpenConnections: 'http_client_open_connections',
   httpPendingRequests: 'http_client_pending_requests',
   httpRequestDuration: 'http_client_request_duration_seconds',
+  httpConnectionDuration: 'http_client_connection_duration_seconds',
   httpRetries: 'http_client_retries_total',
   errors: 'pool_errors_total',
   circuitState: 'pool_circuit_breaker_state',
@@ -65,4 +67,20 @@ export const CONNECTION_CREATE_BUCKETS: readonly number[] = [
  */
 export const HTTP_REQUEST_DURATION_BUCKETS: readonly number[] = [
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30,
+];
+
+/**
+ * Buckets (seconds) of `db_client_operation_duration_seconds`: the boundaries the OpenTelemetry
+ * database semantic conventions recommend, plus 0.5 ms and 2.5 ms for loopback and LAN commands.
+ */
+export const OPERATION_DURATION_BUCKETS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10,
+];
+
+/**
+ * Buckets (seconds) of `http_client_connection_duration_seconds`: how long an outbound
+ * connection stayed open, from a request-long socket to hours of keep-alive.
+ */
+export const HTTP_CONNECTION_DURATION_BUCKETS: readonly number[] = [
+  0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600,
 ];

@@ -8,17 +8,34 @@ import { PoolMetrics } from './pool-metrics.js';
 import { PoolMetricsModule } from './pool-metrics.module.js';
 
 const EXPECTED: Record<keyof typeof POOL_METRIC_NAMES, { type: string; labels: string[] }> = {
-  connectionCount: { type: 'gauge', labels: ['pool_name', 'db_system', 'state'] },
-  connectionMax: { type: 'gauge', labels: ['pool_name', 'db_system'] },
-  connectionIdleMin: { type: 'gauge', labels: ['pool_name', 'db_system'] },
-  pendingRequests: { type: 'gauge', labels: ['pool_name', 'db_system'] },
-  timeouts: { type: 'counter', labels: ['pool_name', 'db_system'] },
-  waitTime: { type: 'histogram', labels: ['pool_name', 'db_system'] },
-  useTime: { type: 'histogram', labels: ['pool_name', 'db_system'] },
-  createTime: { type: 'histogram', labels: ['pool_name', 'db_system'] },
+  connectionCount: {
+    type: 'gauge',
+    labels: ['db_client_connection_pool_name', 'db_system_name', 'db_client_connection_state'],
+  },
+  connectionMax: { type: 'gauge', labels: ['db_client_connection_pool_name', 'db_system_name'] },
+  connectionIdleMin: {
+    type: 'gauge',
+    labels: ['db_client_connection_pool_name', 'db_system_name'],
+  },
+  pendingRequests: { type: 'gauge', labels: ['db_client_connection_pool_name', 'db_system_name'] },
+  timeouts: { type: 'counter', labels: ['db_client_connection_pool_name', 'db_system_name'] },
+  waitTime: { type: 'histogram', labels: ['db_client_connection_pool_name', 'db_system_name'] },
+  useTime: { type: 'histogram', labels: ['db_client_connection_pool_name', 'db_system_name'] },
+  createTime: { type: 'histogram', labels: ['db_client_connection_pool_name', 'db_system_name'] },
+  operationDuration: {
+    type: 'histogram',
+    labels: [
+      'pool_name',
+      'db_system_name',
+      'db_operation_name',
+      'db_collection_name',
+      'db_namespace',
+      'error_type',
+    ],
+  },
   httpOpenConnections: {
     type: 'gauge',
-    labels: ['pool_name', 'server_address', 'server_port', 'state'],
+    labels: ['pool_name', 'server_address', 'server_port', 'http_connection_state'],
   },
   httpPendingRequests: { type: 'gauge', labels: ['pool_name', 'server_address', 'server_port'] },
   httpRequestDuration: {
@@ -26,10 +43,15 @@ const EXPECTED: Record<keyof typeof POOL_METRIC_NAMES, { type: string; labels: s
     labels: [
       'pool_name',
       'http_request_method',
-      'http_response_status_class',
+      'http_response_status_code',
+      'error_type',
       'server_address',
       'server_port',
     ],
+  },
+  httpConnectionDuration: {
+    type: 'histogram',
+    labels: ['pool_name', 'server_address', 'server_port'],
   },
   httpRetries: { type: 'counter', labels: ['pool_name', 'server_address', 'reason'] },
   errors: { type: 'counter', labels: ['pool_name', 'pool_system', 'error_type'] },
@@ -89,23 +111,27 @@ describe('PoolMetrics', () => {
   it('exports observations with seconds-based histogram buckets', async () => {
     const registry = new Registry();
     const metrics = new PoolMetrics(registry);
-    metrics.waitTime.observe({ pool_name: 'p', db_system: 'redis' }, 0.003);
+    metrics.waitTime.observe(
+      { db_client_connection_pool_name: 'p', db_system_name: 'redis' },
+      0.003,
+    );
     metrics.httpRequestDuration.observe(
       {
         pool_name: 'github',
         server_address: 'api.github.com',
         server_port: '443',
         http_request_method: 'GET',
-        http_response_status_class: '2xx',
+        http_response_status_code: '200',
+        error_type: '',
       },
       0.2,
     );
     const text = await registry.metrics();
     expect(text).toContain(
-      'db_client_connection_wait_time_seconds_bucket{le="0.005",pool_name="p",db_system="redis"} 1',
+      'db_client_connection_wait_time_seconds_bucket{le="0.005",db_client_connection_pool_name="p",db_system_name="redis"} 1',
     );
     expect(text).toContain(
-      'db_client_connection_wait_time_seconds_bucket{le="0.0025",pool_name="p",db_system="redis"} 0',
+      'db_client_connection_wait_time_seconds_bucket{le="0.0025",db_client_connection_pool_name="p",db_system_name="redis"} 0',
     );
     expect(text).toMatch(/http_client_request_duration_seconds_bucket\{le="0\.25",.*\} 1/);
     expect(text).toMatch(/http_client_request_duration_seconds_bucket\{le="0\.1",.*\} 0/);
@@ -115,9 +141,10 @@ describe('PoolMetrics', () => {
     const registry = new Registry();
     const metrics = new PoolMetrics(registry);
     for (const pool of ['gone', 'kept']) {
-      metrics.connectionCount.set({ pool_name: pool, db_system: 'mongodb', state: 'idle' }, 2);
-      metrics.connectionCount.set({ pool_name: pool, db_system: 'mongodb', state: 'used' }, 1);
-      metrics.waitTime.observe({ pool_name: pool, db_system: 'mongodb' }, 0.01);
+      const db = { db_client_connection_pool_name: pool, db_system_name: 'mongodb' };
+      metrics.connectionCount.set({ ...db, db_client_connection_state: 'idle' }, 2);
+      metrics.connectionCount.set({ ...db, db_client_connection_state: 'used' }, 1);
+      metrics.waitTime.observe(db, 0.01);
       metrics.errors.inc({ pool_name: pool, pool_system: 'mongodb', error_type: 'MongoError' });
       metrics.httpRetries.inc({ pool_name: pool, server_address: 'h', reason: '503' });
     }
@@ -125,9 +152,11 @@ describe('PoolMetrics', () => {
     const text = await registry.metrics();
     expect(text).not.toContain('pool_name="gone"');
     expect(text).toContain(
-      'db_client_connection_count{pool_name="kept",db_system="mongodb",state="used"} 1',
+      'db_client_connection_count{db_client_connection_pool_name="kept",db_system_name="mongodb",db_client_connection_state="used"} 1',
     );
-    expect(text).toContain('db_client_connection_wait_time_seconds_count{pool_name="kept"');
+    expect(text).toContain(
+      'db_client_connection_wait_time_seconds_count{db_client_connection_pool_name="kept"',
+    );
     expect(text).toContain('pool_errors_total{pool_name="kept"');
     expect(text).toContain('http_client_retries_total{pool_name="kept"');
   });

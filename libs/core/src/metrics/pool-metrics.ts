@@ -6,22 +6,41 @@ import {
   CONNECTION_CREATE_BUCKETS,
   CONNECTION_USE_BUCKETS,
   CONNECTION_WAIT_BUCKETS,
+  HTTP_CONNECTION_DURATION_BUCKETS,
   HTTP_REQUEST_DURATION_BUCKETS,
+  OPERATION_DURATION_BUCKETS,
   POOL_METRIC_NAMES,
   POOL_METRICS_REGISTRY,
 } from './pool-metrics.constants.js';
 
 /**
- * `db_system` label value: the database behind a `db_client_connection_*` metric, as the
- * OpenTelemetry `db.system` attribute names it (`mongodb`, `redis`); each pool library sets its own.
+ * `db_system_name` label value: the database behind a `db_client_*` metric, as the
+ * OpenTelemetry `db.system.name` attribute names it (`mongodb`, `redis`); each pool library sets
+ * its own.
  */
 export type DbSystem = string;
 
 /** `pool_system` label value: which kind of pool a `pool_*` metric belongs to (`http`, `redis`, …). */
 export type PoolSystem = string;
 
-/** Labels of the database connection-pool families except `connectionCount`. */
-export type DbPoolLabel = 'pool_name' | 'db_system';
+/**
+ * Labels of the database connection-pool families except `connectionCount`: the OpenTelemetry
+ * `db.client.connection.pool.name` and `db.system.name` attributes in Prometheus form.
+ */
+export type DbPoolLabel = 'db_client_connection_pool_name' | 'db_system_name';
+
+/**
+ * Labels of `db_client_operation_duration_seconds`: the OpenTelemetry database attributes of one
+ * operation (`db.system.name`, `db.operation.name`, `db.collection.name`, `db.namespace`,
+ * `error.type`) plus the pool it went through.
+ */
+export type DbOperationLabel =
+  | 'pool_name'
+  | 'db_system_name'
+  | 'db_operation_name'
+  | 'db_collection_name'
+  | 'db_namespace'
+  | 'error_type';
 
 /** Labels of the `pool_*` families shared by every pool kind. */
 export type PoolLabel = 'pool_name' | 'pool_system';
@@ -41,21 +60,26 @@ interface LabelSetStore {
  * The pool metric families of one application, on the injected prom-client {@link Registry}
  * (never the global one). Families are get-or-create: every `PoolMetrics` built on the same
  * registry shares the same family objects, so the Mongo, Redis and HTTP pools of one application
- * write to one set of families told apart by `pool_name`.
+ * write to one set of families told apart by `pool_name` (`db_client_connection_pool_name` on the
+ * connection-pool families, as OpenTelemetry names it).
  *
  * Label values must be bounded and free of secrets: pool names, `server_address` as a host name
  * (never a full URL), error class names or codes as `error_type`.
  *
  * @example
  * ```ts
- * metrics.connectionCount.set({ pool_name: 'default', db_system: 'redis', state: 'idle' }, 3);
- * metrics.waitTime.observe({ pool_name: 'default', db_system: 'redis' }, 0.002);
+ * const pool = { db_client_connection_pool_name: 'default', db_system_name: 'redis' };
+ * metrics.connectionCount.set({ ...pool, db_client_connection_state: 'idle' }, 3);
+ * metrics.waitTime.observe(pool, 0.002);
  * ```
  */
 @Injectable()
 export class PoolMetrics {
-  /** Gauge `db_client_connection_count`: open connections by `state` (`idle` | `used`). */
-  readonly connectionCount: Gauge<DbPoolLabel | 'state'>;
+  /**
+   * Gauge `db_client_connection_count`: open connections by `db_client_connection_state`
+   * (`idle` | `used`).
+   */
+  readonly connectionCount: Gauge<DbPoolLabel | 'db_client_connection_state'>;
   /** Gauge `db_client_connection_max`: the configured maximum pool size. */
   readonly connectionMax: Gauge<DbPoolLabel>;
   /** Gauge `db_client_connection_idle_min`: the configured minimum of idle connections. */
@@ -70,14 +94,30 @@ export class PoolMetrics {
   readonly useTime: Histogram<DbPoolLabel>;
   /** Histogram `db_client_connection_create_time_seconds`: time to open a new connection. */
   readonly createTime: Histogram<DbPoolLabel>;
-  /** Gauge `http_client_open_connections`: sockets to an upstream by `state` (`active` | `idle`). */
-  readonly httpOpenConnections: Gauge<HttpServerLabel | 'state'>;
+  /**
+   * Histogram `db_client_operation_duration_seconds`: one database operation (a MongoDB command,
+   * a Redis command), from sending it to its reply.
+   */
+  readonly operationDuration: Histogram<DbOperationLabel>;
+  /**
+   * Gauge `http_client_open_connections`: sockets to an upstream by `http_connection_state`
+   * (`active` | `idle`).
+   */
+  readonly httpOpenConnections: Gauge<HttpServerLabel | 'http_connection_state'>;
   /** Gauge `http_client_pending_requests`: requests queued for a free socket. */
   readonly httpPendingRequests: Gauge<HttpServerLabel>;
-  /** Histogram `http_client_request_duration_seconds`: outbound request duration. */
+  /**
+   * Histogram `http_client_request_duration_seconds`: outbound request duration, by method,
+   * status code and `error_type` (empty on success).
+   */
   readonly httpRequestDuration: Histogram<
-    HttpServerLabel | 'http_request_method' | 'http_response_status_class'
+    HttpServerLabel | 'http_request_method' | 'http_response_status_code' | 'error_type'
   >;
+  /**
+   * Histogram `http_client_connection_duration_seconds`: how long each outbound connection stayed
+   * open, observed when it closes.
+   */
+  readonly httpConnectionDuration: Histogram<HttpServerLabel>;
   /** Counter `http_client_retries_total`: retried requests by `reason`. */
   readonly httpRetries: Counter<'pool_name' | 'server_address' | 'reason'>;
   /** Counter `pool_errors_total`: pool errors by `error_type`. */
@@ -99,13 +139,13 @@ export class PoolMetrics {
    */
   constructor(@Inject(POOL_METRICS_REGISTRY) readonly registry: Registry) {
     const n = POOL_METRIC_NAMES;
-    const db = ['pool_name', 'db_system'] as const;
+    const db = ['db_client_connection_pool_name', 'db_system_name'] as const;
     const pool = ['pool_name', 'pool_system'] as const;
     const server = ['pool_name', 'server_address', 'server_port'] as const;
 
     this.connectionCount = this.gauge(n.connectionCount, 'Open connections by state.', [
       ...db,
-      'state',
+      'db_client_connection_state',
     ]);
     this.connectionMax = this.gauge(n.connectionMax, 'Maximum connections allowed.', db);
     this.connectionIdleMin = this.gauge(
@@ -141,10 +181,23 @@ export class PoolMetrics {
       db,
       CONNECTION_CREATE_BUCKETS,
     );
+    this.operationDuration = this.histogram(
+      n.operationDuration,
+      'Duration of database operations (commands), in seconds.',
+      [
+        'pool_name',
+        'db_system_name',
+        'db_operation_name',
+        'db_collection_name',
+        'db_namespace',
+        'error_type',
+      ],
+      OPERATION_DURATION_BUCKETS,
+    );
     this.httpOpenConnections = this.gauge(
       n.httpOpenConnections,
       'Open outbound HTTP connections by state.',
-      [...server, 'state'],
+      [...server, 'http_connection_state'],
     );
     this.httpPendingRequests = this.gauge(
       n.httpPendingRequests,
@@ -154,8 +207,14 @@ export class PoolMetrics {
     this.httpRequestDuration = this.histogram(
       n.httpRequestDuration,
       'Duration of outbound HTTP requests, in seconds.',
-      [...server, 'http_request_method', 'http_response_status_class'],
+      [...server, 'http_request_method', 'http_response_status_code', 'error_type'],
       HTTP_REQUEST_DURATION_BUCKETS,
+    );
+    this.httpConnectionDuration = this.histogram(
+      n.httpConnectionDuration,
+      'How long outbound HTTP connections stayed open, in seconds.',
+      server,
+      HTTP_CONNECTION_DURATION_BUCKETS,
     );
     this.httpRetries = this.counter(n.httpRetries, 'Outbound HTTP requests retried, by reason.', [
       'pool_name',
@@ -182,17 +241,43 @@ export class PoolMetrics {
   }
 
   /**
+   * Writes 0 to the counters of a new pool whose labels are all known up front (timeouts, leaks,
+   * reconnects and, where the pool can be cleared, clears), so the series exists from the first
+   * scrape: `increase()` and `rate()` then see the pool's first event, which they miss on a series
+   * that appears already at 1.
+   *
+   * @param poolName `pool_name` / `db_client_connection_pool_name` value.
+   * @param system `pool_system` / `db_system_name` value.
+   * @param kinds `connectionPool`: the pool hands out connections (acquire timeouts count);
+   *   `clearable`: its driver can clear the pool (`pool_cleared_total`).
+   */
+  initPoolCounters(
+    poolName: string,
+    system: string,
+    kinds: { connectionPool: boolean; clearable: boolean },
+  ): void {
+    const pool = { pool_name: poolName, pool_system: system };
+    if (kinds.connectionPool) {
+      this.timeouts.inc({ db_client_connection_pool_name: poolName, db_system_name: system }, 0);
+      this.leaks.inc(pool, 0);
+    }
+    this.reconnects.inc(pool, 0);
+    if (kinds.clearable) this.poolCleared.inc(pool, 0);
+  }
+
+  /**
    * Removes every label set of `poolName` from every family, so a closed pool stops being
    * exported (and a pool re-created under the same name starts from zero).
    *
-   * @param poolName value of the `pool_name` label to remove
+   * @param poolName value of the `pool_name` (or `db_client_connection_pool_name`) label to remove
    */
   forgetPool(poolName: string): void {
     for (const family of this.families) {
       const store = (family as unknown as LabelSetStore).hashMap ?? {};
       for (const entry of Object.values(store)) {
         const labels = entry?.labels;
-        if (labels?.['pool_name'] === poolName) {
+        const pool = labels?.['pool_name'] ?? labels?.['db_client_connection_pool_name'];
+        if (labels !== undefined && pool === poolName) {
           (family as Gauge<string>).remove(labels as Record<string, string>);
         }
       }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
 
 import { waitAtMost } from '@nest-pools/core';
 import type { AxiosAdapter, AxiosResponse } from 'axios';
@@ -7,6 +8,12 @@ import axios, { AxiosError } from 'axios';
 
 import type { HttpPoolOriginStats } from '../interfaces/http-pool-stats.interface.js';
 import type { PooledTransport, SendAttempt, TransportAttempt } from './transport.interface.js';
+
+/** `Agent#createConnection`, which Node's typings leave out. */
+type CreateConnection = (
+  options: { host?: string | null; port?: number | string | null },
+  callback?: (err: Error | null, socket?: Duplex) => void,
+) => Duplex | undefined;
 
 /** Settings of the Node `http`/`https` agent transport. */
 export interface NodeHttpTransportOptions {
@@ -46,6 +53,23 @@ export class NodeHttpTransport implements PooledTransport {
     this.httpAgent = new http.Agent(agentOptions);
     this.httpsAgent = new https.Agent(agentOptions);
     this.stock = axios.getAdapter('http');
+  }
+
+  watchConnections(closed: (origin: string, seconds: number) => void): void {
+    for (const [agent, scheme] of [
+      [this.httpAgent, 'http:'],
+      [this.httpsAgent, 'https:'],
+    ] as const) {
+      const target = agent as unknown as { createConnection: CreateConnection };
+      const create = target.createConnection;
+      target.createConnection = function (this: unknown, options, callback) {
+        const socket = create.call(this, options, callback);
+        const openedAt = performance.now();
+        const origin = `${scheme}//${options.host ?? 'localhost'}:${options.port ?? (scheme === 'https:' ? 443 : 80)}`;
+        socket?.once('close', () => closed(origin, (performance.now() - openedAt) / 1000));
+        return socket;
+      };
+    }
   }
 
   readonly send: SendAttempt = async ({ config, signal }: TransportAttempt) => {

@@ -46,6 +46,11 @@ export interface PooledTransport {
   /** Per-origin socket statistics. */
   origins(): HttpPoolOriginStats[];
   /**
+   * Calls `closed` each time one of the transport's connections closes, with its origin
+   * (`protocol://host:port`) and how long it was open, in seconds.
+   */
+  watchConnections(closed: (origin: string, seconds: number) => void): void;
+  /**
    * Stops accepting requests, lets in-flight ones finish for up to `timeoutMs`, then destroys
    * every socket. Resolves once nothing is left open.
    */

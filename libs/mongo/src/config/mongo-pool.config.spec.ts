@@ -32,6 +32,7 @@ const EVERY_VARIABLE: Array<[string, string, keyof MongoPoolConfig, unknown]> = 
   ['MONGODB_BREAKER_ENABLED', 'off', 'breakerEnabled', false],
   ['MONGODB_BREAKER_FAILURES', '3', 'breakerFailures', 3],
   ['MONGODB_BREAKER_HALF_OPEN_MS', '2500', 'breakerHalfOpenMS', 2500],
+  ['MONGODB_OPERATION_METRICS', 'true', 'operationMetrics', true],
 ];
 
 describe('parseMongoPoolConfig', () => {
@@ -70,6 +71,7 @@ describe('parseMongoPoolConfig', () => {
       breakerEnabled: true,
       breakerFailures: 5,
       breakerHalfOpenMS: 1000,
+      operationMetrics: false,
     } satisfies MongoPoolConfig);
   });
 

@@ -37,6 +37,7 @@ describe('toMongoDriverOptions', () => {
         MONGODB_COMPRESSORS: 'zlib',
         MONGODB_RETRY_WRITES: 'false',
         MONGODB_RETRY_READS: 'false',
+        MONGODB_OPERATION_METRICS: 'true',
       }),
       installed(),
     );
@@ -55,6 +56,7 @@ describe('toMongoDriverOptions', () => {
       retryWrites: false,
       retryReads: false,
       driverInfo: { name: 'nest-pools' },
+      monitorCommands: true,
     });
   });
 

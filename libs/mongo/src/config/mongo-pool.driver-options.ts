@@ -83,6 +83,9 @@ export function toMongoDriverOptions(
     retryReads: config.retryReads,
     compressors: [...config.compressors],
     driverInfo: { ...MONGO_DRIVER_INFO },
+    // Command events feed db_client_operation_duration_seconds; without them the driver skips
+    // building an event per command.
+    monitorCommands: config.operationMetrics,
   };
   if (config.appName !== undefined) options.appName = config.appName;
   if (urlWantsTls(config.url)) {

@@ -6,6 +6,7 @@ import {
   countField,
   durationField,
   listField,
+  operationMetricsField,
   type PoolFields,
   textField,
   urlField,
@@ -285,4 +286,11 @@ export const MONGO_POOL_FIELDS = {
    * @default 1000
    */
   breakerHalfOpenMS: breakerHalfOpenField('MONGODB_BREAKER_HALF_OPEN_MS'),
+  /**
+   * Time every command through the driver's command monitoring (`monitorCommands`) into
+   * `db_client_operation_duration_seconds{db_operation_name="find",db_collection_name=…}`. Env
+   * `MONGODB_OPERATION_METRICS`.
+   * @default false
+   */
+  operationMetrics: operationMetricsField('MONGODB_OPERATION_METRICS'),
 } satisfies PoolFields;

@@ -35,6 +35,7 @@ const EVERY_VARIABLE: Array<[string, string, keyof RedisPoolConfig, unknown]> = 
   ['REDIS_SHUTDOWN_TIMEOUT_MS', '2000', 'shutdownTimeoutMs', 2000],
   ['REDIS_FAIL_FAST', 'on', 'failFast', true],
   ['REDIS_BREAKER_ENABLED', 'off', 'breakerEnabled', false],
+  ['REDIS_OPERATION_METRICS', 'true', 'operationMetrics', true],
   ['REDIS_BREAKER_FAILURES', '3', 'breakerFailures', 3],
   ['REDIS_BREAKER_HALF_OPEN_MS', '2500', 'breakerHalfOpenMs', 2500],
   [
@@ -106,6 +107,7 @@ describe('parseRedisPoolConfig', () => {
       breakerEnabled: true,
       breakerFailures: 5,
       breakerHalfOpenMs: 1000,
+      operationMetrics: false,
     } satisfies RedisPoolConfig);
   });
 

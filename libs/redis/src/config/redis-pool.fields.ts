@@ -7,6 +7,7 @@ import {
   durationField,
   enumField,
   hostListField,
+  operationMetricsField,
   type PoolFields,
   textField,
   urlField,
@@ -351,4 +352,11 @@ export const REDIS_POOL_FIELDS = {
    * @default 1000
    */
   breakerHalfOpenMs: breakerHalfOpenField('REDIS_BREAKER_HALF_OPEN_MS'),
+  /**
+   * Time every command of the main client and the dedicated connections into
+   * `db_client_operation_duration_seconds{db_operation_name="GET",…}`. Env
+   * `REDIS_OPERATION_METRICS`.
+   * @default false
+   */
+  operationMetrics: operationMetricsField('REDIS_OPERATION_METRICS'),
 } satisfies PoolFields;

@@ -1,0 +1,110 @@
+// Per-command latency of a Redis pool (REDIS_OPERATION_METRICS) against a real redis-server:
+// db_client_operation_duration_seconds per command name for the main client and the dedicated
+// connections, reply errors by type, unknown commands bucketed, handshakes and borrow checks not
+// counted, and nothing at all for a pool with the option off.
+import type { RedisPoolService } from '@nest-pools/redis';
+import type { Redis } from 'ioredis';
+
+import { type RedisHarness, startRedisHarness } from '../support/redis.js';
+
+const DB = 3;
+
+interface Series {
+  labels: Record<string, string>;
+  count: number;
+  sum: number;
+}
+
+/** The pool's `db_client_operation_duration_seconds` series, by `name error_type`. */
+async function operations(harness: RedisHarness, pool: string): Promise<Map<string, Series>> {
+  const metric = await harness.registry
+    .getSingleMetric('db_client_operation_duration_seconds')
+    ?.get();
+  const out = new Map<string, Series>();
+  for (const v of metric?.values ?? []) {
+    const labels = v.labels as Record<string, string>;
+    if (labels['pool_name'] !== pool) continue;
+    const key = `${labels['db_operation_name']} ${labels['error_type'] || 'ok'}`;
+    const series = out.get(key) ?? { labels: {}, count: 0, sum: 0 };
+    const name = (v as { metricName?: string }).metricName;
+    if (name?.endsWith('_count')) series.count = v.value;
+    else if (name?.endsWith('_sum')) series.sum = v.value;
+    else continue;
+    const { le: _le, ...rest } = labels;
+    series.labels = rest;
+    out.set(key, series);
+  }
+  return out;
+}
+
+describe('Redis per-operation metrics (real redis-server)', () => {
+  let harness: RedisHarness;
+  let pools: RedisPoolService;
+
+  beforeAll(async () => {
+    harness = await startRedisHarness({
+      pools: (redis) => [
+        {
+          name: 'timed',
+          url: `${redis.url}/${DB}`,
+          operationMetrics: true,
+          healthCheckIntervalMs: 0,
+          maxConnections: 1,
+        },
+        { name: 'quiet', url: redis.url, healthCheckIntervalMs: 0 },
+      ],
+    });
+    pools = harness.pools;
+  });
+
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  it('times every command of the main client and the dedicated connections by name', async () => {
+    const main = pools.getClient('timed') as Redis;
+    await main.set('op:k', 'v');
+    for (let i = 0; i < 3; i++) await main.get('op:k');
+    await expect(main.lpush('op:k', 'x')).rejects.toThrow(/WRONGTYPE/);
+    await expect(main.call('NOTACOMMAND', 'a')).rejects.toThrow(/unknown command/);
+    await pools.withConnection('timed', async (conn) => {
+      await conn.incr('op:n');
+      // The server holds BLPOP for its 0.2 s timeout: the observed time cannot be shorter.
+      await conn.blpop('op:empty', 0.2);
+    });
+
+    const ops = await operations(harness, 'timed');
+    expect([...ops.keys()].sort()).toEqual([
+      'BLPOP ok',
+      'GET ok',
+      'INCR ok',
+      'LPUSH wrongtype',
+      'SET ok',
+      'other err',
+    ]);
+    expect(ops.get('GET ok')).toMatchObject({
+      count: 3,
+      labels: {
+        pool_name: 'timed',
+        db_system_name: 'redis',
+        db_operation_name: 'GET',
+        db_collection_name: '',
+        db_namespace: String(DB),
+        error_type: '',
+      },
+    });
+    expect(ops.get('SET ok')?.count).toBe(1);
+    expect(ops.get('LPUSH wrongtype')?.count).toBe(1);
+    expect(ops.get('INCR ok')?.count).toBe(1);
+    expect(ops.get('BLPOP ok')?.count).toBe(1);
+    expect(ops.get('BLPOP ok')?.sum).toBeGreaterThanOrEqual(0.2);
+    expect(ops.get('GET ok')?.sum).toBeGreaterThan(0);
+  });
+
+  it('writes nothing for a pool with operation metrics off', async () => {
+    const quiet = pools.getClient('quiet') as Redis;
+    await quiet.set('q', '1');
+    await quiet.get('q');
+    expect((await operations(harness, 'quiet')).size).toBe(0);
+  });
+});
