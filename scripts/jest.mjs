@@ -13,7 +13,11 @@ const jestBin = require.resolve('jest/bin/jest');
 const outDir = mkdtempSync(join(tmpdir(), 'nest-pools-jest-'));
 const out = join(outDir, 'results.json');
 
-const nodeOptions = [process.env.NODE_OPTIONS ?? '', '--experimental-vm-modules', '--no-warnings=ExperimentalWarning']
+const nodeOptions = [
+  process.env.NODE_OPTIONS ?? '',
+  '--experimental-vm-modules',
+  '--no-warnings=ExperimentalWarning',
+]
   .join(' ')
   .trim();
 const args = [jestBin, '--json', `--outputFile=${out}`, ...process.argv.slice(2)];

@@ -217,8 +217,12 @@ describe('RedisPoolModule (real redis-server)', () => {
     await expect(main.lpush('a-string', 'y')).rejects.toThrow(/WRONGTYPE/);
     const registry = moduleRef.get<Registry>(POOL_METRICS_REGISTRY);
     const text = await registry.metrics();
-    expect(text).toMatch(/db_client_connection_max\{db_client_connection_pool_name="default",db_system_name="redis"\} 2/);
-    expect(text).toMatch(/db_client_connection_max\{db_client_connection_pool_name="second",db_system_name="redis"\} 1/);
+    expect(text).toMatch(
+      /db_client_connection_max\{db_client_connection_pool_name="default",db_system_name="redis"\} 2/,
+    );
+    expect(text).toMatch(
+      /db_client_connection_max\{db_client_connection_pool_name="second",db_system_name="redis"\} 1/,
+    );
     expect(text).toMatch(
       /db_client_connection_timeouts_total\{db_client_connection_pool_name="second",db_system_name="redis"\} 1/,
     );

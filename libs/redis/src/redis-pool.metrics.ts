@@ -75,8 +75,14 @@ export class RedisPoolMetrics {
 
   /** Records connection counts by state and the pending acquires. */
   connections(counts: RedisConnectionCounts): void {
-    this.metrics.connectionCount.set({ ...this.db, db_client_connection_state: 'idle' }, counts.idle);
-    this.metrics.connectionCount.set({ ...this.db, db_client_connection_state: 'used' }, counts.used);
+    this.metrics.connectionCount.set(
+      { ...this.db, db_client_connection_state: 'idle' },
+      counts.idle,
+    );
+    this.metrics.connectionCount.set(
+      { ...this.db, db_client_connection_state: 'used' },
+      counts.used,
+    );
     this.metrics.pendingRequests.set(this.db, counts.pending);
   }
 
