@@ -141,6 +141,13 @@ export class HttpPoolClient extends PoolLifecycle {
     });
     this.gaugeTimer = setInterval(() => this.refreshGauges(), HTTP_POOL_GAUGE_REFRESH_MS);
     this.gaugeTimer.unref();
+    const proxy = this.transport.proxySummary?.();
+    if (proxy) {
+      const noProxy = proxy.noProxy ? `; direct for ${proxy.noProxy}` : '';
+      this.logger.log(
+        `requests go through proxies: http ${proxy.http ?? 'direct'}, https ${proxy.https ?? 'direct'}${noProxy}`,
+      );
+    }
   }
 
   /** Client name. */
@@ -173,6 +180,7 @@ export class HttpPoolClient extends PoolLifecycle {
       if (this.transport.kind === 'undici') pending += o.pending;
     }
     const recent = this.window.totals();
+    const proxy = this.transport.proxySummary?.();
     return {
       name: this.name,
       transport: this.transport.kind,
@@ -187,6 +195,7 @@ export class HttpPoolClient extends PoolLifecycle {
       recent: { requests: recent.total, failed: recent.failed, errorRatio: recent.ratio },
       origins,
       closed: this.closing !== undefined,
+      ...(proxy ? { proxy } : {}),
     };
   }
 
