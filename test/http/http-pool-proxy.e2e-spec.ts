@@ -245,6 +245,13 @@ describe('HttpPoolModule through a forward proxy', () => {
       // HTTPS_PROXY only: plain http:// URLs go direct.
       expect((await firstValueFrom(http.get(`${upstream.url}/plain`))).status).toBe(200);
       expect(proxy.counts(`127.0.0.1:${upstream.port}`)).toEqual({ requests: 0, connects: 0 });
+
+      // HTTP_PROXY alone serves https:// URLs too (undici's fallback), through a tunnel as well.
+      const fallback = await start({ name: 'fallback' }, { HTTP_PROXY: other.url });
+      const again = await failure(firstValueFrom(fallback.http.get(`https://127.0.0.1:${port}/`)));
+      expect(again.code).toBe(error.code);
+      expect(other.counts(`127.0.0.1:${port}`)).toEqual({ requests: 0, connects: 1 });
+      expect(accepted).toBe(2);
     } finally {
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       await rm(dir, { recursive: true, force: true });
