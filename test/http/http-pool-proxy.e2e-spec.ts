@@ -26,7 +26,11 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import { AxiosError } from 'axios';
 import type { Registry } from 'prom-client';
 import { firstValueFrom } from 'rxjs';
+import { request as undiciRequest } from 'undici';
 
+// Internal: the proxy agents alone, given a trusted CA through undici's `connect` option (the
+// module has no CA option of its own here), to complete HTTPS requests through a tunnel.
+import { UndiciProxies } from '../../libs/http/src/transport/undici-proxy.js';
 import type { HttpPoolOptions } from '../support/http.js';
 
 const HIDDEN = 'only-via-proxy.test';
@@ -253,6 +257,57 @@ describe('HttpPoolModule through a forward proxy', () => {
       expect(other.counts(`127.0.0.1:${port}`)).toEqual({ requests: 0, connects: 1 });
       expect(accepted).toBe(2);
     } finally {
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('completes HTTPS through CONNECT with the pools TLS options, one tunnel per socket, limits kept', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'proxy-tls-ok-'));
+    let server: HttpsServer | undefined;
+    const proxies: UndiciProxies[] = [];
+    try {
+      const certs = await makeTestCertificates(dir);
+      let accepted = 0;
+      server = createHttpsServer(
+        { key: await readFile(certs.key), cert: await readFile(certs.cert) },
+        (_req, res) => void setTimeout(() => res.end('over tls'), 100),
+      );
+      server.on('connection', () => accepted++);
+      await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+      const port = (server.address() as AddressInfo).port;
+      const origin = `https://127.0.0.1:${port}`;
+      const make = (ca: Buffer) => {
+        const made = new UndiciProxies(
+          { connections: 2, pipelining: 1, connect: { ca } },
+          { httpsProxy: proxy.url },
+          5000,
+        );
+        proxies.push(made);
+        if (!made.routed) throw new Error('no routes');
+        return made.routed;
+      };
+      const routed = make(await readFile(certs.ca));
+      const bodies = await Promise.all(
+        Array.from({ length: 5 }, async () => {
+          const res = await undiciRequest(`${origin}/`, { dispatcher: routed });
+          return res.body.text();
+        }),
+      );
+      expect(bodies).toEqual(Array(5).fill('over tls'));
+      expect(proxy.counts(`127.0.0.1:${port}`)).toEqual({ requests: 0, connects: 2 });
+      expect(accepted).toBe(2);
+      const [tracked] = proxies;
+      expect(tracked?.stats().filter(([o]) => o === origin)).toHaveLength(1);
+
+      // Trusting another CA, the same tunnel refuses the upstream's certificate.
+      const untrusted = make(await readFile(certs.otherCa));
+      await expect(undiciRequest(`${origin}/`, { dispatcher: untrusted })).rejects.toMatchObject({
+        code: expect.stringMatching(/CERT|UNABLE_TO_VERIFY|SELF_SIGNED/) as unknown,
+      });
+      expect(proxy.counts(`127.0.0.1:${port}`).connects).toBe(3);
+    } finally {
+      await Promise.all(proxies.map((p) => p.destroy()));
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       await rm(dir, { recursive: true, force: true });
     }

@@ -91,6 +91,11 @@ const PROXY_NETWORK_CODES = new Set([
   'UND_ERR_SOCKET',
 ]);
 
+/** The TLS options of a pool's `connect` setting, when it is an options object. */
+function tlsOptionsOf(connect: Pool.Options['connect']): object {
+  return typeof connect === 'object' && connect !== null ? connect : {};
+}
+
 function causeOf(error: unknown): Record<string, unknown> | undefined {
   const cause = error instanceof AxiosError ? (error.cause ?? error) : error;
   return typeof cause === 'object' && cause !== null
@@ -116,7 +121,8 @@ export class UndiciProxies {
   private readonly agentOptions: ProxyAgent.Options;
 
   /**
-   * @param poolOptions the transport's options of every socket pool (connections, timeouts)
+   * @param poolOptions the transport's options of every socket pool (connections, timeouts, and
+   *   `connect` TLS options, which also apply to the upstream inside CONNECT tunnels)
    * @param options the client's proxy settings
    * @param connectTimeoutMs connect timeout to the proxy, and of the TLS handshake in a tunnel
    */
@@ -138,7 +144,9 @@ export class UndiciProxies {
       factory,
       proxyTunnel: false,
       proxyTls: { timeout: connectTimeoutMs },
-      requestTls: { timeout: connectTimeoutMs },
+      // Inside a tunnel the upstream's TLS is set up by the proxy agent, not by the pools: give it
+      // the same TLS options (trusted CAs, client certificate) as the direct connections.
+      requestTls: { ...tlsOptionsOf(poolOptions.connect), timeout: connectTimeoutMs },
     };
     this.routes = proxyRoutes(options);
     if (this.routes) {
