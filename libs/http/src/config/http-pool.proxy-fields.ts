@@ -63,13 +63,11 @@ export const proxyField: PoolField<string | false, undefined> = {
   fromOption: z.union([z.literal(false), proxyUrlSchema]),
 };
 
-const NO_PROXY_ENTRY = /^(\*|\*?\.?[A-Za-z0-9_.-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?)$/;
+// NO_PROXY is read leniently, as curl and undici read it: machines often carry entries undici
+// never matches (CIDR ranges, bare IPv6), and refusing them would stop an app from starting.
 const noProxyText = z
   .string()
   .trim()
-  .refine((text) =>
-    text.split(/[,\s]+/).every((entry) => entry === '' || NO_PROXY_ENTRY.test(entry)),
-  )
   .transform((text) =>
     text
       .split(/[,\s]+/)
@@ -78,7 +76,7 @@ const noProxyText = z
   );
 
 const NO_PROXY_ALLOWED =
-  'comma-separated host names, domains (example.com also matches its subdomains; .example.com and *.example.com too), IP addresses, each with an optional :port, or * for every host';
+  'host names, domains (example.com also matches its subdomains; .example.com and *.example.com too) and IP addresses, each with an optional :port, separated by commas or spaces; * = every host (CIDR ranges never match)';
 
 /** `noProxy` (`no_proxy`, `NO_PROXY`): hosts that never go through a proxy (undici's rules). */
 export const noProxyField: PoolField<string, undefined> = {
