@@ -143,6 +143,15 @@ describe('HttpPoolModule through a forward proxy', () => {
     expect(proxy.targets()).toEqual({ [hidden]: { requests: 1, connects: 0 } });
     expect(upstream.requestsTo('/direct')).toBe(1);
     expect(upstream.requestsTo('/proxied')).toBe(1);
+
+    // A direct request's own failure is not blamed on the proxy, even on the proxy's port
+    // (127.0.0.2 is loopback too, and nothing listens there).
+    const named = `http://localhost:${proxy.port}`;
+    const local = await start({ name: 'local' }, { HTTP_PROXY: named, NO_PROXY: '127.0.0.2' });
+    const error = await failure(firstValueFrom(local.http.get(`http://127.0.0.2:${proxy.port}/`)));
+    expect(error.code).toBe('ECONNREFUSED');
+    expect(error.message).not.toContain('proxy');
+    expect(proxy.targets()).toEqual({ [hidden]: { requests: 1, connects: 0 } });
   });
 
   it('reads the lower-case names first, and HTTP_PROXY_URL over both', async () => {

@@ -27,7 +27,6 @@ interface ProxyRoutes {
   noProxy: string;
 }
 
-
 /** Routes of a client: the explicit `proxy` wins over the standard variables; `false` = none. */
 export function proxyRoutes(options: UndiciProxyOptions): ProxyRoutes | undefined {
   if (options.proxy === false) return undefined;
@@ -249,7 +248,7 @@ export class UndiciProxies {
         request,
       );
       wrapped.status = status;
-    } else if (this.isProxyNetworkError(cause, route.proxy)) {
+    } else if (this.isProxyNetworkError(cause, route.proxy, url)) {
       const code = error instanceof AxiosError ? error.code : String(cause.code);
       wrapped = new AxiosError(
         `Could not reach the proxy ${label} for ${url.origin}: ${message || String(cause.code)}`,
@@ -283,15 +282,26 @@ export class UndiciProxies {
     return chosen ? { proxy: chosen } : undefined;
   }
 
-  private isProxyNetworkError(cause: Record<string, unknown>, proxyUrl: string): boolean {
+  /**
+   * Whether a network error is the proxy's rather than the upstream's (a `NO_PROXY` host goes
+   * direct on the same dispatcher). When the two cannot be told apart — a proxy named by host
+   * name on the upstream's own port — the error is left as it is.
+   */
+  private isProxyNetworkError(cause: Record<string, unknown>, proxyUrl: string, url: URL): boolean {
     const code = cause.code;
     if (typeof code !== 'string' || !PROXY_NETWORK_CODES.has(code)) return false;
+    const portOf = (u: URL) => Number(u.port || (u.protocol === 'https:' ? 443 : 80));
     const proxy = new URL(proxyUrl);
     const host = proxy.hostname.replace(/^\[(.*)\]$/, '$1');
-    const port = Number(proxy.port || (proxy.protocol === 'https:' ? 443 : 80));
-    if (cause.hostname === host) return true;
-    // A proxy named by host name is reached at whatever address it resolved to.
-    if (cause.port === port && (cause.address === host || isIP(host) === 0)) return true;
+    const port = portOf(proxy);
+    const upstreamHost = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    if (upstreamHost === host && portOf(url) === port) return false;
+    if (cause.hostname !== undefined) return cause.hostname === host;
+    if (cause.port === port) {
+      if (cause.address === host) return true;
+      // A proxy named by host name is reached at whatever address it resolved to.
+      if (isIP(host) === 0 && portOf(url) !== port) return true;
+    }
     const message = typeof cause.message === 'string' ? cause.message : '';
     return message.includes(`${host}:${port}`);
   }
