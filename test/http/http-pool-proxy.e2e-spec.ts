@@ -102,7 +102,13 @@ describe('HttpPoolModule through a forward proxy', () => {
   }
 
   beforeAll(async () => {
-    upstream = await startHttpUpstream({ routes: { '/slow': { latencyMs: 150 } } });
+    upstream = await startHttpUpstream({
+      routes: {
+        '/slow': { latencyMs: 150 },
+        '/moved': { status: 302, headers: { location: '/landed' } },
+        '/big': { bodySize: 256 * 1024 },
+      },
+    });
     const hosts = { [HIDDEN]: '127.0.0.1' };
     proxy = await startForwardProxy({ hosts });
     other = await startForwardProxy({ hosts });
@@ -131,6 +137,22 @@ describe('HttpPoolModule through a forward proxy', () => {
     const error = await failure(firstValueFrom(direct.http.get(`http://${hidden}/via`)));
     expect(error.code).toBe('ENOTFOUND');
     expect(upstream.requestsTo('/via')).toBe(1);
+  });
+
+  it('follows redirects and streams bodies through the proxy', async () => {
+    const { http } = await start({}, { HTTP_PROXY: proxy.url });
+    const moved = await firstValueFrom(http.get(`http://${hidden}/moved`));
+    expect(moved.status).toBe(200);
+    expect(upstream.requestsTo('/landed')).toBe(1);
+    expect(proxy.counts(hidden).requests).toBe(2);
+
+    const res = await firstValueFrom(
+      http.get<NodeJS.ReadableStream>(`http://${hidden}/big`, { responseType: 'stream' }),
+    );
+    let bytes = 0;
+    for await (const chunk of res.data) bytes += (chunk as Buffer).length;
+    expect(bytes).toBe(256 * 1024);
+    expect(proxy.counts(hidden).requests).toBe(3);
   });
 
   it('sends NO_PROXY hosts direct and the others through the proxy', async () => {
