@@ -99,7 +99,7 @@ export class ForwardProxy {
     const hosts = new Map(
       Object.entries(options.hosts ?? {}).map(([name, ip]) => [name.toLowerCase(), ip]),
     );
-    this.lookup = ((hostname: string, opts: { all?: boolean }, callback: LookupCallback) => {
+    this.lookup = (hostname: string, opts: { all?: boolean }, callback: LookupCallback) => {
       const ip = hosts.get(hostname.toLowerCase());
       if (ip === undefined) {
         dnsLookup(hostname, opts, callback as never);
@@ -108,7 +108,7 @@ export class ForwardProxy {
       const family = ip.includes(':') ? 6 : 4;
       if (opts.all) callback(null, [{ address: ip, family }]);
       else callback(null, ip, family);
-    });
+    };
     this.agent = new Agent({ keepAlive: true, lookup: this.lookup });
     this.server = createServer((req, res) => this.forward(req, res));
     this.server.on('connection', (socket: Socket) => {
