@@ -90,7 +90,8 @@ export class UndiciTransport implements PooledTransport {
       bodyTimeout: options.readTimeoutMs,
     };
     this.agent = new Agent(poolOptions);
-    // Proxied requests skip the DNS cache: the proxy resolves their host names.
+    // Requests on the proxy routes skip the DNS cache: the proxy resolves the names it is sent,
+    // and undici's routing agent sends NO_PROXY hosts through a direct agent of its own.
     this.proxies = new UndiciProxies(poolOptions, options, options.connectTimeoutMs);
     const base =
       options.dnsCacheTtlMs > 0
