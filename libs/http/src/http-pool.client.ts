@@ -144,6 +144,13 @@ export class HttpPoolClient extends PoolLifecycle {
     });
     this.gaugeTimer = setInterval(() => this.refreshGauges(), HTTP_POOL_GAUGE_REFRESH_MS);
     this.gaugeTimer.unref();
+    const proxy = this.transport.proxySummary?.();
+    if (proxy) {
+      const noProxy = proxy.noProxy ? `; direct for ${proxy.noProxy}` : '';
+      this.logger.log(
+        `requests go through proxies: http ${proxy.http ?? 'direct'}, https ${proxy.https ?? 'direct'}${noProxy}`,
+      );
+    }
   }
 
   /** Client name. */
@@ -176,6 +183,7 @@ export class HttpPoolClient extends PoolLifecycle {
       if (this.transport.kind === 'undici') pending += o.pending;
     }
     const recent = this.window.totals();
+    const proxy = this.transport.proxySummary?.();
     return {
       name: this.name,
       transport: this.transport.kind,
@@ -190,6 +198,7 @@ export class HttpPoolClient extends PoolLifecycle {
       recent: { requests: recent.total, failed: recent.failed, errorRatio: recent.ratio },
       origins,
       closed: this.closing !== undefined,
+      ...(proxy ? { proxy } : {}),
     };
   }
 

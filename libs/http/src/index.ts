@@ -14,7 +14,11 @@ export type { HttpPoolModuleExtras } from './http-pool.module-definition.js';
 export { HttpPoolService } from './http-pool.service.js';
 export { getHttpPoolClientToken, getHttpPoolToken } from './http-pool.utils.js';
 export type { HttpPoolModuleOptions } from './interfaces/http-pool-options.interface.js';
-export type { HttpPoolOriginStats, HttpPoolStats } from './interfaces/http-pool-stats.interface.js';
+export type {
+  HttpPoolOriginStats,
+  HttpPoolProxySummary,
+  HttpPoolStats,
+} from './interfaces/http-pool-stats.interface.js';
 export { PooledHttpService } from './pooled-http.service.js';
 export {
   hasIdempotencyKey,

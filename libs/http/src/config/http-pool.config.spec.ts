@@ -34,6 +34,14 @@ const EVERY_VARIABLE: Array<[string, string, keyof HttpPoolConfig, unknown]> = [
   ['REQUESTS_TIMEOUT', '8', 'timeoutTotalMs', 8000],
   ['REQUESTS_RETRIES', '4', 'retries', 4],
   ['REQUESTS_RETRY_BACKOFF', '0.2', 'retryBackoffMs', 200],
+  // proxies: the client's own, then the standard variables (lower-case names first)
+  ['HTTP_PROXY_URL', 'http://proxy.internal:3128', 'proxy', 'http://proxy.internal:3128'],
+  ['http_proxy', 'http://u:p@proxy:3128', 'httpProxy', 'http://u:p@proxy:3128'],
+  ['HTTP_PROXY', 'http://proxy:3128/', 'httpProxy', 'http://proxy:3128/'],
+  ['https_proxy', 'https://proxy:8443', 'httpsProxy', 'https://proxy:8443'],
+  ['HTTPS_PROXY', 'http://proxy:3128', 'httpsProxy', 'http://proxy:3128'],
+  ['no_proxy', 'localhost, .internal', 'noProxy', 'localhost,.internal'],
+  ['NO_PROXY', '*', 'noProxy', '*'],
 ];
 
 describe('parseHttpPoolConfig', () => {
@@ -55,6 +63,10 @@ describe('parseHttpPoolConfig', () => {
       ['HTTP_TIMEOUT_TOTAL', 'AIOHTTP_TIMEOUT_TOTAL', 'REQUESTS_TIMEOUT'],
       ['HTTP_RETRIES', 'REQUESTS_RETRIES'],
       ['HTTP_RETRY_BACKOFF', 'REQUESTS_RETRY_BACKOFF'],
+      // the standard proxy variables: lower-case first, as curl and undici read them
+      ['http_proxy', 'HTTP_PROXY'],
+      ['https_proxy', 'HTTPS_PROXY'],
+      ['no_proxy', 'NO_PROXY'],
     ]);
     const all = {
       HTTP_TIMEOUT_TOTAL: '20',
@@ -160,5 +172,60 @@ describe('parseHttpPoolConfig', () => {
     expect(
       configErrorOf(() => parseHttpPoolConfig({ HTTP_HEALTH_URL: '/ping' })).issues[0]?.variable,
     ).toBe('HTTP_HEALTH_URL');
+  });
+
+  describe('proxies', () => {
+    it('reads the lower-case standard names before the upper-case ones', () => {
+      const config = parseHttpPoolConfig({
+        http_proxy: 'http://lower:1',
+        HTTP_PROXY: 'http://upper:1',
+        NO_PROXY: 'a.example',
+        no_proxy: 'b.example',
+      });
+      expect(config).toMatchObject({ httpProxy: 'http://lower:1', noProxy: 'b.example' });
+    });
+
+    it('takes none / direct / off in HTTP_PROXY_URL and false as an option for "always direct"', () => {
+      expect(parseHttpPoolConfig({ HTTP_PROXY_URL: 'None' }).proxy).toBe(false);
+      expect(parseHttpPoolConfig({ HTTP_PROXY_URL: 'direct' }).proxy).toBe(false);
+      expect(parseHttpPoolConfig({}, { proxy: false }).proxy).toBe(false);
+    });
+
+    it('reads NO_PROXY leniently: entries undici never matches do not stop the app', () => {
+      expect(
+        parseHttpPoolConfig({ NO_PROXY: 'localhost,127.0.0.1,::1,10.0.0.0/8,.svc' }).noProxy,
+      ).toBe('localhost,127.0.0.1,::1,10.0.0.0/8,.svc');
+    });
+
+    it('takes noProxy entries separated by commas or spaces', () => {
+      expect(parseHttpPoolConfig({}, { noProxy: 'localhost, *.corp 10.0.0.1:8080' }).noProxy).toBe(
+        'localhost,*.corp,10.0.0.1:8080',
+      );
+    });
+
+    it('refuses a malformed proxy URL naming the variable, with the password masked', () => {
+      const error = configErrorOf(() =>
+        parseHttpPoolConfig({
+          HTTPS_PROXY: 'http://bot:hunter22@proxy:3128/path',
+          http_proxy: 'socks5://proxy:1080',
+          HTTP_PROXY_URL: 'proxy:3128',
+        }),
+      );
+      const text = error.message;
+      for (const name of ['HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY_URL']) {
+        expect(text).toContain(name);
+      }
+      expect(text).not.toContain('hunter22');
+      expect(text).toContain('http://bot:***@proxy:3128/path');
+    });
+
+    it('refuses the proxy option with the http transport, which cannot use it', () => {
+      const error = configErrorOf(() =>
+        parseHttpPoolConfig({ HTTP_TRANSPORT: 'http' }, { proxy: 'http://proxy:3128' }),
+      );
+      expect(error.message).toContain('options.proxy');
+      expect(error.message).toContain('use the undici transport for proxies');
+      expect(parseHttpPoolConfig({ HTTP_TRANSPORT: 'http' }, { proxy: false }).proxy).toBe(false);
+    });
   });
 });

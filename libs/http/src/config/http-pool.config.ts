@@ -45,6 +45,10 @@ export const HTTP_POOL_DEFINITION = definePool({
         `an absolute http(s):// URL, or set HTTP_BASE_URL so that a path can resolve`,
       );
     }
+    // axios's own http adapter neither reads the client's proxy nor tunnels https through it.
+    if (typeof ctx.values.proxy === 'string' && ctx.values.transport === 'http') {
+      ctx.issue('proxy', 'no proxy with HTTP_TRANSPORT=http: use the undici transport for proxies');
+    }
   },
 });
 

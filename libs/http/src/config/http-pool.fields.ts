@@ -13,6 +13,8 @@ import {
 } from '@nest-pools/core';
 import { z } from 'zod';
 
+import { noProxyField, proxyField, proxyUrlField } from './http-pool.proxy-fields.js';
+
 /** HTTP transports the pool can run on. */
 export const HTTP_TRANSPORTS = ['undici', 'http'] as const;
 
@@ -277,4 +279,40 @@ export const HTTP_POOL_FIELDS = {
    * @default 1000
    */
   breakerHalfOpenMs: breakerHalfOpenField('HTTP_BREAKER_HALF_OPEN_MS'),
+  // ── Proxies ─────────────────────────────────────────────────────────────────────────────────
+  // The client's own proxy (HTTP_PROXY_URL) and the standard http_proxy / https_proxy / no_proxy
+  // variables, lower-case names first as curl and undici read them; routing and NO_PROXY matching
+  // are undici's EnvHttpProxyAgent's (transport/undici-proxy.ts).
+  /**
+   * Proxy of this client for http and https URLs alike (hosts in `noProxy` still go direct); wins
+   * over `httpProxy` / `httpsProxy`. `false` (env `none`) = always direct. Env `HTTP_PROXY_URL`.
+   * @default undefined
+   */
+  proxy: proxyField,
+  /**
+   * Proxy for http:// URLs (and for https:// ones when `httpsProxy` is not set). Env
+   * `http_proxy` (alias `HTTP_PROXY`).
+   * @default undefined
+   */
+  httpProxy: proxyUrlField(
+    'http_proxy',
+    'HTTP_PROXY',
+    'Proxy for http:// URLs, and for https:// ones when https_proxy is not set.',
+  ),
+  /**
+   * Proxy for https:// URLs (a CONNECT tunnel). Env `https_proxy` (alias `HTTPS_PROXY`).
+   * @default undefined
+   */
+  httpsProxy: proxyUrlField(
+    'https_proxy',
+    'HTTPS_PROXY',
+    'Proxy for https:// URLs (a CONNECT tunnel; TLS stays end to end).',
+  ),
+  /**
+   * Hosts that never go through a proxy: names (matching their subdomains too), `.domain`,
+   * `*.domain`, IP addresses, each with an optional `:port`, or `*`. Env `no_proxy` (alias
+   * `NO_PROXY`).
+   * @default undefined
+   */
+  noProxy: noProxyField,
 } satisfies PoolFields;

@@ -18,6 +18,16 @@ export interface HttpPoolOriginStats {
   upstreamKeepAliveMs?: number;
 }
 
+/** The proxies of a client (undici transport), credentials masked. */
+export interface HttpPoolProxySummary {
+  /** Proxy of http:// URLs. */
+  http?: string;
+  /** Proxy of https:// URLs (CONNECT tunnels). */
+  https?: string;
+  /** Hosts that go direct (`NO_PROXY`). */
+  noProxy?: string;
+}
+
 /**
  * Figures of one pooled HTTP client: the seeds' `limit`, `limit_per_host`, `connections`,
  * `acquired`, `acquired_per_host`, plus pending requests and the recent error ratio.
@@ -45,8 +55,13 @@ export interface HttpPoolStats {
   pending: number;
   /** Attempts in the health window and the share of them that failed (network error or 5xx). */
   recent: { requests: number; failed: number; errorRatio: number };
-  /** Per-origin detail. */
+  /**
+   * Per-origin detail. Sockets of plain http:// requests through a proxy are the proxy's
+   * (listed under its origin); CONNECT tunnels are listed under the upstream's origin.
+   */
   origins: HttpPoolOriginStats[];
+  /** The proxies requests go through (credentials masked); absent when every request goes direct. */
+  proxy?: HttpPoolProxySummary;
   /** True once the client was closed. */
   closed: boolean;
 }

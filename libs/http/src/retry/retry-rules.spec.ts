@@ -84,6 +84,12 @@ describe('retryReasonFor…', () => {
       'connection_reset',
     );
   });
+
+  it('retries a refused CONNECT by the status the proxy answered, never a 407', () => {
+    expect(retryReasonForError({ code: 'ERR_PROXY_TUNNEL', status: 502 })).toBe('status_502');
+    expect(retryReasonForError({ code: 'ERR_PROXY_TUNNEL', status: 403 })).toBeUndefined();
+    expect(retryReasonForError({ code: 'ERR_PROXY_AUTH', status: 407 })).toBeUndefined();
+  });
 });
 
 describe('parseRetryAfterMs', () => {

@@ -92,6 +92,11 @@ export function retryReasonForError(error: unknown): RetryReason | undefined {
   if (typeof code === 'string' && code in NETWORK_ERROR_REASONS) {
     return NETWORK_ERROR_REASONS[code];
   }
+  // A proxy that could not open a CONNECT tunnel answered with a status of its own (502, 503…).
+  if (code === 'ERR_PROXY_TUNNEL') {
+    const proxyStatus = (error as { status?: unknown }).status;
+    return typeof proxyStatus === 'number' ? retryReasonForStatus(proxyStatus) : undefined;
+  }
   const status = (error as { response?: { status?: unknown } }).response?.status;
   if (typeof status === 'number') return retryReasonForStatus(status);
   const cause = (error as { cause?: unknown }).cause;

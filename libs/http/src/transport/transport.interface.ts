@@ -1,6 +1,9 @@
 import type { AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 
-import type { HttpPoolOriginStats } from '../interfaces/http-pool-stats.interface.js';
+import type {
+  HttpPoolOriginStats,
+  HttpPoolProxySummary,
+} from '../interfaces/http-pool-stats.interface.js';
 
 /** One attempt of a logical request, as handed to a transport. */
 export interface TransportAttempt {
@@ -45,6 +48,8 @@ export interface PooledTransport {
   pendingByOrigin(): Map<string, number>;
   /** Per-origin socket statistics. */
   origins(): HttpPoolOriginStats[];
+  /** The proxies requests go through (credentials masked); undefined = direct. */
+  proxySummary?(): HttpPoolProxySummary | undefined;
   /**
    * Calls `closed` each time one of the transport's connections closes, with its origin
    * (`protocol://host:port`) and how long it was open, in seconds.

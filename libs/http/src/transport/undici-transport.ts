@@ -1,14 +1,18 @@
 import { waitAtMost } from '@nest-pools/core';
 import type { AxiosResponse } from 'axios';
 import { AxiosError } from 'axios';
-import type { Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { Agent, interceptors } from 'undici';
 
-import type { HttpPoolOriginStats } from '../interfaces/http-pool-stats.interface.js';
+import type {
+  HttpPoolOriginStats,
+  HttpPoolProxySummary,
+} from '../interfaces/http-pool-stats.interface.js';
 import { parseKeepAliveHeader } from './keep-alive.js';
 import type { ReleaseSlot } from './pool-limiter.js';
 import { PoolLimiter } from './pool-limiter.js';
 import type { PooledTransport, SendAttempt, TransportAttempt } from './transport.interface.js';
+import { UndiciProxies, type UndiciProxyOptions } from './undici-proxy.js';
 import { sendBuffered } from './undici-transport.buffered-response.js';
 import type { UndiciExchange } from './undici-transport.request.js';
 import { requestInfo, undiciHeaders } from './undici-transport.request.js';
@@ -29,6 +33,9 @@ export interface UndiciTransportOptions {
   /** DNS answers cached for this long (undici's `interceptors.dns`); 0 disables the cache. */
   dnsCacheTtlMs: number;
 }
+
+/** Settings of the undici transport, proxies included (see {@link UndiciProxies}). */
+export type UndiciTransportSettings = UndiciTransportOptions & UndiciProxyOptions;
 
 /**
  * Margin kept below an upstream's advertised `Keep-Alive: timeout=`: the upstream closes at
@@ -65,13 +72,14 @@ export class UndiciTransport implements PooledTransport {
   readonly agent: Agent;
   private readonly limiter: PoolLimiter;
   private readonly dispatcher: Dispatcher;
+  private readonly proxies: UndiciProxies;
   private readonly upstreamKeepAlive = new Map<string, number>();
   private readonly lastKeepAliveHeader = new Map<string, string>();
   private closing: Promise<void> | undefined;
 
-  constructor(options: UndiciTransportOptions) {
+  constructor(options: UndiciTransportSettings) {
     this.limiter = new PoolLimiter(options.poolLimit);
-    this.agent = new Agent({
+    const poolOptions: Pool.Options = {
       connections: options.limitPerHost,
       pipelining: 1,
       keepAliveTimeout: options.keepAliveTimeoutMs,
@@ -80,7 +88,11 @@ export class UndiciTransport implements PooledTransport {
       connectTimeout: options.connectTimeoutMs,
       headersTimeout: options.readTimeoutMs,
       bodyTimeout: options.readTimeoutMs,
-    });
+    };
+    this.agent = new Agent(poolOptions);
+    // Requests on the proxy routes skip the DNS cache: the proxy resolves the names it is sent,
+    // and undici's routing agent sends NO_PROXY hosts through a direct agent of its own.
+    this.proxies = new UndiciProxies(poolOptions, options, options.connectTimeoutMs);
     const base =
       options.dnsCacheTtlMs > 0
         ? this.agent.compose(interceptors.dns({ maxTTL: options.dnsCacheTtlMs }))
@@ -102,11 +114,27 @@ export class UndiciTransport implements PooledTransport {
     return this.limiter.pendingByKey();
   }
 
+  /** The client's proxies (credentials masked), or undefined when it goes direct. */
+  proxySummary(): HttpPoolProxySummary | undefined {
+    return this.proxies.summary();
+  }
+
   origins(): HttpPoolOriginStats[] {
-    const out: HttpPoolOriginStats[] = [];
-    const all = this.agent.stats as unknown as Record<string, UndiciOriginStats>;
-    for (const [origin, s] of Object.entries(all)) {
+    const byOrigin = new Map<string, HttpPoolOriginStats>();
+    const all = Object.entries(this.agent.stats as unknown as Record<string, UndiciOriginStats>);
+    for (const [origin, s] of [
+      ...all,
+      ...(this.proxies.stats() as Array<[string, UndiciOriginStats]>),
+    ]) {
       const f = originFigures(s);
+      const known = byOrigin.get(origin);
+      if (known) {
+        known.connected += f.connected;
+        known.idle += f.idle;
+        known.active = Math.max(0, known.connected - known.idle);
+        known.pending += f.pending;
+        continue;
+      }
       const stats: HttpPoolOriginStats = {
         origin,
         connected: f.connected,
@@ -116,9 +144,9 @@ export class UndiciTransport implements PooledTransport {
       };
       const hint = this.upstreamKeepAlive.get(origin);
       if (hint !== undefined) stats.upstreamKeepAliveMs = hint;
-      out.push(stats);
+      byOrigin.set(origin, stats);
     }
-    return out;
+    return [...byOrigin.values()];
   }
 
   watchConnections(closed: (origin: string, seconds: number) => void): void {
@@ -143,7 +171,7 @@ export class UndiciTransport implements PooledTransport {
       // Agent#close() would forget its pools at once, leaving nothing for a later destroy() to
       // cut; so wait for in-flight requests (streams included) here, then destroy everything.
       await waitAtMost(this.limiter.whenIdle(), timeoutMs);
-      await this.agent.destroy();
+      await Promise.all([this.agent.destroy(), this.proxies.destroy()]);
     })();
     return this.closing;
   }
@@ -160,6 +188,8 @@ export class UndiciTransport implements PooledTransport {
       );
     }
     const headers = undiciHeaders(config);
+    // Chosen before a slot is taken: a malformed per-request `proxy` fails without holding one.
+    const dispatcher = this.proxies.dispatcherFor(config.proxy, this.dispatcher, config);
     const release: ReleaseSlot =
       this.limiter.tryAcquire() ??
       (await this.limiter.acquire(attempt.signal, url.origin).catch(rethrowAbort(attempt.signal)));
@@ -170,9 +200,14 @@ export class UndiciTransport implements PooledTransport {
       release,
       keepAliveHint: (header) => this.recordKeepAliveHint(url.origin, header),
     };
-    return config.responseType === 'stream'
-      ? sendStreamed(this.dispatcher, exchange)
-      : sendBuffered(this.dispatcher, exchange);
+    const sent =
+      config.responseType === 'stream'
+        ? sendStreamed(dispatcher, exchange)
+        : sendBuffered(dispatcher, exchange);
+    if (dispatcher === this.dispatcher) return sent;
+    return sent.catch((error: unknown) => {
+      throw this.proxies.explain(error, url, config.proxy, config, request);
+    });
   }
 
   private recordKeepAliveHint(origin: string, header: string | string[]): void {

@@ -1,1 +1,2 @@
+export * from './forward-proxy.js';
 export * from './tcp-fault-proxy.js';
