@@ -10,6 +10,7 @@ import {
 
 import { HTTP_POOL_FIELDS } from './http-pool.fields.js';
 import { HTTP_POOL_PRESETS } from './http-pool.presets.js';
+import { checkHttpPoolTls } from './http-pool.tls-config.js';
 
 /**
  * Resolved configuration of one outbound HTTP pool, derived from {@link HTTP_POOL_FIELDS}. Env
@@ -45,6 +46,7 @@ export const HTTP_POOL_DEFINITION = definePool({
         `an absolute http(s):// URL, or set HTTP_BASE_URL so that a path can resolve`,
       );
     }
+    checkHttpPoolTls(ctx);
   },
 });
 

@@ -5,9 +5,12 @@ import type { Dispatcher } from 'undici';
 import { Agent, interceptors } from 'undici';
 
 import type { HttpPoolOriginStats } from '../interfaces/http-pool-stats.interface.js';
+import { toAxiosError } from './axios-errors.js';
 import { parseKeepAliveHeader } from './keep-alive.js';
 import type { ReleaseSlot } from './pool-limiter.js';
 import { PoolLimiter } from './pool-limiter.js';
+import { TlsAlertLog } from './tls-alerts.js';
+import type { PoolTlsOptions } from './tls-options.js';
 import type { PooledTransport, SendAttempt, TransportAttempt } from './transport.interface.js';
 import { sendBuffered } from './undici-transport.buffered-response.js';
 import type { UndiciExchange } from './undici-transport.request.js';
@@ -28,6 +31,13 @@ export interface UndiciTransportOptions {
   keepAliveTimeoutMs: number;
   /** DNS answers cached for this long (undici's `interceptors.dns`); 0 disables the cache. */
   dnsCacheTtlMs: number;
+  /** CA, client certificate and verification of TLS connections (undici's `connect` options). */
+  tls: PoolTlsOptions;
+  /**
+   * Offer HTTP/2 in ALPN: one connection per origin carrying up to `limitPerHost` concurrent
+   * streams (an origin that answers HTTP/1.1 gets one connection, its requests pipelined).
+   */
+  allowH2: boolean;
 }
 
 /**
@@ -67,13 +77,18 @@ export class UndiciTransport implements PooledTransport {
   private readonly dispatcher: Dispatcher;
   private readonly upstreamKeepAlive = new Map<string, number>();
   private readonly lastKeepAliveHeader = new Map<string, string>();
+  private readonly tlsAlerts = new TlsAlertLog();
   private closing: Promise<void> | undefined;
 
   constructor(options: UndiciTransportOptions) {
     this.limiter = new PoolLimiter(options.poolLimit);
     this.agent = new Agent({
-      connections: options.limitPerHost,
-      pipelining: 1,
+      ...http2Settings(options),
+      connect: this.tlsAlerts.connector({
+        ...options.tls,
+        allowH2: options.allowH2,
+        timeout: options.connectTimeoutMs,
+      }),
       keepAliveTimeout: options.keepAliveTimeoutMs,
       keepAliveMaxTimeout: options.keepAliveTimeoutMs,
       keepAliveTimeoutThreshold: KEEP_ALIVE_THRESHOLD_MS,
@@ -153,9 +168,25 @@ export class UndiciTransport implements PooledTransport {
       release,
       keepAliveHint: (header) => this.recordKeepAliveHint(url.origin, header),
     };
-    return config.responseType === 'stream'
-      ? sendStreamed(this.dispatcher, exchange)
-      : sendBuffered(this.dispatcher, exchange);
+    const sent =
+      config.responseType === 'stream'
+        ? sendStreamed(this.dispatcher, exchange)
+        : sendBuffered(this.dispatcher, exchange);
+    return url.protocol === 'https:' ? this.reportTlsAlert(sent, attempt, request) : sent;
+  }
+
+  /** A TLS alert the upstream sent replaces the `other side closed` undici reports for it. */
+  private async reportTlsAlert(
+    sent: Promise<AxiosResponse>,
+    attempt: TransportAttempt,
+    request: unknown,
+  ): Promise<AxiosResponse> {
+    try {
+      return await sent;
+    } catch (error) {
+      const alert = this.tlsAlerts.take(error);
+      throw alert ? toAxiosError(alert, attempt.config, request) : error;
+    }
   }
 
   private recordKeepAliveHint(origin: string, header: string | string[]): void {
@@ -167,6 +198,22 @@ export class UndiciTransport implements PooledTransport {
     if (timeoutMs === undefined) this.upstreamKeepAlive.delete(origin);
     else this.upstreamKeepAlive.set(origin, timeoutMs);
   }
+}
+
+/**
+ * Connections and concurrency per origin. undici 7 gates every connection, HTTP/2 ones included,
+ * by `pipelining`, and a pool opens a new connection for each request that arrives while the
+ * first one is still negotiating ALPN; so with HTTP/2 one connection per origin, with
+ * `limitPerHost` streams on it, is what makes the limit mean streams and keeps one session.
+ */
+function http2Settings(options: UndiciTransportOptions): Partial<Agent.Options> {
+  if (!options.allowH2) return { connections: options.limitPerHost, pipelining: 1 };
+  return {
+    allowH2: true,
+    connections: 1,
+    pipelining: options.limitPerHost,
+    maxConcurrentStreams: options.limitPerHost,
+  };
 }
 
 function rethrowAbort(signal: AbortSignal): (error: unknown) => never {
