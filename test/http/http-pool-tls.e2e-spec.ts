@@ -54,14 +54,16 @@ describe('HttpPoolModule over TLS: private CA, client certificates, verification
   async function withClient<T>(
     env: Record<string, string>,
     options: HttpPoolOptions,
-    use: (http: HttpService, errors: () => Promise<number>) => Promise<T>,
+    use: (http: HttpService, errors: () => Promise<Record<string, number>>) => Promise<T>,
   ): Promise<T> {
     const moduleRef = await build(env, options);
     const registry = moduleRef.get<Registry>(POOL_METRICS_REGISTRY);
-    // Failed attempts of the client, retries included (one pool_errors_total per attempt).
+    // Failed attempts of the client by error_type, retries included (one per attempt).
     const errors = async () => {
       const metric = await registry.getSingleMetric('pool_errors_total')?.get();
-      return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0);
+      return Object.fromEntries(
+        (metric?.values ?? []).map((v) => [String(v.labels['error_type']), v.value]),
+      );
     };
     try {
       return await use(moduleRef.get<HttpService>(getHttpPoolToken(options?.name)), errors);
@@ -105,7 +107,7 @@ describe('HttpPoolModule over TLS: private CA, client certificates, verification
           expect(error.message).toContain('unable to verify the first certificate');
           expect(error.message).toContain('set HTTP_TLS_CA_FILE (option tlsCaFile)');
           // A certificate that does not verify is final: no retry.
-          expect(await errors()).toBe(1);
+          expect(await errors()).toEqual({ tls: 1 });
         });
       }
       expect(https.totalRequests).toBe(0);
@@ -125,7 +127,7 @@ describe('HttpPoolModule over TLS: private CA, client certificates, verification
           expect(without.code).toBe('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
           expect(without.message).toContain('certificate required');
           expect(without.message).toContain('set HTTP_TLS_CERT_FILE and HTTP_TLS_KEY_FILE');
-          expect(await errors()).toBe(1);
+          expect(await errors()).toEqual({ tls: 1 });
         },
       );
       await waitFor(() => mtls.tlsClientErrors === 1, { description: 'the refused handshake' });
