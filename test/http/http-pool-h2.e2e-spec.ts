@@ -1,6 +1,8 @@
+import { jest } from '@jest/globals';
 import { getHttpPoolClientToken, getHttpPoolToken, type HttpPoolClient } from '@nest-pools/http';
 import { type HttpTestUpstream, startHttpUpstream, waitFor } from '@nest-pools/testing';
 import type { HttpService } from '@nestjs/axios';
+import { Logger } from '@nestjs/common';
 import { firstValueFrom } from 'rxjs';
 
 import { startHttpPoolsWithEnv } from '../support/http.js';
@@ -10,6 +12,7 @@ describe('HttpPoolModule over HTTP/2 (HTTP_ALLOW_H2, local h2 TLS upstream)', ()
   const suite = useTestCertificates('http-h2');
   let h2: HttpTestUpstream;
   let dual: HttpTestUpstream;
+  let http1: HttpTestUpstream;
   /** Requests of `/held` being answered by the upstream right now, and the most seen at once. */
   let held = 0;
   let mostHeld = 0;
@@ -32,25 +35,31 @@ describe('HttpPoolModule over HTTP/2 (HTTP_ALLOW_H2, local h2 TLS upstream)', ()
       },
     });
     dual = await startHttpUpstream({ tls, http2: { allowHTTP1: true } });
+    http1 = await startHttpUpstream({ tls });
   });
 
   afterAll(async () => {
     release();
     await h2?.close();
     await dual?.close();
+    await http1?.close();
   });
 
   beforeEach(() => {
     h2.resetCounters();
     dual.resetCounters();
+    http1.resetCounters();
     held = 0;
     mostHeld = 0;
     released = new Promise((resolve) => (release = resolve));
   });
 
+  afterEach(() => jest.restoreAllMocks());
+
   const get = (http: HttpService, url: string) => firstValueFrom(http.get<string>(url));
 
   it('negotiates h2 and runs limitPerHost concurrent streams on one session, queueing the rest', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const moduleRef = await startHttpPoolsWithEnv(
       { HTTP_ALLOW_H2: 'true', HTTP_TLS_CA_FILE: suite.certs.ca },
       { limitPerHost: 4, poolLimit: 50 },
@@ -75,6 +84,7 @@ describe('HttpPoolModule over HTTP/2 (HTTP_ALLOW_H2, local h2 TLS upstream)', ()
     expect(new Set(h2.requests.map((r) => r.httpVersion))).toEqual(new Set(['2.0']));
     expect(h2.totalSessions).toBe(1);
     expect(h2.totalConnections).toBe(1);
+    expect(warn).not.toHaveBeenCalled();
     await waitFor(() => h2.openConnections === 0, {
       description: 'the session closed at shutdown',
     });
@@ -99,5 +109,30 @@ describe('HttpPoolModule over HTTP/2 (HTTP_ALLOW_H2, local h2 TLS upstream)', ()
       ['/multiplexed', '2.0'],
     ]);
     expect(dual.totalSessions).toBe(1);
+  });
+
+  it('warns once per origin when an upstream of an HTTP/2 client answers HTTP/1.1', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const moduleRef = await startHttpPoolsWithEnv(
+      { HTTP_TLS_CA_FILE: suite.certs.ca },
+      { name: 'eager', allowH2: true, keepAliveTimeoutMs: 1 },
+    );
+    try {
+      const http = moduleRef.get<HttpService>(getHttpPoolToken('eager'));
+      // A 1 ms idle timeout closes the socket after each response: three connections, one warning.
+      for (let i = 0; i < 3; i++) {
+        expect((await get(http, `${http1.url}/old`)).status).toBe(200);
+        await waitFor(() => http1.openConnections === 0, { description: 'the idle socket closed' });
+      }
+    } finally {
+      await moduleRef.close();
+    }
+    expect(http1.totalConnections).toBe(3);
+    expect(http1.requests.map((r) => r.httpVersion)).toEqual(['1.1', '1.1', '1.1']);
+    expect(warn.mock.calls.map(([message]) => String(message))).toEqual([
+      expect.stringContaining(
+        `${http1.url} answered HTTP/1.1 to HTTP client "eager", which offers HTTP/2`,
+      ),
+    ]);
   });
 });

@@ -28,7 +28,7 @@ import type { HttpPoolStats } from './interfaces/http-pool-stats.interface.js';
 import { PooledHttpService } from './pooled-http.service.js';
 import { NodeHttpTransport } from './transport/node-http-transport.js';
 import { createPooledAdapter, type RetrySettings } from './transport/pooled-adapter.js';
-import { insecureTlsWarning } from './transport/tls-errors.js';
+import { http1FallbackWarning, insecureTlsWarning } from './transport/tls-errors.js';
 import { type PoolTlsOptions, readTlsOptions } from './transport/tls-options.js';
 import type { PooledTransport } from './transport/transport.interface.js';
 import { UndiciTransport } from './transport/undici-transport.js';
@@ -44,10 +44,14 @@ export interface HttpPoolHealthDetails {
 }
 
 /** The client's transport, with the TLS settings read once for it and its health probe. */
-function createTransport(config: HttpPoolConfig, tls: PoolTlsOptions): PooledTransport {
+function createTransport(
+  config: HttpPoolConfig,
+  tls: PoolTlsOptions,
+  onHttp1Fallback?: (origin: string) => void,
+): PooledTransport {
   return config.transport === 'http'
     ? new NodeHttpTransport({ ...config, tls })
-    : new UndiciTransport({ ...config, tls });
+    : new UndiciTransport({ ...config, tls, onHttp1Fallback });
 }
 
 /**
@@ -99,7 +103,9 @@ export class HttpPoolClient extends PoolLifecycle {
     this.logger = new Logger(`HttpPool(${config.name})`);
     const tls = readTlsOptions(config);
     if (!tls.rejectUnauthorized) this.logger.warn(insecureTlsWarning(config.name));
-    this.transport = createTransport(config, tls);
+    this.transport = createTransport(config, tls, (origin) =>
+      this.logger.warn(http1FallbackWarning(config.name, origin)),
+    );
     // The health request has its own socket: a saturated pool (every socket busy, requests
     // queued) is still up, and the probe never waits behind application traffic.
     this.probeTransport = createTransport({ ...config, poolLimit: 1, limitPerHost: 1 }, tls);

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 
 import { buildConnector } from 'undici';
 
@@ -19,12 +20,23 @@ function socketKey(address: unknown, port: unknown): string {
 export class TlsAlertLog {
   private readonly alerts = new Map<string, Error>();
 
-  /** A connector like undici's own (`buildConnector(options)`) that records its sockets' alerts. */
-  connector(options: buildConnector.BuildOptions): buildConnector.connector {
+  /**
+   * A connector like undici's own (`buildConnector(options)`) that records its sockets' alerts,
+   * and hands each new TLS connection to `onSecure` (with the origin it was opened for).
+   */
+  connector(
+    options: buildConnector.BuildOptions,
+    onSecure?: (socket: TLSSocket, origin: string) => void,
+  ): buildConnector.connector {
     const connect = buildConnector(options);
     return (target, callback) =>
       connect(target, (error, socket) => {
         if (socket) this.watch(socket);
+        if (socket && onSecure && target.protocol === 'https:') {
+          // Behind the DNS cache `hostname` is an address; `servername` keeps the name.
+          const host = target.servername ?? target.hostname;
+          onSecure(socket as TLSSocket, `https://${host}${target.port ? `:${target.port}` : ''}`);
+        }
         // The callback type is a tuple union; the arguments are passed on as they came.
         (callback as (error: Error | null, socket: Socket | null) => void)(error, socket);
       });

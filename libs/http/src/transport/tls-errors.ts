@@ -62,3 +62,13 @@ export function insecureTlsWarning(name: string): string {
     "upstream's CA with HTTP_TLS_CA_FILE (option tlsCaFile) instead."
   );
 }
+
+/** The warning of an HTTP/2 client (`allowH2`) whose upstream chose HTTP/1.1 in ALPN. */
+export function http1FallbackWarning(name: string, origin: string): string {
+  return (
+    `${origin} answered HTTP/1.1 to HTTP client "${name}", which offers HTTP/2 (allowH2): ` +
+    'it keeps one connection per origin, so requests to this upstream are pipelined on it and ' +
+    'wait for each other. Turn allowH2 off for this client, or give this upstream a client ' +
+    'of its own without it.'
+  );
+}

@@ -1,3 +1,5 @@
+import type { TLSSocket } from 'node:tls';
+
 import { waitAtMost } from '@nest-pools/core';
 import type { AxiosResponse } from 'axios';
 import { AxiosError } from 'axios';
@@ -38,6 +40,8 @@ export interface UndiciTransportOptions {
    * streams (an origin that answers HTTP/1.1 gets one connection, its requests pipelined).
    */
   allowH2: boolean;
+  /** With `allowH2`: called once per origin whose upstream chose HTTP/1.1 in ALPN. */
+  onHttp1Fallback?: (origin: string) => void;
 }
 
 /**
@@ -78,17 +82,17 @@ export class UndiciTransport implements PooledTransport {
   private readonly upstreamKeepAlive = new Map<string, number>();
   private readonly lastKeepAliveHeader = new Map<string, string>();
   private readonly tlsAlerts = new TlsAlertLog();
+  private readonly http1Origins = new Set<string>();
   private closing: Promise<void> | undefined;
 
   constructor(options: UndiciTransportOptions) {
     this.limiter = new PoolLimiter(options.poolLimit);
     this.agent = new Agent({
       ...http2Settings(options),
-      connect: this.tlsAlerts.connector({
-        ...options.tls,
-        allowH2: options.allowH2,
-        timeout: options.connectTimeoutMs,
-      }),
+      connect: this.tlsAlerts.connector(
+        { ...options.tls, allowH2: options.allowH2, timeout: options.connectTimeoutMs },
+        options.allowH2 ? (socket, origin) => this.checkAlpn(socket, origin, options) : undefined,
+      ),
       keepAliveTimeout: options.keepAliveTimeoutMs,
       keepAliveMaxTimeout: options.keepAliveTimeoutMs,
       keepAliveTimeoutThreshold: KEEP_ALIVE_THRESHOLD_MS,
@@ -187,6 +191,12 @@ export class UndiciTransport implements PooledTransport {
       const alert = this.tlsAlerts.take(error);
       throw alert ? toAxiosError(alert, attempt.config, request) : error;
     }
+  }
+
+  private checkAlpn(socket: TLSSocket, origin: string, options: UndiciTransportOptions): void {
+    if (socket.alpnProtocol === 'h2' || this.http1Origins.has(origin)) return;
+    this.http1Origins.add(origin);
+    options.onHttp1Fallback?.(origin);
   }
 
   private recordKeepAliveHint(origin: string, header: string | string[]): void {
