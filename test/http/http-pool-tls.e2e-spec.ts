@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { jest } from '@jest/globals';
 import { ConfigValidationError, POOL_METRICS_REGISTRY } from '@nest-pools/core';
-import { getHttpPoolToken } from '@nest-pools/http';
+import { getHttpPoolClientToken, getHttpPoolToken, type HttpPoolClient } from '@nest-pools/http';
 import {
   type HttpTestUpstream,
   startHttpUpstream,
@@ -157,18 +157,26 @@ describe('HttpPoolModule over TLS: private CA, client certificates, verification
     },
   );
 
-  it('gives each named client its own TLS options', async () => {
+  it('gives each named client its own TLS options, its health probe included', async () => {
     const moduleRef = await startHttpPoolsWithEnv(
       {},
-      { name: 'public' },
+      { name: 'public', healthUrl: `${mtls.url}/health` },
       {
         name: 'internal',
         tlsCaFile: certs.ca,
         tlsCertFile: certs.clientCert,
         tlsKeyFile: certs.clientKey,
+        healthUrl: `${mtls.url}/health`,
       },
     );
     try {
+      const probe = (name: string) =>
+        moduleRef.get<HttpPoolClient>(getHttpPoolClientToken(name)).checkHealth();
+      expect(await probe('internal')).toMatchObject({ status: 'up' });
+      expect(await probe('public')).toMatchObject({
+        status: 'down',
+        error: expect.stringContaining('HTTP_TLS_CA_FILE') as unknown,
+      });
       const internal = moduleRef.get<HttpService>(getHttpPoolToken('internal'));
       const pub = moduleRef.get<HttpService>(getHttpPoolToken('public'));
       expect((await get(internal, `${mtls.url}/internal`)).status).toBe(200);
@@ -178,7 +186,10 @@ describe('HttpPoolModule over TLS: private CA, client certificates, verification
     } finally {
       await moduleRef.close();
     }
-    expect(mtls.lastRequest?.clientCertificate).toBe('nest-pools test client');
+    expect(mtls.requests.map((r) => [r.path, r.clientCertificate])).toEqual([
+      ['/health', 'nest-pools test client'],
+      ['/internal', 'nest-pools test client'],
+    ]);
     expect(https.totalRequests).toBe(0);
   });
 

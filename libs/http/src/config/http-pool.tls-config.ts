@@ -8,7 +8,7 @@ import {
   textField,
 } from '@nest-pools/core';
 
-/** The TLS and HTTP/2 keys of an HTTP pool (one block of {@link HTTP_POOL_FIELDS}). */
+/** The TLS keys that name files or the key's passphrase (the ones these rules report on). */
 type TlsKey = 'tlsCaFile' | 'tlsCertFile' | 'tlsKeyFile' | 'tlsKeyPassphrase';
 
 const READABLE_PEM = 'the path of a readable PEM file';
