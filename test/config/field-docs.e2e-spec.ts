@@ -8,10 +8,15 @@ import { HTTP_POOL_FIELDS } from '@nest-pools/http';
 import { MONGO_POOL_FIELDS } from '@nest-pools/mongo';
 import { REDIS_POOL_FIELDS } from '@nest-pools/redis';
 
-const FILES: Array<[string, PoolFields]> = [
-  ['libs/mongo/src/config/mongo-pool.fields.ts', MONGO_POOL_FIELDS],
-  ['libs/redis/src/config/redis-pool.fields.ts', REDIS_POOL_FIELDS],
-  ['libs/http/src/config/http-pool.fields.ts', HTTP_POOL_FIELDS],
+// The file of each field map, then the files of the blocks spread into it.
+const FILES: Array<[string, PoolFields, string[]]> = [
+  ['libs/mongo/src/config/mongo-pool.fields.ts', MONGO_POOL_FIELDS, []],
+  ['libs/redis/src/config/redis-pool.fields.ts', REDIS_POOL_FIELDS, []],
+  [
+    'libs/http/src/config/http-pool.fields.ts',
+    HTTP_POOL_FIELDS,
+    ['libs/http/src/config/http-pool.tls-config.ts'],
+  ],
 ];
 
 /** `@default` text per key: the JSDoc block right before `  key: ` at the map's top level. */
@@ -31,8 +36,12 @@ function written(value: unknown): string {
   return JSON.stringify(value);
 }
 
-describe.each(FILES)('%s', (file, fields) => {
-  const docs = documentedDefaults(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8'));
+describe.each(FILES)('%s', (file, fields, blocks) => {
+  const docs = new Map(
+    [file, ...blocks].flatMap((path) => [
+      ...documentedDefaults(readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8')),
+    ]),
+  );
 
   it.each(Object.keys(fields))('%s has JSDoc whose @default is the field default', (key) => {
     expect(docs.has(key)).toBe(true);

@@ -7,6 +7,7 @@ import {
 } from '@nest-pools/testing';
 import type { HttpService } from '@nestjs/axios';
 import type { Provider } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
 import { Test, type TestingModule } from '@nestjs/testing';
 import type { Registry } from 'prom-client';
 
@@ -79,4 +80,22 @@ export async function startHttpHarness(options: HttpHarnessOptions): Promise<Htt
         }
       })()),
   };
+}
+
+/**
+ * An initialised testing module with one `HttpPoolModule.forRoot()` per entry of `clients`, whose
+ * env variables come from `env` through `ConfigService` (the process env is not read for them).
+ */
+export async function startHttpPoolsWithEnv(
+  env: Record<string, string>,
+  ...clients: HttpPoolOptions[]
+): Promise<TestingModule> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      ConfigModule.forRoot({ ignoreEnvFile: true, load: [() => env] }),
+      ...clients.map((options) => HttpPoolModule.forRoot(options)),
+    ],
+  }).compile();
+  await moduleRef.init();
+  return moduleRef;
 }

@@ -28,6 +28,8 @@ import type { HttpPoolStats } from './interfaces/http-pool-stats.interface.js';
 import { PooledHttpService } from './pooled-http.service.js';
 import { NodeHttpTransport } from './transport/node-http-transport.js';
 import { createPooledAdapter, type RetrySettings } from './transport/pooled-adapter.js';
+import { http1FallbackWarning, insecureTlsWarning } from './transport/tls-errors.js';
+import { type PoolTlsOptions, readTlsOptions } from './transport/tls-options.js';
 import type { PooledTransport } from './transport/transport.interface.js';
 import { UndiciTransport } from './transport/undici-transport.js';
 
@@ -41,16 +43,23 @@ export interface HttpPoolHealthDetails {
   stats: HttpPoolStats;
 }
 
+/** The client's transport, with the TLS settings read once for it and its health probe. */
+function createTransport(
+  config: HttpPoolConfig,
+  tls: PoolTlsOptions,
+  onHttp1Fallback?: (origin: string) => void,
+): PooledTransport {
+  return config.transport === 'http'
+    ? new NodeHttpTransport({ ...config, tls })
+    : new UndiciTransport({ ...config, tls, onHttp1Fallback });
+}
+
 /**
  * One pooled outbound HTTP client: its transport (sockets, limits, keep-alive), the axios
  * instance and `HttpService` on it, retry, metrics, health and orderly close. Created by
  * `HttpPoolModule` per client name; inject it with `getHttpPoolClientToken(name)` for stats or
  * health, and the `HttpService` with `InjectHttpPool(name)` for requests.
  */
-function createTransport(config: HttpPoolConfig): PooledTransport {
-  return config.transport === 'http' ? new NodeHttpTransport(config) : new UndiciTransport(config);
-}
-
 export class HttpPoolClient extends PoolLifecycle {
   /** The axios instance every request of this client goes through. */
   readonly axios: AxiosInstance;
@@ -92,10 +101,14 @@ export class HttpPoolClient extends PoolLifecycle {
       coordinator,
     });
     this.logger = new Logger(`HttpPool(${config.name})`);
-    this.transport = createTransport(config);
+    const tls = readTlsOptions(config);
+    if (!tls.rejectUnauthorized) this.logger.warn(insecureTlsWarning(config.name));
+    this.transport = createTransport(config, tls, (origin) =>
+      this.logger.warn(http1FallbackWarning(config.name, origin)),
+    );
     // The health request has its own socket: a saturated pool (every socket busy, requests
     // queued) is still up, and the probe never waits behind application traffic.
-    this.probeTransport = createTransport({ ...config, poolLimit: 1, limitPerHost: 1 });
+    this.probeTransport = createTransport({ ...config, poolLimit: 1, limitPerHost: 1 }, tls);
     this.breakers = new HttpPoolBreakers(config, metrics);
     this.recorder = new HttpPoolMetricsRecorder(metrics, config.name, (ok) =>
       this.window.record(ok),

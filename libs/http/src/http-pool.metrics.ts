@@ -3,6 +3,7 @@ import type { PoolMetrics } from '@nest-pools/core';
 import type { HttpPoolOriginStats } from './interfaces/http-pool-stats.interface.js';
 import type { RetryReason } from './retry/retry-rules.js';
 import type { RequestObserver } from './transport/pooled-adapter.js';
+import { tlsFailureHint } from './transport/tls-errors.js';
 
 /** Bounded `error_type` values of `pool_errors_total{pool_system="http"}`. */
 const KNOWN_ERROR_CODES = new Set([
@@ -29,10 +30,16 @@ const KNOWN_ERROR_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
 ]);
 
-/** The `error_type` label of a failed attempt: its code when known, else `other`. */
+/**
+ * The `error_type` label of a failed attempt: its code when known, `tls` for a certificate or
+ * TLS handshake failure (untrusted or expired certificate, wrong host name, client certificate
+ * refused), else `other`.
+ */
 export function httpErrorType(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && KNOWN_ERROR_CODES.has(code) ? code : 'other';
+  if (typeof code !== 'string') return 'other';
+  if (KNOWN_ERROR_CODES.has(code)) return code;
+  return tlsFailureHint(code) === undefined ? 'other' : 'tls';
 }
 
 /** A duration histogram child bound to one label set. */

@@ -37,3 +37,4 @@ export {
   textField,
   urlField,
 } from './pool-field.js';
+export * from './readable-file.js';

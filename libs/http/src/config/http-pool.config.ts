@@ -10,6 +10,7 @@ import {
 
 import { HTTP_POOL_FIELDS } from './http-pool.fields.js';
 import { HTTP_POOL_PRESETS } from './http-pool.presets.js';
+import { checkHttpPoolTls } from './http-pool.tls-config.js';
 
 /**
  * Resolved configuration of one outbound HTTP pool, derived from {@link HTTP_POOL_FIELDS}. Env
@@ -49,6 +50,7 @@ export const HTTP_POOL_DEFINITION = definePool({
     if (typeof ctx.values.proxy === 'string' && ctx.values.transport === 'http') {
       ctx.issue('proxy', 'no proxy with HTTP_TRANSPORT=http: use the undici transport for proxies');
     }
+    checkHttpPoolTls(ctx);
   },
 });
 

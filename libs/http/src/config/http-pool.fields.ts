@@ -14,6 +14,7 @@ import {
 import { z } from 'zod';
 
 import { noProxyField, proxyField, proxyUrlField } from './http-pool.proxy-fields.js';
+import { HTTP_POOL_TLS_FIELDS } from './http-pool.tls-config.js';
 
 /** HTTP transports the pool can run on. */
 export const HTTP_TRANSPORTS = ['undici', 'http'] as const;
@@ -223,6 +224,8 @@ export const HTTP_POOL_FIELDS = {
     values: HTTP_TRANSPORTS,
     description: "Transport under the HTTP client: undici or Node's http/https agents.",
   }),
+  // TLS trust, client certificate and HTTP/2: their own block (http-pool.tls-config.ts).
+  ...HTTP_POOL_TLS_FIELDS,
   /**
    * URL (absolute, or a path under baseURL) the health indicator requests. Env `HTTP_HEALTH_URL`.
    * @default undefined

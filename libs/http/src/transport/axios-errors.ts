@@ -1,6 +1,8 @@
 import type { AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { AxiosError } from 'axios';
 
+import { withTlsHint } from './tls-errors.js';
+
 /**
  * undici failure codes re-labelled with the Node/axios code callers already test for. Timeout
  * codes stay undici's own (`UND_ERR_CONNECT_TIMEOUT`, `UND_ERR_HEADERS_TIMEOUT`,
@@ -34,7 +36,7 @@ export function toAxiosError(
     code = 'ERR_FR_TOO_MANY_REDIRECTS';
   }
   const wrapped = new AxiosError(
-    err.message,
+    withTlsHint(err.message, rawCode),
     code ?? AxiosError.ERR_NETWORK,
     config,
     request,

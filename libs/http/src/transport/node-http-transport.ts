@@ -7,6 +7,8 @@ import type { AxiosAdapter, AxiosResponse } from 'axios';
 import axios, { AxiosError } from 'axios';
 
 import type { HttpPoolOriginStats } from '../interfaces/http-pool-stats.interface.js';
+import { withTlsHint } from './tls-errors.js';
+import type { PoolTlsOptions } from './tls-options.js';
 import type { PooledTransport, SendAttempt, TransportAttempt } from './transport.interface.js';
 
 /** `Agent#createConnection`, which Node's typings leave out. */
@@ -25,6 +27,8 @@ export interface NodeHttpTransportOptions {
   keepAliveTimeoutMs: number;
   /** Longest silence on the socket during one attempt (axios's own per-request `timeout`). */
   readTimeoutMs: number;
+  /** CA, client certificate and verification of the `https.Agent`'s sockets. */
+  tls: PoolTlsOptions;
 }
 
 /**
@@ -51,7 +55,7 @@ export class NodeHttpTransport implements PooledTransport {
       timeout: options.keepAliveTimeoutMs,
     };
     this.httpAgent = new http.Agent(agentOptions);
-    this.httpsAgent = new https.Agent(agentOptions);
+    this.httpsAgent = new https.Agent({ ...agentOptions, ...options.tls });
     this.stock = axios.getAdapter('http');
   }
 
@@ -96,7 +100,10 @@ export class NodeHttpTransport implements PooledTransport {
       return response;
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      if (error instanceof AxiosError) error.config = config;
+      if (error instanceof AxiosError) {
+        error.config = config;
+        error.message = withTlsHint(error.message, error.code);
+      }
       throw error;
     } finally {
       this.inFlight--;

@@ -93,6 +93,8 @@ describe('UndiciTransport against a local upstream', () => {
       readTimeoutMs: 300,
       keepAliveTimeoutMs: 10_000,
       dnsCacheTtlMs: 0,
+      tls: { rejectUnauthorized: true },
+      allowH2: false,
     });
     const retry = { retries: 0, retryNonIdempotent: false, retryAfterMaxMs: 0, backoffMs: () => 0 };
     client = axios.create({ baseURL: base, adapter: createPooledAdapter(transport.send, retry) });
@@ -231,6 +233,8 @@ describe('UndiciTransport against a local upstream', () => {
       readTimeoutMs: 1000,
       keepAliveTimeoutMs: 1000,
       dnsCacheTtlMs: 0,
+      tls: { rejectUnauthorized: true },
+      allowH2: false,
     });
     await other.close(100);
     const closed = axios.create({

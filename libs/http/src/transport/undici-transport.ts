@@ -1,3 +1,5 @@
+import type { TLSSocket } from 'node:tls';
+
 import { waitAtMost } from '@nest-pools/core';
 import type { AxiosResponse } from 'axios';
 import { AxiosError } from 'axios';
@@ -8,9 +10,12 @@ import type {
   HttpPoolOriginStats,
   HttpPoolProxySummary,
 } from '../interfaces/http-pool-stats.interface.js';
+import { toAxiosError } from './axios-errors.js';
 import { parseKeepAliveHeader } from './keep-alive.js';
 import type { ReleaseSlot } from './pool-limiter.js';
 import { PoolLimiter } from './pool-limiter.js';
+import { TlsAlertLog } from './tls-alerts.js';
+import type { PoolTlsOptions } from './tls-options.js';
 import type { PooledTransport, SendAttempt, TransportAttempt } from './transport.interface.js';
 import { UndiciProxies, type UndiciProxyOptions } from './undici-proxy.js';
 import { sendBuffered } from './undici-transport.buffered-response.js';
@@ -32,6 +37,15 @@ export interface UndiciTransportOptions {
   keepAliveTimeoutMs: number;
   /** DNS answers cached for this long (undici's `interceptors.dns`); 0 disables the cache. */
   dnsCacheTtlMs: number;
+  /** CA, client certificate and verification of TLS connections (undici's `connect` options). */
+  tls: PoolTlsOptions;
+  /**
+   * Offer HTTP/2 in ALPN: one connection per origin carrying up to `limitPerHost` concurrent
+   * streams (an origin that answers HTTP/1.1 gets one connection, its requests pipelined).
+   */
+  allowH2: boolean;
+  /** With `allowH2`: called once per origin whose upstream chose HTTP/1.1 in ALPN. */
+  onHttp1Fallback?: (origin: string) => void;
 }
 
 /** Settings of the undici transport, proxies included (see {@link UndiciProxies}). */
@@ -75,13 +89,23 @@ export class UndiciTransport implements PooledTransport {
   private readonly proxies: UndiciProxies;
   private readonly upstreamKeepAlive = new Map<string, number>();
   private readonly lastKeepAliveHeader = new Map<string, string>();
+  private readonly tlsAlerts = new TlsAlertLog();
+  private readonly http1Origins = new Set<string>();
   private closing: Promise<void> | undefined;
 
   constructor(options: UndiciTransportSettings) {
     this.limiter = new PoolLimiter(options.poolLimit);
+    const tlsConnect = {
+      ...options.tls,
+      allowH2: options.allowH2,
+      timeout: options.connectTimeoutMs,
+    };
     const poolOptions: Pool.Options = {
-      connections: options.limitPerHost,
-      pipelining: 1,
+      ...http2Settings(options),
+      connect: this.tlsAlerts.connector(
+        tlsConnect,
+        options.allowH2 ? (socket, origin) => this.checkAlpn(socket, origin, options) : undefined,
+      ),
       keepAliveTimeout: options.keepAliveTimeoutMs,
       keepAliveMaxTimeout: options.keepAliveTimeoutMs,
       keepAliveTimeoutThreshold: KEEP_ALIVE_THRESHOLD_MS,
@@ -91,8 +115,14 @@ export class UndiciTransport implements PooledTransport {
     };
     this.agent = new Agent(poolOptions);
     // Requests on the proxy routes skip the DNS cache: the proxy resolves the names it is sent,
-    // and undici's routing agent sends NO_PROXY hosts through a direct agent of its own.
-    this.proxies = new UndiciProxies(poolOptions, options, options.connectTimeoutMs);
+    // and undici's routing agent sends NO_PROXY hosts through a direct agent of its own. Their
+    // pools get the TLS settings as plain options, which undici also applies to the upstream
+    // inside a CONNECT tunnel (`requestTls`); a connector function could not be passed on.
+    this.proxies = new UndiciProxies(
+      { ...poolOptions, connect: tlsConnect },
+      options,
+      options.connectTimeoutMs,
+    );
     const base =
       options.dnsCacheTtlMs > 0
         ? this.agent.compose(interceptors.dns({ maxTTL: options.dnsCacheTtlMs }))
@@ -204,10 +234,32 @@ export class UndiciTransport implements PooledTransport {
       config.responseType === 'stream'
         ? sendStreamed(dispatcher, exchange)
         : sendBuffered(dispatcher, exchange);
-    if (dispatcher === this.dispatcher) return sent;
-    return sent.catch((error: unknown) => {
-      throw this.proxies.explain(error, url, config.proxy, config, request);
-    });
+    if (dispatcher !== this.dispatcher) {
+      return sent.catch((error: unknown) => {
+        throw this.proxies.explain(error, url, config.proxy, config, request);
+      });
+    }
+    return url.protocol === 'https:' ? this.reportTlsAlert(sent, attempt, request) : sent;
+  }
+
+  /** A TLS alert the upstream sent replaces the `other side closed` undici reports for it. */
+  private async reportTlsAlert(
+    sent: Promise<AxiosResponse>,
+    attempt: TransportAttempt,
+    request: unknown,
+  ): Promise<AxiosResponse> {
+    try {
+      return await sent;
+    } catch (error) {
+      const alert = this.tlsAlerts.take(error);
+      throw alert ? toAxiosError(alert, attempt.config, request) : error;
+    }
+  }
+
+  private checkAlpn(socket: TLSSocket, origin: string, options: UndiciTransportOptions): void {
+    if (socket.alpnProtocol === 'h2' || this.http1Origins.has(origin)) return;
+    this.http1Origins.add(origin);
+    options.onHttp1Fallback?.(origin);
   }
 
   private recordKeepAliveHint(origin: string, header: string | string[]): void {
@@ -219,6 +271,22 @@ export class UndiciTransport implements PooledTransport {
     if (timeoutMs === undefined) this.upstreamKeepAlive.delete(origin);
     else this.upstreamKeepAlive.set(origin, timeoutMs);
   }
+}
+
+/**
+ * Connections and concurrency per origin. undici 7 gates every connection, HTTP/2 ones included,
+ * by `pipelining`, and a pool opens a new connection for each request that arrives while the
+ * first one is still negotiating ALPN; so with HTTP/2 one connection per origin, with
+ * `limitPerHost` streams on it, is what makes the limit mean streams and keeps one session.
+ */
+function http2Settings(options: UndiciTransportOptions): Partial<Agent.Options> {
+  if (!options.allowH2) return { connections: options.limitPerHost, pipelining: 1 };
+  return {
+    allowH2: true,
+    connections: 1,
+    pipelining: options.limitPerHost,
+    maxConcurrentStreams: options.limitPerHost,
+  };
 }
 
 function rethrowAbort(signal: AbortSignal): (error: unknown) => never {

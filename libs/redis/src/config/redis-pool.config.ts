@@ -1,8 +1,7 @@
-import { accessSync, constants, statSync } from 'node:fs';
-
 import {
   definePool,
   type EnvSource,
+  isReadableFile,
   type PoolConfigExplanation,
   type PoolConfigOf,
   type PoolConfigParseFlags,
@@ -35,15 +34,6 @@ export type RedisPoolConfig = PoolConfigOf<typeof REDIS_POOL_FIELDS> & RedisPool
  * (milliseconds). Other keys are accepted by the type so that they can be named as unknown.
  */
 export type RedisPoolConfigInput = PoolOptionsOf<RedisPoolConfig>;
-
-function isReadableFile(path: string): boolean {
-  try {
-    accessSync(path, constants.R_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** The Redis pool's configuration: fields, presets and rules bound to core's parse engine. */
 export const REDIS_POOL_DEFINITION = definePool<typeof REDIS_POOL_FIELDS, RedisPoolDerivedConfig>({

@@ -5,8 +5,17 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import {
+  constants as http2Constants,
+  createSecureServer,
+  type Http2SecureServer,
+  type Http2ServerRequest,
+  type ServerHttp2Session,
+} from 'node:http2';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { TLSSocket } from 'node:tls';
 import { gzipSync } from 'node:zlib';
 
 import { resetSocket } from '../util/reset-socket.js';
@@ -54,6 +63,24 @@ interface ConnectionState {
   id: number;
   inFlight: number;
   idleTimer: NodeJS.Timeout | undefined;
+  /** Set once the connection closed. */
+  gone: boolean;
+  /** Ends the idle connection: destroys the socket, or closes the HTTP/2 session (GOAWAY). */
+  closeIdle: () => void;
+}
+
+/** The stream of a request that came over HTTP/2, undefined for HTTP/1.1. */
+function http2StreamOf(req: IncomingMessage): Http2ServerRequest['stream'] | undefined {
+  return req.httpVersionMajor === 2 ? (req as unknown as Http2ServerRequest).stream : undefined;
+}
+
+/** Subject CN of the verified client certificate of a TLS request, if any. */
+function clientCertificateOf(req: IncomingMessage): string | undefined {
+  // Over HTTP/2 `req.socket` is a proxy that forwards these reads to the TLS socket.
+  const socket = req.socket as Partial<TLSSocket>;
+  if (socket.authorized !== true || typeof socket.getPeerCertificate !== 'function') return;
+  const cn = socket.getPeerCertificate().subject?.CN;
+  return Array.isArray(cn) ? cn.join(',') : cn;
 }
 
 function isHandler(spec: UpstreamBehavior | UpstreamHandler): spec is UpstreamHandler {
@@ -92,7 +119,9 @@ async function write(res: ServerResponse, chunk: Buffer, signal: AbortSignal): P
 /**
  * A real `node:http` server on a loopback port whose latency, status codes, keep-alive, body
  * pacing and failures are set per route or globally, and which counts accepted TCP connections
- * and requests — for testing HTTP clients and pools against real sockets.
+ * and requests — for testing HTTP clients and pools against real sockets. With `tls` it serves
+ * HTTPS (optionally requiring client certificates), with `http2` HTTP/2 negotiated by ALPN, and
+ * counts sessions and refused handshakes too.
  *
  * Every response carries `x-upstream-connection-id` and `x-upstream-request-no`, so a client
  * can see which connection served it.
@@ -107,10 +136,15 @@ async function write(res: ServerResponse, chunk: Buffer, signal: AbortSignal): P
  * await upstream.close();
  */
 export class HttpTestUpstream {
-  /** The underlying `node:http` server (e.g. to tune `headersTimeout`). */
-  readonly server: Server;
+  /**
+   * The underlying server (e.g. to tune `headersTimeout`): a `node:http` server, a `node:https`
+   * one with `tls`, or an `Http2SecureServer` with `http2`.
+   */
+  readonly server: Server | Http2SecureServer;
   private readonly closing = new AbortController();
   private readonly sockets = new Map<Socket, ConnectionState>();
+  private readonly sessions = new Map<ServerHttp2Session, ConnectionState>();
+  private readonly rawSockets = new Set<Socket>();
   private readonly routes = new Map<string, UpstreamBehavior | UpstreamHandler>();
   private readonly statusPositions = new Map<string, number>();
   private readonly byPath = new Map<string, number>();
@@ -119,6 +153,8 @@ export class HttpTestUpstream {
   private handler: UpstreamHandler | undefined;
   private nextConnectionId = 1;
   private connectionsTotal = 0;
+  private sessionsTotal = 0;
+  private tlsErrors = 0;
   private requestsTotal = 0;
   private listening: AddressInfo | undefined;
   private closed: Promise<void> | undefined;
@@ -139,6 +175,8 @@ export class HttpTestUpstream {
       maxRecordedRequests,
       port: _port,
       host: _host,
+      tls: _tls,
+      http2: _http2,
       ...behavior
     } = options;
     this.behavior = behavior;
@@ -146,19 +184,97 @@ export class HttpTestUpstream {
     this.maxBody = maxRecordedBodyBytes ?? 1024 * 1024;
     this.maxRecords = maxRecordedRequests ?? 1000;
     for (const [key, spec] of Object.entries(routes ?? {})) this.routes.set(key, spec);
-    this.server = createServer((req, res) => void this.handle(req, res));
     this.keepAliveMs = keepAliveTimeoutMs ?? 5000;
-    this.server.keepAliveTimeout = this.keepAliveMs;
-    this.server.on('connection', (socket: Socket) => {
-      const id = this.nextConnectionId++;
-      this.connectionsTotal++;
-      const state: ConnectionState = { id, inFlight: 0, idleTimer: undefined };
-      this.sockets.set(socket, state);
-      socket.once('close', () => {
-        clearTimeout(state.idleTimer);
-        this.sockets.delete(socket);
-      });
+    this.server = this.createServer();
+    this.setServerKeepAlive();
+  }
+
+  private createServer(): Server | Http2SecureServer {
+    const { tls, http2 } = this.options;
+    const listener = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    if (!tls) {
+      if (http2) throw new Error('HttpTestUpstream: http2 needs tls (h2 is negotiated by ALPN).');
+      const server = createServer(listener);
+      server.on('connection', (socket: Socket) => this.track(socket));
+      return server;
+    }
+    const secure = {
+      key: tls.key,
+      cert: tls.cert,
+      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+      requestCert: tls.requestCert ?? false,
+      rejectUnauthorized: tls.requestCert ?? false,
+    };
+    const server = http2
+      ? createSecureServer({
+          ...secure,
+          allowHTTP1: typeof http2 === 'object' && http2.allowHTTP1 === true,
+        }).on('request', listener as never)
+      : createHttpsServer(secure, listener);
+    server.on('connection', (socket: Socket) => {
+      this.rawSockets.add(socket);
+      socket.once('close', () => this.rawSockets.delete(socket));
     });
+    // Prepended: the HTTP/2 server emits 'session' from its own 'secureConnection' listener,
+    // and the session must find its connection already tracked.
+    server.prependListener('secureConnection', (socket: TLSSocket) => this.track(socket));
+    server.on('tlsClientError', () => this.tlsErrors++);
+    if (http2) {
+      server.on('session', (session: ServerHttp2Session) => this.trackSession(session));
+    }
+    return server;
+  }
+
+  private track(socket: Socket): void {
+    const id = this.nextConnectionId++;
+    this.connectionsTotal++;
+    const state: ConnectionState = {
+      id,
+      inFlight: 0,
+      idleTimer: undefined,
+      gone: false,
+      closeIdle: () => socket.destroy(),
+    };
+    this.sockets.set(socket, state);
+    socket.once('close', () => {
+      state.gone = true;
+      clearTimeout(state.idleTimer);
+      this.sockets.delete(socket);
+    });
+  }
+
+  private trackSession(session: ServerHttp2Session): void {
+    // `session.socket` is a proxy of the TLS socket: find its connection by the client's port.
+    const port = session.socket.remotePort;
+    const address = session.socket.remoteAddress;
+    const state = [...this.sockets].find(
+      ([socket]) => socket.remotePort === port && socket.remoteAddress === address,
+    )?.[1];
+    if (!state) return;
+    this.sessionsTotal++;
+    state.closeIdle = () => session.close();
+    this.sessions.set(session, state);
+    session.once('close', () => this.sessions.delete(session));
+  }
+
+  private setServerKeepAlive(): void {
+    // An HTTP/2 server has no keep-alive timer of its own; the idle timer of trackIdle() closes
+    // its sessions.
+    if ('keepAliveTimeout' in this.server) this.server.keepAliveTimeout = this.keepAliveMs;
+  }
+
+  private connectionOf(req: IncomingMessage): ConnectionState | undefined {
+    const stream = http2StreamOf(req);
+    return stream
+      ? this.sessions.get(stream.session as ServerHttp2Session)
+      : this.sockets.get(req.socket);
+  }
+
+  /** Aborts a request: RST_STREAM for an HTTP/2 stream, TCP RST of the connection otherwise. */
+  private resetRequest(req: IncomingMessage): void {
+    const stream = http2StreamOf(req);
+    if (stream) stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
+    else resetSocket(req.socket);
   }
 
   /** Interface the server binds. */
@@ -177,14 +293,27 @@ export class HttpTestUpstream {
     return this.listening.port;
   }
 
-  /** Base URL, `http://127.0.0.1:<port>` (no trailing slash). */
+  /** Base URL, `http://127.0.0.1:<port>` (`https://` with `tls`; no trailing slash). */
   get url(): string {
-    return `http://${this.host}:${this.port}`;
+    return `${this.options.tls ? 'https' : 'http'}://${this.host}:${this.port}`;
   }
 
-  /** TCP connections accepted since start (or the last {@link resetCounters}). */
+  /**
+   * Connections accepted since start (or the last {@link resetCounters}); with `tls`, those
+   * whose handshake completed.
+   */
   get totalConnections(): number {
     return this.connectionsTotal;
+  }
+
+  /** HTTP/2 sessions accepted since start (or the last {@link resetCounters}). */
+  get totalSessions(): number {
+    return this.sessionsTotal;
+  }
+
+  /** TLS handshakes refused since start (or the last {@link resetCounters}). */
+  get tlsClientErrors(): number {
+    return this.tlsErrors;
   }
 
   /** TCP connections open right now. */
@@ -219,6 +348,8 @@ export class HttpTestUpstream {
   stats(): UpstreamStats {
     return {
       connections: { total: this.connectionsTotal, open: this.sockets.size },
+      http2Sessions: this.sessionsTotal,
+      tlsClientErrors: this.tlsErrors,
       requests: { total: this.requestsTotal, byPath: Object.fromEntries(this.byPath) },
     };
   }
@@ -229,6 +360,8 @@ export class HttpTestUpstream {
    */
   resetCounters(): void {
     this.connectionsTotal = 0;
+    this.sessionsTotal = 0;
+    this.tlsErrors = 0;
     this.requestsTotal = 0;
     this.byPath.clear();
     this.records = [];
@@ -269,7 +402,7 @@ export class HttpTestUpstream {
    */
   setKeepAliveTimeout(ms: number): void {
     this.keepAliveMs = ms;
-    this.server.keepAliveTimeout = ms;
+    this.setServerKeepAlive();
   }
 
   /**
@@ -300,7 +433,7 @@ export class HttpTestUpstream {
 
   private async shutdown(): Promise<void> {
     this.closing.abort();
-    const sockets = [...this.sockets.keys()];
+    const sockets = [...new Set([...this.sockets.keys(), ...this.rawSockets])];
     const socketsClosed = sockets.map(
       (socket) =>
         new Promise<void>((resolve) =>
@@ -349,13 +482,15 @@ export class HttpTestUpstream {
     const queryAt = url.indexOf('?');
     return {
       requestNo: 0,
-      connectionId: this.sockets.get(req.socket)?.id ?? 0,
+      connectionId: this.connectionOf(req)?.id ?? 0,
       method: req.method ?? 'GET',
       path: queryAt >= 0 ? url.slice(0, queryAt) : url,
       url,
       headers: req.headers,
       body: Buffer.concat(parts),
       bodyBytes: total,
+      httpVersion: req.httpVersion,
+      ...(this.options.tls ? { clientCertificate: clientCertificateOf(req) } : {}),
     };
   }
 
@@ -373,16 +508,16 @@ export class HttpTestUpstream {
    * test sees the idle timeout it configured, to the millisecond.
    */
   private trackIdle(req: IncomingMessage, res: ServerResponse): void {
-    const socket = req.socket;
-    const state = this.sockets.get(socket);
+    const state = this.connectionOf(req);
     if (!state) return;
     clearTimeout(state.idleTimer);
     state.idleTimer = undefined;
     state.inFlight++;
     res.once('close', () => {
       state.inFlight--;
-      if (state.inFlight > 0 || socket.destroyed || this.keepAliveMs <= 0) return;
-      state.idleTimer = setTimeout(() => socket.destroy(), this.keepAliveMs);
+      // Not `req.socket.destroyed`: over HTTP/2 that reads the stream's state, not the socket's.
+      if (state.inFlight > 0 || state.gone || this.keepAliveMs <= 0) return;
+      state.idleTimer = setTimeout(state.closeIdle, this.keepAliveMs);
     });
   }
 
@@ -440,7 +575,7 @@ export class HttpTestUpstream {
   ): Promise<void> {
     if (!(await pause(behavior.latencyMs ?? 0, signal))) return;
     if (behavior.reset === 'before-response') {
-      resetSocket(req.socket);
+      this.resetRequest(req);
       return;
     }
     const noBody = req.method === 'HEAD' || status === 204 || status === 304;
@@ -469,10 +604,15 @@ export class HttpTestUpstream {
     }
     if (noBody) body = bufferBody(Buffer.alloc(0));
     if (behavior.contentLength !== false && !noBody) headers['content-length'] = body.length;
-    if (behavior.keepAliveHeaderSeconds !== undefined) {
+    const stream = http2StreamOf(req);
+    // HTTP/2 forbids connection-specific headers; closing a session is a GOAWAY instead.
+    if (behavior.keepAliveHeaderSeconds !== undefined && !stream) {
       headers['keep-alive'] = `timeout=${behavior.keepAliveHeaderSeconds}`;
     }
-    if (behavior.closeConnection) headers['connection'] = 'close';
+    if (behavior.closeConnection) {
+      if (stream) res.once('finish', () => stream.session?.close());
+      else headers['connection'] = 'close';
+    }
     res.writeHead(status, { ...headers, ...behavior.headers });
     res.flushHeaders();
     if (!(await pause(behavior.bodyDelayMs ?? 0, signal))) return;
@@ -505,13 +645,13 @@ export class HttpTestUpstream {
         if (offset === resetAt) {
           // Let the first half reach the client before the RST, so it sees a truncated body.
           if (!(await pause(20, signal))) return;
-          resetSocket(req.socket);
+          this.resetRequest(req);
           return;
         }
       }
     }
     if (resetAt >= 0) {
-      resetSocket(req.socket);
+      this.resetRequest(req);
       return;
     }
     res.end();

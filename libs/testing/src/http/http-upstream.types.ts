@@ -100,6 +100,13 @@ export interface UpstreamRequestRecord {
   body: Buffer;
   /** Total size of the request body in bytes. */
   bodyBytes: number;
+  /** `'1.1'`, or `'2.0'` for a request that came as an HTTP/2 stream. */
+  httpVersion: string;
+  /**
+   * Subject CN of the client certificate the connection presented and the server verified
+   * (`tls.requestCert`); undefined without TLS or without a verified client certificate.
+   */
+  clientCertificate?: string;
 }
 
 /** Context handed to an {@link UpstreamHandler}. */
@@ -114,7 +121,8 @@ export interface UpstreamRequestContext {
  * Custom request handler. As a route value it answers the request itself. As the global
  * `handler` it runs before routing and returns `true` when it answered; anything else falls
  * through to the configured behaviour. The request body has already been read (see
- * `ctx.record.body`).
+ * `ctx.record.body`). Over HTTP/2 (`http2`) `req` and `res` are Node's compatibility objects
+ * (`Http2ServerRequest` / `Http2ServerResponse`), which offer the same request/response API.
  */
 export type UpstreamHandler = (
   req: IncomingMessage,
@@ -122,8 +130,44 @@ export type UpstreamHandler = (
   ctx: UpstreamRequestContext,
 ) => boolean | void | Promise<boolean | void>;
 
+/** TLS material of {@link HttpUpstreamOptions.tls}, as PEM strings or buffers. */
+export interface UpstreamTlsOptions {
+  /** Private key of the server certificate. */
+  key: string | Buffer;
+  /** Server certificate (chain). */
+  cert: string | Buffer;
+  /** CA that client certificates must chain to (with `requestCert`). */
+  ca?: string | Buffer;
+  /**
+   * Mutual TLS: ask every client for a certificate and refuse the handshake unless it presents
+   * one signed by `ca` (the refusal counts in `tlsClientErrors`).
+   * @default false
+   */
+  requestCert?: boolean;
+}
+
+/** HTTP/2 settings of {@link HttpUpstreamOptions.http2}. */
+export interface UpstreamHttp2Options {
+  /**
+   * Also answer clients that do not offer `h2` in ALPN, over HTTP/1.1 on the same port.
+   * @default false (such a handshake is refused)
+   */
+  allowHTTP1?: boolean;
+}
+
 /** Options of {@link HttpTestUpstream} and {@link startHttpUpstream}. */
 export interface HttpUpstreamOptions extends UpstreamBehavior {
+  /**
+   * Serve HTTPS with this certificate (`url` becomes `https://`). See `makeTestCertificates()`.
+   * @default undefined (plain HTTP)
+   */
+  tls?: UpstreamTlsOptions;
+  /**
+   * Serve HTTP/2 over TLS (`node:http2` `createSecureServer`, ALPN `h2`); needs `tls`. `true` is
+   * `{}`.
+   * @default undefined (HTTP/1.1 only)
+   */
+  http2?: boolean | UpstreamHttp2Options;
   /**
    * Per-path behaviour or handler. Keys are exact paths (`'/items'`) or prefixes ending in `*`
    * (`'/slow/*'`); an exact key wins over a prefix, a longer prefix over a shorter one.
@@ -167,8 +211,12 @@ export interface HttpUpstreamOptions extends UpstreamBehavior {
 
 /** Snapshot of the upstream's counters. */
 export interface UpstreamStats {
-  /** TCP connections accepted. */
+  /** Connections accepted (with `tls`: connections whose handshake completed). */
   connections: { total: number; open: number };
+  /** HTTP/2 sessions accepted (one per HTTP/2 connection; 0 without `http2`). */
+  http2Sessions: number;
+  /** TLS handshakes the server refused (no or untrusted client certificate, bad ALPN, …). */
+  tlsClientErrors: number;
   /** Requests received, in total and per path. */
   requests: { total: number; byPath: Record<string, number> };
 }

@@ -5,9 +5,12 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/** Passphrase of {@link TestCertificates.clientKeyEncrypted}. */
+export const TEST_CLIENT_KEY_PASSPHRASE = 'nest-pools-test-passphrase';
+
 /** Paths of the PEM files {@link makeTestCertificates} wrote. */
 export interface TestCertificates {
-  /** CA that signed the server certificate. */
+  /** CA that signed the server and client certificates. */
   ca: string;
   /** A second CA that signed nothing (a client trusting only it must refuse the server). */
   otherCa: string;
@@ -15,12 +18,22 @@ export interface TestCertificates {
   cert: string;
   /** Its private key. */
   key: string;
+  /** Client certificate (CN `nest-pools test client`, extended key usage clientAuth) signed by `ca`. */
+  clientCert: string;
+  /** Its private key, unencrypted. */
+  clientKey: string;
+  /** The same key encrypted with AES-256 under {@link clientKeyPassphrase}. */
+  clientKeyEncrypted: string;
+  /** Passphrase of `clientKeyEncrypted` ({@link TEST_CLIENT_KEY_PASSPHRASE}). */
+  clientKeyPassphrase: string;
 }
 
 /**
- * A private CA and a server certificate for 127.0.0.1 signed by it, made with openssl, plus a
- * second CA that signed nothing (a client trusting only that one must refuse the server),
- * written into `dir` (valid 2 days). Needs the `openssl` command.
+ * A private CA with a server certificate for 127.0.0.1 / localhost and a client certificate (for
+ * mutual TLS) signed by it, made with openssl, plus a second CA that signed nothing (a client
+ * trusting only that one must refuse the server), written into `dir` (valid 2 days). The client
+ * key is written twice: plain, and encrypted under {@link TEST_CLIENT_KEY_PASSPHRASE}. Needs the
+ * `openssl` command.
  *
  * @example
  * ```ts
@@ -48,40 +61,59 @@ export async function makeTestCertificates(dir: string): Promise<TestCertificate
       file(`${ca}.pem`),
     );
   }
-  await writeFile(file('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  /** A key and a certificate with `extensions`, signed by `ca`. */
+  const signed = async (name: string, subject: string, extensions: string): Promise<void> => {
+    await writeFile(file(`${name}.ext`), extensions);
+    await openssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      subject,
+      '-keyout',
+      file(`${name}.key`),
+      '-out',
+      file(`${name}.csr`),
+    );
+    await openssl(
+      'x509',
+      '-req',
+      '-in',
+      file(`${name}.csr`),
+      '-CA',
+      file('ca.pem'),
+      '-CAkey',
+      file('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      file(`${name}.ext`),
+      '-out',
+      file(`${name}.pem`),
+    );
+  };
+  await signed('server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  await signed('client', '/CN=nest-pools test client', 'extendedKeyUsage=clientAuth\n');
   await openssl(
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-keyout',
-    file('server.key'),
-    '-out',
-    file('server.csr'),
-  );
-  await openssl(
-    'x509',
-    '-req',
+    'pkey',
     '-in',
-    file('server.csr'),
-    '-CA',
-    file('ca.pem'),
-    '-CAkey',
-    file('ca.key'),
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    file('san.ext'),
+    file('client.key'),
+    '-aes256',
+    '-passout',
+    `pass:${TEST_CLIENT_KEY_PASSPHRASE}`,
     '-out',
-    file('server.pem'),
+    file('client-encrypted.key'),
   );
   return {
     ca: file('ca.pem'),
     otherCa: file('other-ca.pem'),
     cert: file('server.pem'),
     key: file('server.key'),
+    clientCert: file('client.pem'),
+    clientKey: file('client.key'),
+    clientKeyEncrypted: file('client-encrypted.key'),
+    clientKeyPassphrase: TEST_CLIENT_KEY_PASSPHRASE,
   };
 }
