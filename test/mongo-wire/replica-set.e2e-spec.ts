@@ -1,6 +1,7 @@
 import { type MongoWireReplicaSet, startMongoReplicaSet, waitFor } from '@nest-pools/testing';
-import { Long, MongoClient, type MongoServerError, ObjectId } from 'mongodb';
+import { Long, MongoClient, type MongoServerError, ObjectId, type Timestamp } from 'mongodb';
 
+import { watchDriver } from '../support/mongo-failover.js';
 import { RawClient } from './raw-wire-client.js';
 
 /** A client connected straight to one member (no replica-set discovery). */
@@ -17,7 +18,7 @@ interface Hello {
   primary?: string;
   electionId?: ObjectId;
   topologyVersion: { processId: ObjectId; counter: number };
-  lastWrite: { lastWriteDate: Date };
+  lastWrite: { lastWriteDate: Date; opTime: { ts: Timestamp } };
 }
 
 async function hello(rs: MongoWireReplicaSet, index: number): Promise<Hello> {
@@ -188,5 +189,139 @@ describe('MongoWireReplicaSet (wire server as a replica set)', () => {
       description: 'restarted member answers as secondary',
     });
     expect((await hello(rs, 0)).primary).toBe(rs.hosts[next]);
+  });
+});
+
+describe('MongoWireReplicaSet replication lag', () => {
+  /** Long enough that a local read right after a write certainly completes within it. */
+  const LAG_MS = 2000;
+  const W1 = { writeConcern: { w: 1 } } as const;
+  const SECONDARY = { readPreference: 'secondaryPreferred' } as const;
+  let rs: MongoWireReplicaSet;
+  let client: MongoClient;
+
+  beforeEach(async () => {
+    rs = await startMongoReplicaSet({ members: 3, name: 'rsL', electionDelayMs: 100 });
+    client = new MongoClient(rs.uri('rs'), {
+      serverSelectionTimeoutMS: 5000,
+      heartbeatFrequencyMS: 500,
+    });
+    // secondaryPreferred goes to the primary while the driver knows no secondary.
+    const driver = watchDriver(client);
+    await client.connect();
+    await waitFor(() => rs.hosts.slice(1).every((h) => driver.types.get(h) === 'RSSecondary'), {
+      timeoutMs: 5000,
+      description: 'driver knows both secondaries',
+    });
+    driver.detach();
+  });
+  afterEach(async () => {
+    await client.close();
+    await rs.stop();
+  });
+
+  const finds = (): number[] => rs.members.map((m) => m.commandsSeen.find ?? 0);
+
+  it('a secondaryPreferred read misses a w:1 write until the lag has passed', async () => {
+    const c = client.db('rs').collection<{ k: string; v?: number }>('lag');
+    await c.insertMany([
+      { k: 'updated', v: 1 },
+      { k: 'deleted' },
+      ...[1, 2, 3].map((i) => ({ k: `old${i}` })),
+    ]);
+    rs.setReplicationLag(LAG_MS);
+    expect(rs.replicationLagMs).toBe(LAG_MS);
+    // Data from before the lag is on every secondary (initial sync), cursors continue there.
+    expect(await c.find({}, { ...SECONDARY, batchSize: 2 }).toArray()).toHaveLength(5);
+
+    const before = performance.now();
+    await c.insertOne({ k: 'inserted' }, W1);
+    await c.updateOne({ k: 'updated' }, { $set: { v: 2 } }, W1);
+    await c.deleteOne({ k: 'deleted' }, W1);
+    const view = async () => {
+      const docs = await c.find({}, SECONDARY).toArray();
+      return {
+        inserted: docs.some((d) => d.k === 'inserted'),
+        v: docs.find((d) => d.k === 'updated')?.v,
+        deleted: !docs.some((d) => d.k === 'deleted'),
+      };
+    };
+    const secondaryFinds = finds();
+    const stale = await view();
+    expect(performance.now() - before).toBeLessThan(LAG_MS);
+    expect(stale).toEqual({ inserted: false, v: 1, deleted: false });
+    const primary = await c.find({}, { readPreference: 'primary' }).toArray();
+    expect(primary.map((d) => d.k)).toContain('inserted');
+    // The hello of a lagging secondary reports an older lastWrite than the primary's.
+    const opTime = async (i: number) => (await hello(rs, i)).lastWrite.opTime.ts;
+    expect((await opTime(1)).lessThan(await opTime(0))).toBe(true);
+
+    let firstSeenAt: number | undefined;
+    await waitFor(
+      async () => {
+        const v = await view();
+        if (v.inserted || v.v === 2 || v.deleted) firstSeenAt ??= performance.now();
+        return v.inserted && v.v === 2 && v.deleted;
+      },
+      { timeoutMs: LAG_MS + 5000, intervalMs: 50, description: 'secondary applies the writes' },
+    );
+    // A change shows on a secondary no sooner than the lag after it was made.
+    expect(firstSeenAt! - before).toBeGreaterThanOrEqual(LAG_MS);
+    expect(await opTime(1)).toEqual(await opTime(0));
+    const served = finds().map((n, i) => n - (secondaryFinds[i] ?? 0));
+    expect(served[0]).toBe(1); // the readPreference: 'primary' read
+    expect((served[1] ?? 0) + (served[2] ?? 0)).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a majority write concern (and the implicit default) waits for the lag; w:1 does not', async () => {
+    const c = client.db('rs').collection<{ k: string }>('wc');
+    rs.setReplicationLag(LAG_MS);
+    let started = performance.now();
+    await c.insertOne({ k: 'w1' }, W1);
+    expect(performance.now() - started).toBeLessThan(LAG_MS);
+    started = performance.now();
+    await c.insertOne({ k: 'default' });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(LAG_MS);
+    // Acknowledged by a majority: the secondaries have it (and the w:1 write before it).
+    expect((await c.find({}, SECONDARY).toArray()).map((d) => d.k)).toEqual(['w1', 'default']);
+    started = performance.now();
+    await c.insertOne({ k: 'majority' }, { writeConcern: { w: 'majority' } });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(LAG_MS);
+  });
+
+  it('with lag 0 a write is visible on the secondaries at once; clearing the lag flushes it', async () => {
+    const c = client.db('rs').collection<{ k: string }>('nolag');
+    const before = finds();
+    await c.insertOne({ k: 'a' }, W1);
+    expect(await c.findOne({ k: 'a' }, SECONDARY)).toMatchObject({ k: 'a' });
+    rs.setReplicationLag(60_000);
+    await c.insertOne({ k: 'b' }, W1);
+    expect(await c.findOne({ k: 'b' }, SECONDARY)).toBeNull();
+    rs.setReplicationLag(0);
+    expect(await c.findOne({ k: 'b' }, SECONDARY)).toMatchObject({ k: 'b' });
+    const served = finds().map((n, i) => n - (before[i] ?? 0));
+    expect(served[0]).toBe(0);
+    expect((served[1] ?? 0) + (served[2] ?? 0)).toBe(3);
+  });
+
+  it('a primary that steps down keeps its writes; the new primary has every write', async () => {
+    const c = client.db('rs').collection<{ k: string }>('failover');
+    rs.setReplicationLag(60_000);
+    await c.insertOne({ k: 'before' }, W1);
+    rs.stepDown();
+    const next = await rs.waitForPrimary();
+    const other = [1, 2].find((i) => i !== next)!;
+    const read = async (i: number) => {
+      // A direct connection reads the member itself, whatever its state.
+      const member = direct(rs, i);
+      try {
+        return await member.db('rs').collection('failover').findOne({ k: 'before' });
+      } finally {
+        await member.close();
+      }
+    };
+    expect(await read(0)).toMatchObject({ k: 'before' });
+    expect(await read(next)).toMatchObject({ k: 'before' });
+    expect(await read(other)).toBeNull();
   });
 });

@@ -258,10 +258,14 @@ export class WireDispatcher {
     if (own) return own;
     const db = cmd.$db;
     if (!role) return this.host.engine.run(name, cmd, { db });
-    const reply = role.run(name, cmd, () => this.host.engine.run(name, cmd, { db }));
-    if (reply !== 'close') return reply;
-    conn.socket.destroy();
-    return CLOSED;
+    const answer = role.run(name, cmd, (engine) => engine.run(name, cmd, { db }));
+    if (answer.close === true) {
+      conn.socket.destroy();
+      return CLOSED;
+    }
+    if (answer.delayMs !== undefined && answer.delayMs > 0)
+      await this.host.delay(conn, answer.delayMs);
+    return answer.reply;
   }
 
   private serverCommand(conn: WireConnection, name: string, cmd: Document): Document | undefined {
