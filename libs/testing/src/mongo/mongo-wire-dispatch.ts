@@ -258,7 +258,9 @@ export class WireDispatcher {
     if (own) return own;
     const db = cmd.$db;
     if (!role) return this.host.engine.run(name, cmd, { db });
-    const answer = role.run(name, cmd, (engine) => engine.run(name, cmd, { db }));
+    const answer = role.run(name, cmd, (engine, statements) =>
+      engine.run(name, cmd, statements ? { db, statements } : { db }),
+    );
     if (answer.close === true) {
       conn.socket.destroy();
       return CLOSED;

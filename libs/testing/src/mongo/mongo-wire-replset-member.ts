@@ -3,7 +3,7 @@ import { Long, Timestamp } from 'bson';
 
 import type { MongoWireEngine } from './mongo-wire-engine.js';
 import { CommandError, MongoErrorCode } from './mongo-wire-errors.js';
-import type { RetryableWriteStore } from './mongo-wire-retryable.js';
+import type { RetryableWriteStore, StatementHistory } from './mongo-wire-retryable.js';
 import { RETRYABLE_WRITE_COMMANDS } from './mongo-wire-retryable.js';
 import type { MemberReply, WireMemberRole } from './mongo-wire-role.js';
 
@@ -44,8 +44,10 @@ export interface ReplicaSetView {
   term(): number;
   /** Member states for `replSetGetStatus` (1 primary, 2 secondary, 8 down). */
   memberState(index: number): 1 | 2 | 8;
-  /** Records a write (for `lastWrite`); true when its acknowledgement must be lost. */
-  wrote(): boolean;
+  /** Records a write (for `lastWrite`). */
+  wrote(): void;
+  /** True when the acknowledgement of a write must be lost (the lost-acknowledgement fault). */
+  takeLostAck(): boolean;
   /** `lastWrite` as member `index` reports it (a lagging secondary's is older). */
   lastWrite(index: number): { ts: Timestamp; date: Date };
   /** The engine member `index` serves reads from in its state. */
@@ -142,13 +144,22 @@ export class ReplicaMemberRole implements WireMemberRole {
     }
   }
 
-  run(name: string, cmd: Document, execute: (engine: MongoWireEngine) => Document): MemberReply {
+  run(
+    name: string,
+    cmd: Document,
+    execute: (engine: MongoWireEngine, statements?: StatementHistory) => Document,
+  ): MemberReply {
     if (!WRITE_COMMANDS.has(name)) return { reply: execute(this.set.readEngine(this.index)) };
-    const { reply, retried } = this.set.retryable.run(name, cmd, () => execute(this.engine));
+    const { reply, retried, interrupted } = this.set.retryable.run(name, cmd, (statements) =>
+      execute(this.engine, statements),
+    );
+    this.set.wrote();
+    if (interrupted) return { reply, close: true };
     const delayMs = this.set.acknowledgementDelay(cmd);
-    if (retried) return { reply, delayMs };
-    const loseAck = this.set.wrote();
-    return loseAck && cmd.txnNumber !== undefined ? { reply, close: true } : { reply, delayMs };
+    if (!retried && cmd.txnNumber !== undefined && this.set.takeLostAck()) {
+      return { reply, close: true };
+    }
+    return { reply, delayMs };
   }
 
   private status(): Document {

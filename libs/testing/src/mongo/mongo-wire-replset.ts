@@ -228,6 +228,17 @@ export class MongoWireReplicaSet {
     this.lostAcks += n;
   }
 
+  /**
+   * The next retryable write (of `command` when given: `insert`, `update`, `delete`,
+   * `findAndModify`) runs only its first `afterStatements` statements, then its connection
+   * closes without a reply: a primary failing in the middle of a batch. The driver's retry
+   * (same `txnNumber`) runs only the statements not applied and answers the others from the
+   * history.
+   */
+  interruptNextWrite(afterStatements: number, command?: string): void {
+    this.retryable.interruptNext(afterStatements, command);
+  }
+
   /** Resolves with the primary's index once there is one. */
   waitForPrimary(timeoutMs = 10_000): Promise<number> {
     if (this.primaryIndex !== undefined) return Promise.resolve(this.primaryIndex);
@@ -322,6 +333,8 @@ export class MongoWireReplicaSet {
             ? { secs, n: this.writes.n + 1, date: new Date() }
             : { secs, n: 1, date: new Date() };
         this.replication.wrote(this.lastWrite());
+      },
+      takeLostAck: () => {
         if (this.lostAcks === 0) return false;
         this.lostAcks -= 1;
         return true;

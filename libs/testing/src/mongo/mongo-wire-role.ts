@@ -1,6 +1,7 @@
 import type { Document } from 'bson';
 
 import type { MongoWireEngine } from './mongo-wire-engine.js';
+import type { StatementHistory } from './mongo-wire-retryable.js';
 
 /**
  * What a server is in a deployment. A standalone has no role; a replica-set member gets one
@@ -18,10 +19,14 @@ export interface WireMemberRole {
   serverCommand(name: string, cmd: Document): Document | undefined;
   /**
    * Runs a data command through `execute` on the engine the member serves it from (its own
-   * lagging copy for a secondary's reads), applying a retried write (same `lsid` and
-   * `txnNumber`) once only.
+   * lagging copy for a secondary's reads), with the statement history of a retryable write (same
+   * `lsid` and `txnNumber`: statements already applied are answered, not run again).
    */
-  run(name: string, cmd: Document, execute: (engine: MongoWireEngine) => Document): MemberReply;
+  run(
+    name: string,
+    cmd: Document,
+    execute: (engine: MongoWireEngine, statements?: StatementHistory) => Document,
+  ): MemberReply;
 }
 
 /** What a member answers a data command with. */
