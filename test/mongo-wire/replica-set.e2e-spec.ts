@@ -139,6 +139,29 @@ describe('MongoWireReplicaSet (wire server as a replica set)', () => {
     expect(rs.events.map((e) => e.kind)).toEqual(['elected', 'steppedDown', 'elected']);
   });
 
+  it('a stepped-down primary refuses writes with its new topologyVersion, as mongod 4.4+', async () => {
+    const before = (await hello(rs, 0)).topologyVersion;
+    const raw = await RawClient.open(rs.members[0]!.port);
+    try {
+      rs.stepDown();
+      const write = await raw.command({
+        insert: 'c',
+        documents: [{ a: 1 }],
+        lsid: { id: new UUID() },
+        txnNumber: Long.fromNumber(1),
+        $db: 'rs',
+      });
+      expect(write.doc).toMatchObject({ ok: 0, code: 10107, errorLabels: ['RetryableWriteError'] });
+      const version = write.doc.topologyVersion as Hello['topologyVersion'];
+      expect(version.processId).toEqual(before.processId);
+      // Newer than any monitor reply sent before the step-down: a driver drops those.
+      expect(Number(version.counter)).toBeGreaterThan(Number(before.counter));
+      expect(version).toEqual((await hello(rs, 0)).topologyVersion);
+    } finally {
+      raw.close();
+    }
+  });
+
   it('replSetStepDown moves the primary; a secondary refuses it', async () => {
     const secondary = direct(rs, 1);
     const primary = direct(rs, 0);
