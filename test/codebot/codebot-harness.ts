@@ -10,9 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import {
+  type MongoTestBackend,
+  type MongoWireReplicaSet,
   type RedisTestServerOptions,
   startMongo,
   type StartMongoOptions,
+  startMongoReplicaSet,
+  type StartMongoReplicaSetOptions,
   startRedis,
 } from '@nest-pools/testing';
 
@@ -148,14 +152,31 @@ export function stackEnv(stack: CodebotStack): Record<string, string> {
 /** A {@link CodebotStack} started by {@link startStack}. */
 export interface RunningStack extends CodebotStack {
   redis: Awaited<ReturnType<typeof startRedis>>;
-  mongo: Awaited<ReturnType<typeof startMongo>>;
+  mongo: MongoTestBackend;
+  /** The wire replica set MongoDB runs on, when `replSet` was given. */
+  replSet?: MongoWireReplicaSet;
   /** Stops Redis and MongoDB and closes both stand-ins. */
   stop(): Promise<void>;
 }
 
+/** A wire replica set as the stack's MongoDB (`mongodb://h1,h2,h3/codebot?replicaSet=`). */
+async function replSetBackend(
+  options: StartMongoReplicaSetOptions,
+): Promise<{ mongo: MongoTestBackend; replSet: MongoWireReplicaSet }> {
+  const replSet = await startMongoReplicaSet(options);
+  const mongo: MongoTestBackend = {
+    url: replSet.uri('codebot'),
+    dbName: 'codebot',
+    kind: 'wire',
+    stop: () => replSet.stop(),
+  };
+  return { mongo, replSet };
+}
+
 /**
- * Starts a real `redis-server`, the test kit's MongoDB backend and the given Telegram and GitHub
- * stand-ins together, for one suite (spread {@link stackEnv} of it into {@link baseEnv}).
+ * Starts a real `redis-server`, the test kit's MongoDB backend (a wire replica set with
+ * `replSet`) and the given Telegram and GitHub stand-ins together, for one suite (spread
+ * {@link stackEnv} of it into {@link baseEnv}).
  */
 export async function startStack(parts: {
   telegram: TelegramStandIn;
@@ -163,17 +184,24 @@ export async function startStack(parts: {
   telegramToken: string;
   redis?: RedisTestServerOptions;
   mongo?: StartMongoOptions;
+  replSet?: StartMongoReplicaSetOptions;
 }): Promise<RunningStack> {
   const { telegram, github, telegramToken } = parts;
-  const [redis, mongo] = await Promise.all([
+  const [redis, { mongo, replSet }] = await Promise.all([
     startRedis(parts.redis),
-    startMongo({ dbPrefix: 'codebot', ...parts.mongo }),
+    parts.replSet
+      ? replSetBackend(parts.replSet)
+      : startMongo({ dbPrefix: 'codebot', ...parts.mongo }).then((m) => ({
+          mongo: m,
+          replSet: undefined,
+        })),
     telegram.start(),
     github.start(),
   ]);
   return {
     redis,
     mongo,
+    ...(replSet ? { replSet } : {}),
     telegram,
     github,
     telegramToken,

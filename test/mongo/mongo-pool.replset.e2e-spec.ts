@@ -10,15 +10,13 @@ import {
   startBackend,
   trackTimerLag,
 } from '../support/mongo.js';
-import { paceWrites, sampleReadiness, watchDriver } from '../support/mongo-failover.js';
+import {
+  paceWrites,
+  sampleReadiness,
+  waitForSocketsWithinPool,
+  watchDriver,
+} from '../support/mongo-failover.js';
 
-/** Monitoring sockets the driver keeps per server besides the pool: streaming hello + RTT. */
-const MONITOR_SOCKETS = 2;
-/**
- * The health probe's own client: its two monitoring sockets on every member, plus its one pooled
- * connection (on the member it pings).
- */
-const HEALTH_SOCKETS = MONITOR_SOCKETS + 1;
 const HEARTBEAT_MS = 500;
 const PROBE_TIMEOUT_MS = 500;
 /** How long the module reuses a health outcome (MONGO_HEALTH_CACHE_TTL_MS, internal to it). */
@@ -72,20 +70,7 @@ describe('MongoPoolModule on a replica set', () => {
    */
   const expectNoLeak = async (app: PoolApp): Promise<void> => {
     const rs = backend.replSet!;
-    let last = '';
-    await waitFor(
-      () => {
-        const open = rs.members.map((m) => (m.isRunning ? m.openSockets : 0));
-        last = `server-side sockets per member ${open.join('/')}`;
-        return open.every((n) => n <= MAX_POOL + MONITOR_SOCKETS + HEALTH_SOCKETS);
-      },
-      {
-        timeoutMs: 10_000,
-        description: 'server-side sockets back to pool + monitor + health sockets',
-      },
-    ).catch((error: unknown) => {
-      throw new Error(`${String(error)} (last: ${last})`);
-    });
+    await waitForSocketsWithinPool(rs, MAX_POOL);
     await app.close();
     booted = undefined;
     await waitFor(() => rs.members.every((m) => m.openSockets === 0), {

@@ -1,9 +1,47 @@
 // What the failover suites measure: a paced write load with every outcome recorded, readiness
 // sampled back to back, and the driver's view of the topology and of its sockets per server.
 import type { MongoPoolHealthIndicator } from '@nest-pools/mongo';
+import { type MongoWireReplicaSet, waitFor } from '@nest-pools/testing';
 import type { MongoClient } from 'mongodb';
 
 import { healthStatus } from './mongo.js';
+
+/** Monitoring sockets the driver keeps per server besides the pool: streaming hello + RTT. */
+export const MONITOR_SOCKETS = 2;
+/**
+ * The module's health probe has its own client: its two monitoring sockets on every member, plus
+ * its one pooled connection (on the member it pings).
+ */
+export const HEALTH_SOCKETS = MONITOR_SOCKETS + 1;
+
+/**
+ * Waits until no member of `rs` holds more server-side sockets than one MongoPoolModule can
+ * open there — a pool of `maxPoolSize`, the pool's monitors and the health probe's sockets — and
+ * a stopped member none; the error names the last counts.
+ */
+export async function waitForSocketsWithinPool(
+  rs: MongoWireReplicaSet,
+  maxPoolSize: number,
+): Promise<number[]> {
+  let last: number[] = [];
+  try {
+    await waitFor(
+      () => {
+        last = rs.members.map((m) => (m.isRunning ? m.openSockets : 0));
+        return last.every((n) => n <= maxPoolSize + MONITOR_SOCKETS + HEALTH_SOCKETS);
+      },
+      {
+        timeoutMs: 10_000,
+        description: 'server-side sockets back to pool + monitor + health sockets',
+      },
+    );
+  } catch (error) {
+    throw new Error(`${String(error)} (last: server-side sockets per member ${last.join('/')})`, {
+      cause: error,
+    });
+  }
+  return last;
+}
 
 /** Outcome of a paced write load. */
 export interface WriteLoadResult {
@@ -80,17 +118,31 @@ export interface ReadinessSample {
 export function sampleReadiness(
   health: MongoPoolHealthIndicator,
   waiting: () => number,
-): {
+): ReadinessSampler {
+  return sampleProbe(() => healthStatus(health), waiting);
+}
+
+/** Samples taken so far, and `stop()` that ends the loop and resolves with all of them. */
+export interface ReadinessSampler {
   samples: ReadinessSample[];
   stop(): Promise<ReadinessSample[]>;
-} {
+}
+
+/**
+ * Runs `probe` back to back (20 ms apart) until `stop()`, recording when each ran and what it
+ * answered; `waiting()` is noted at each start (0 when not given).
+ */
+export function sampleProbe(
+  probe: () => Promise<{ status: string; message?: string }>,
+  waiting: () => number = () => 0,
+): ReadinessSampler {
   const samples: ReadinessSample[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
       const start = performance.now();
       const queued = waiting();
-      const { status, message } = await healthStatus(health);
+      const { status, message } = await probe();
       samples.push({
         start,
         end: performance.now(),

@@ -3,10 +3,13 @@ import { MingoError } from 'mingo/util';
 
 import { bsonTypeName, toJsNumber } from './bson-values.js';
 import { CommandError, MongoErrorCode } from './mongo-wire-errors.js';
+import type { StatementHistory } from './mongo-wire-retryable.js';
 
 /** Context of a command: the database it targets (`$db`). */
 export interface CommandScope {
   db: string;
+  /** The statement history of a retryable write (`lsid` + `txnNumber` on a replica set). */
+  statements?: StatementHistory;
 }
 
 /** A plain document (not an array, not a BSON value object). */

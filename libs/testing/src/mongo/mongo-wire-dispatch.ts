@@ -1,4 +1,5 @@
 import type { Document, ObjectId } from 'bson';
+import { Long } from 'bson';
 
 import { toJsNumber } from './bson-values.js';
 import type { WireConnection } from './mongo-wire-connection.js';
@@ -28,6 +29,12 @@ import {
   QUERY_FAILURE_FLAG,
   WireProtocolError,
 } from './wire-protocol.js';
+
+/** mongod's NotPrimaryError category (its replies carry the member's `topologyVersion`). */
+const NOT_PRIMARY_CODES = new Set<number>([
+  MongoErrorCode.NotWritablePrimary,
+  MongoErrorCode.NotPrimaryNoSecondaryOk,
+]);
 
 /** What the dispatcher needs from the server that owns the sockets. */
 export interface DispatchHost {
@@ -252,16 +259,43 @@ export class WireDispatcher {
       throw new CommandError(40571, 'OP_MSG requests require a $db argument');
     }
     const role = this.host.role();
-    if (role) role.admit(name, cmd);
+    if (role) this.asMember(() => role.admit(name, cmd));
     else this.assertTxnNumberAllowed(cmd);
-    const own = this.serverCommand(conn, name, cmd) ?? role?.serverCommand(name, cmd);
+    const own =
+      this.serverCommand(conn, name, cmd) ?? this.asMember(() => role?.serverCommand(name, cmd));
     if (own) return own;
     const db = cmd.$db;
     if (!role) return this.host.engine.run(name, cmd, { db });
-    const reply = role.run(name, cmd, () => this.host.engine.run(name, cmd, { db }));
-    if (reply !== 'close') return reply;
-    conn.socket.destroy();
-    return CLOSED;
+    const answer = role.run(name, cmd, (engine, statements) =>
+      engine.run(name, cmd, statements ? { db, statements } : { db }),
+    );
+    if (answer.close === true) {
+      conn.socket.destroy();
+      return CLOSED;
+    }
+    if (answer.delayMs !== undefined && answer.delayMs > 0)
+      await this.host.delay(conn, answer.delayMs);
+    return answer.reply;
+  }
+
+  /**
+   * Runs a member-state check; a "not primary" refusal gets the member's `topologyVersion`, as
+   * mongod 4.4+ appends it to every NotPrimaryError, so a driver can tell the error is newer
+   * than a monitor reply still on its way (and ignore that stale reply).
+   */
+  private asMember<T>(check: () => T): T {
+    try {
+      return check();
+    } catch (error) {
+      if (!(error instanceof CommandError) || !NOT_PRIMARY_CODES.has(error.code)) throw error;
+      throw new CommandError(error.code, error.message, {
+        ...error.extra,
+        topologyVersion: {
+          processId: this.host.processId(),
+          counter: Long.fromNumber(this.host.topologyCounter()),
+        },
+      });
+    }
   }
 
   private serverCommand(conn: WireConnection, name: string, cmd: Document): Document | undefined {

@@ -35,10 +35,22 @@ export class MongoWireEngine {
   private readonly views = new QueryViews();
   /** The databases. */
   readonly store = new WireStore(this.views);
-  private readonly cursors = new CursorRegistry();
   private readonly reads = new DocumentQuery(this.views, this.store);
   private readonly writes = new WriteCommands(this.store, this.reads);
-  private readonly catalog = new CatalogCommands(this.store, this.cursors, this.views);
+  private readonly catalog: CatalogCommands;
+
+  /**
+   * @param cursors open cursors; engines over copies of one data set (a replica set's members)
+   *   share theirs, so a cursor opened on one view is continued wherever its member reads
+   */
+  constructor(private readonly cursors: CursorRegistry = new CursorRegistry()) {
+    this.catalog = new CatalogCommands(this.store, this.cursors, this.views);
+  }
+
+  /** A new engine over its own empty store, sharing this engine's cursors. */
+  sibling(): MongoWireEngine {
+    return new MongoWireEngine(this.cursors);
+  }
 
   /** Command names this engine answers. */
   readonly commands: Readonly<Record<string, Handler>> = {

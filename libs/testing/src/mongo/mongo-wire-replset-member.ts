@@ -3,9 +3,9 @@ import { Long, Timestamp } from 'bson';
 
 import type { MongoWireEngine } from './mongo-wire-engine.js';
 import { CommandError, MongoErrorCode } from './mongo-wire-errors.js';
-import type { RetryableWriteStore } from './mongo-wire-retryable.js';
+import type { RetryableWriteStore, StatementHistory } from './mongo-wire-retryable.js';
 import { RETRYABLE_WRITE_COMMANDS } from './mongo-wire-retryable.js';
-import type { WireMemberRole } from './mongo-wire-role.js';
+import type { MemberReply, WireMemberRole } from './mongo-wire-role.js';
 
 /** Commands that write (refused by a secondary with `NotWritablePrimary`). */
 const WRITE_COMMANDS = new Set([
@@ -44,9 +44,16 @@ export interface ReplicaSetView {
   term(): number;
   /** Member states for `replSetGetStatus` (1 primary, 2 secondary, 8 down). */
   memberState(index: number): 1 | 2 | 8;
-  /** Records a write (for `lastWrite`); true when its acknowledgement must be lost. */
-  wrote(): boolean;
-  lastWrite(): { ts: Timestamp; date: Date };
+  /** Records a write (for `lastWrite`). */
+  wrote(): void;
+  /** True when the acknowledgement of a write must be lost (the lost-acknowledgement fault). */
+  takeLostAck(): boolean;
+  /** `lastWrite` as member `index` reports it (a lagging secondary's is older). */
+  lastWrite(index: number): { ts: Timestamp; date: Date };
+  /** The engine member `index` serves reads from in its state. */
+  readEngine(index: number): MongoWireEngine;
+  /** How long the acknowledgement of write `cmd` waits for its write concern. */
+  acknowledgementDelay(cmd: Document): number;
   /** `replSetStepDown` received by `index` (answered first, applied right after). */
   stepDownFromCommand(index: number): void;
 }
@@ -69,7 +76,7 @@ export class ReplicaMemberRole implements WireMemberRole {
   helloFields(): Document & { writable: boolean } {
     const hosts = this.set.hosts();
     const primary = this.set.primary();
-    const { ts, date } = this.set.lastWrite();
+    const { ts, date } = this.set.lastWrite(this.index);
     const opTime = { ts, t: Long.fromNumber(this.set.term()) };
     return {
       writable: this.isPrimary,
@@ -137,12 +144,22 @@ export class ReplicaMemberRole implements WireMemberRole {
     }
   }
 
-  run(name: string, cmd: Document, execute: () => Document): Document | 'close' {
-    if (!WRITE_COMMANDS.has(name)) return execute();
-    const { reply, retried } = this.set.retryable.run(name, cmd, execute);
-    if (retried) return reply;
-    const loseAck = this.set.wrote();
-    return loseAck && cmd.txnNumber !== undefined ? 'close' : reply;
+  run(
+    name: string,
+    cmd: Document,
+    execute: (engine: MongoWireEngine, statements?: StatementHistory) => Document,
+  ): MemberReply {
+    if (!WRITE_COMMANDS.has(name)) return { reply: execute(this.set.readEngine(this.index)) };
+    const { reply, retried, interrupted } = this.set.retryable.run(name, cmd, (statements) =>
+      execute(this.engine, statements),
+    );
+    this.set.wrote();
+    if (interrupted) return { reply, close: true };
+    const delayMs = this.set.acknowledgementDelay(cmd);
+    if (!retried && cmd.txnNumber !== undefined && this.set.takeLostAck()) {
+      return { reply, close: true };
+    }
+    return { reply, delayMs };
   }
 
   private status(): Document {

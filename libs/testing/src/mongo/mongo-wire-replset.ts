@@ -2,6 +2,7 @@ import { ObjectId, type Timestamp } from 'bson';
 
 import { MongoWireEngine } from './mongo-wire-engine.js';
 import type { MongoWireServerOptions } from './mongo-wire-options.js';
+import { ReplicationLag } from './mongo-wire-replication.js';
 import type { ReplicaSetView } from './mongo-wire-replset-member.js';
 import { opTimestamp, ReplicaMemberRole } from './mongo-wire-replset-member.js';
 import { RetryableWriteStore } from './mongo-wire-retryable.js';
@@ -30,6 +31,11 @@ export interface StartMongoReplicaSetOptions {
    */
   electionDelayMs?: number;
   /**
+   * Replication lag from the start (see {@link MongoWireReplicaSet.setReplicationLag}).
+   * @default 0
+   */
+  replicationLagMs?: number;
+  /**
    * Options of every member's server (`host`, `version`, `tls`, `log`…; `port` is ignored).
    * @default {}
    */
@@ -45,7 +51,7 @@ export interface ReplicaSetEvent {
 
 /**
  * A replica set of {@link MongoWireServer} members over one shared store (so replication is
- * instantaneous). Members answer `hello` as replica-set members do, the primary takes writes,
+ * instantaneous unless a replication lag is set). Members answer `hello` as replica-set members do, the primary takes writes,
  * secondaries refuse them (`NotWritablePrimary`) and serve reads with a non-primary read
  * preference, retryable writes are applied once, and the fault controls move the primary the
  * way an election does: no primary for `electionDelayMs`, then a new one with a higher
@@ -68,6 +74,7 @@ export class MongoWireReplicaSet {
   /** Delay of the next elections (changeable between faults). */
   electionDelayMs: number;
   private readonly retryable: RetryableWriteStore;
+  private readonly replication: ReplicationLag;
   private primaryIndex: number | undefined = 0;
   private currentTerm = 1;
   private electionTimer: NodeJS.Timeout | undefined;
@@ -83,7 +90,10 @@ export class MongoWireReplicaSet {
   ) {
     this.electionDelayMs = options.electionDelayMs ?? 200;
     this.retryable = new RetryableWriteStore();
-    const view = this.view(new MongoWireEngine());
+    const engine = new MongoWireEngine();
+    this.replication = new ReplicationLag(engine, count);
+    this.replication.set(options.replicationLagMs ?? 0, this.lastWrite());
+    const view = this.view(engine);
     const base = options.port ?? 0;
     this.members = Array.from(
       { length: count },
@@ -192,11 +202,41 @@ export class MongoWireReplicaSet {
   }
 
   /**
+   * Secondaries apply the primary's writes `ms` after they were made (0, the default: at once).
+   * A secondary serves reads with a non-primary read preference, and reports `lastWrite` in
+   * `hello`, from its own copy of the data, so a `secondaryPreferred` read right after a write
+   * may not see it. Acknowledgements wait for their write concern as on mongod: `w: 'majority'`,
+   * `w` above 1 and no write concern at all (mongod 5+'s implicit default is majority) are
+   * answered `ms` after the write, `w: 1` at once. A member that stops being primary has
+   * every write it took; the primary always reads the latest data. Turning the lag on copies
+   * the data to every member (an initial sync); turning it off makes every write visible at once.
+   */
+  setReplicationLag(ms: number): void {
+    this.replication.set(ms, this.lastWrite());
+  }
+
+  /** The replication lag now, in milliseconds. */
+  get replicationLagMs(): number {
+    return this.replication.ms;
+  }
+
+  /**
    * The next `n` retryable writes are applied (and recorded) on the primary, then their
    * connection closes before the reply: the driver retries an already-applied write.
    */
   loseNextAcks(n: number): void {
     this.lostAcks += n;
+  }
+
+  /**
+   * The next retryable write (of `command` when given: `insert`, `update`, `delete`,
+   * `findAndModify`) runs only its first `afterStatements` statements, then its connection
+   * closes without a reply: a primary failing in the middle of a batch. The driver's retry
+   * (same `txnNumber`) runs only the statements not applied and answers the others from the
+   * history.
+   */
+  interruptNextWrite(afterStatements: number, command?: string): void {
+    this.retryable.interruptNext(afterStatements, command);
   }
 
   /** Resolves with the primary's index once there is one. */
@@ -233,6 +273,7 @@ export class MongoWireReplicaSet {
   }
 
   private loseprimary(kind: ReplicaSetEvent['kind'], member: number): void {
+    this.replication.caughtUp(member);
     this.primaryIndex = undefined;
     this.record(kind, member);
     this.notifyAll();
@@ -268,6 +309,11 @@ export class MongoWireReplicaSet {
     this.electionTimer.unref();
   }
 
+  /** The primary's `lastWrite`. */
+  private lastWrite(): { ts: Timestamp; date: Date } {
+    return { ts: opTimestamp(this.writes.secs, this.writes.n), date: this.writes.date };
+  }
+
   private view(engine: MongoWireEngine): ReplicaSetView {
     return {
       name: this.name,
@@ -286,14 +332,18 @@ export class MongoWireReplicaSet {
           secs === this.writes.secs
             ? { secs, n: this.writes.n + 1, date: new Date() }
             : { secs, n: 1, date: new Date() };
+        this.replication.wrote(this.lastWrite());
+      },
+      takeLostAck: () => {
         if (this.lostAcks === 0) return false;
         this.lostAcks -= 1;
         return true;
       },
-      lastWrite: (): { ts: Timestamp; date: Date } => ({
-        ts: opTimestamp(this.writes.secs, this.writes.n),
-        date: this.writes.date,
-      }),
+      lastWrite: (i) =>
+        (i !== this.primaryIndex ? this.replication.appliedWrite(i) : undefined) ??
+        this.lastWrite(),
+      readEngine: (i) => (i === this.primaryIndex ? engine : this.replication.readEngine(i)),
+      acknowledgementDelay: (cmd) => this.replication.acknowledgementDelay(cmd),
       stepDownFromCommand: (i) => setImmediate(() => this.stepDown(i)),
     };
   }

@@ -16,6 +16,24 @@ export interface IndexSpec extends Document {
   partialFilterExpression?: Document;
 }
 
+/**
+ * A change made to a {@link WireStore}, reported to its observer once it succeeded. Documents are
+ * the stored objects themselves (a stored document is never changed in place: updates replace
+ * it), so an observer can map them to copies of its own.
+ */
+export type StoreMutation =
+  | { op: 'create'; db: string; coll: string; options: Document }
+  | { op: 'insert'; db: string; coll: string; doc: Document }
+  | { op: 'replace'; db: string; coll: string; previous: Document; next: Document }
+  | { op: 'remove'; db: string; coll: string; docs: Document[] }
+  | { op: 'addIndex'; db: string; coll: string; spec: IndexSpec }
+  | { op: 'dropIndex'; db: string; coll: string; name: string }
+  | { op: 'drop'; db: string; coll: string }
+  | { op: 'dropDatabase'; db: string };
+
+/** Receives every {@link StoreMutation} of a store. */
+export type StoreObserver = (mutation: StoreMutation) => void;
+
 /** Deep copy through BSON, so every BSON type survives exactly as the server would store it. */
 export function cloneDocument<T extends Document>(doc: T): T {
   return deserialize(serialize(doc), EXACT_BSON) as T;
@@ -99,6 +117,7 @@ export class WireCollection {
     /** Options given to `create` (capped, validator… are kept but not enforced). */
     readonly options: Document = {},
     private readonly views: QueryViews,
+    private readonly changed: StoreObserver = () => undefined,
   ) {
     this.addIndex({ v: 2, key: { _id: 1 }, name: '_id_' }, true);
   }
@@ -145,6 +164,8 @@ export class WireCollection {
       this.constraints.push(constraint);
     }
     this.indexes.push(spec);
+    // Every collection starts with its _id index; only the others are changes.
+    if (!isIdIndex) this.changed({ op: 'addIndex', ...this.where(), spec });
     return true;
   }
 
@@ -160,6 +181,7 @@ export class WireCollection {
     this.indexes.splice(at, 1);
     const c = this.constraints.findIndex((u) => u.spec.name === name);
     if (c >= 0) this.constraints.splice(c, 1);
+    this.changed({ op: 'dropIndex', ...this.where(), name });
   }
 
   /** Inserts a document (an `_id` is generated when missing), enforcing unique indexes. */
@@ -171,6 +193,7 @@ export class WireCollection {
     this.checkUnique(stored, undefined);
     this.index(stored);
     this.docs.push(stored);
+    this.changed({ op: 'insert', ...this.where(), doc: stored });
     return stored;
   }
 
@@ -181,6 +204,7 @@ export class WireCollection {
     this.index(next);
     const at = this.docs.indexOf(previous);
     this.docs[at] = next;
+    this.changed({ op: 'replace', ...this.where(), previous, next });
   }
 
   /** Removes stored documents. */
@@ -189,7 +213,13 @@ export class WireCollection {
     for (const doc of gone) this.unindex(doc);
     const before = this.docs.length;
     this.docs = this.docs.filter((d) => !gone.has(d));
-    return before - this.docs.length;
+    const removed = before - this.docs.length;
+    if (removed > 0) this.changed({ op: 'remove', ...this.where(), docs: [...gone] });
+    return removed;
+  }
+
+  private where(): { db: string; coll: string } {
+    return { db: this.dbName, coll: this.name };
   }
 
   private checkUnique(doc: Document, replacing: Document | undefined): void {
@@ -223,9 +253,15 @@ function indexesEquivalent(a: IndexSpec, b: IndexSpec): boolean {
 /** All databases of one server, created lazily like mongod does. */
 export class WireStore {
   private readonly dbs = new Map<string, Map<string, WireCollection>>();
+  private observer: StoreObserver | undefined;
 
   /** @param views number views for partial-index filters */
   constructor(private readonly views: QueryViews) {}
+
+  /** Reports every later change to `observer` (one at a time; `undefined` stops reporting). */
+  observe(observer: StoreObserver | undefined): void {
+    this.observer = observer;
+  }
 
   /** Names of databases holding at least one collection. */
   databaseNames(): string[] {
@@ -252,8 +288,9 @@ export class WireStore {
     }
     let collection = collections.get(name);
     if (!collection) {
-      collection = new WireCollection(db, name, options, this.views);
+      collection = new WireCollection(db, name, options, this.views, (m) => this.observer?.(m));
       collections.set(name, collection);
+      this.observer?.({ op: 'create', db, coll: name, options: collection.options });
     }
     return collection;
   }
@@ -263,12 +300,13 @@ export class WireStore {
     const collection = this.get(db, name);
     if (!collection) return 0;
     this.dbs.get(db)?.delete(name);
+    this.observer?.({ op: 'drop', db, coll: name });
     return collection.indexes.length;
   }
 
   /** Drops every collection of `db`. */
   dropDatabase(db: string): void {
-    this.dbs.delete(db);
+    if (this.dbs.delete(db)) this.observer?.({ op: 'dropDatabase', db });
   }
 }
 

@@ -58,9 +58,15 @@ export class WriteCommands {
     const documents = statementsOf(cmd, 'documents');
     const ordered = cmd.ordered !== false;
     const coll = this.store.getOrCreate(scope.db, name);
+    const history = scope.statements;
     const writeErrors: Document[] = [];
     let n = 0;
     for (const [index, doc] of documents.entries()) {
+      if (history?.stored(index)) {
+        n += 1;
+        continue;
+      }
+      if (history?.proceed(index) === false) break;
       try {
         const size = calculateObjectSize(doc);
         if (size > MAX_BSON_OBJECT_SIZE) {
@@ -71,6 +77,7 @@ export class WriteCommands {
         }
         coll.insert(idFirst(doc));
         n += 1;
+        history?.applied(index, {});
       } catch (error) {
         writeErrors.push(writeError(index, toCommandError(error)));
         if (ordered) break;
@@ -85,12 +92,27 @@ export class WriteCommands {
     const ordered = cmd.ordered !== false;
     const writeErrors: Document[] = [];
     const upserted: Document[] = [];
+    const history = scope.statements;
     let n = 0;
     let nModified = 0;
     for (const [index, stmt] of statements.entries()) {
+      const stored = history?.stored(index);
+      if (stored) {
+        n += 1;
+        nModified += stored.nModified ?? 0;
+        if (stored.upsertedId !== undefined) upserted.push({ index, _id: stored.upsertedId });
+        continue;
+      }
+      if (history?.proceed(index) === false) break;
       try {
         const statement = this.statement(documentArg(stmt, 'q'), stmt.u, stmt.arrayFilters);
         const multi = stmt.multi === true;
+        if (multi && history) {
+          throw new CommandError(
+            MongoErrorCode.InvalidOptions,
+            'Cannot use (or request) retryable writes with multi=true',
+          );
+        }
         if (multi && isObject(stmt.u) && !isOperatorUpdate(stmt.u)) {
           throw new CommandError(
             MongoErrorCode.FailedToParse,
@@ -109,6 +131,7 @@ export class WriteCommands {
             const doc = this.upsert(this.store.getOrCreate(scope.db, name), statement, scope);
             upserted.push({ index, _id: doc._id as unknown });
             n += 1;
+            history?.applied(index, { upsertedId: doc._id as unknown });
           }
           continue;
         }
@@ -118,6 +141,8 @@ export class WriteCommands {
           if (!sameDocument(doc, next)) {
             (existing as WireCollection).replace(doc, next);
             nModified += 1;
+            // Only a statement that wrote is kept (mongod keeps it through its oplog entry).
+            history?.applied(index, { nModified: 1 });
           }
         }
       } catch (error) {
@@ -136,17 +161,32 @@ export class WriteCommands {
     const name = stringArg(cmd, 'delete');
     const statements = statementsOf(cmd, 'deletes');
     const ordered = cmd.ordered !== false;
+    const history = scope.statements;
     const writeErrors: Document[] = [];
     let n = 0;
     for (const [index, stmt] of statements.entries()) {
+      if (history?.stored(index)) {
+        n += 1;
+        continue;
+      }
+      if (history?.proceed(index) === false) break;
       try {
+        const single = asNumber(stmt.limit) === 1;
+        if (!single && history) {
+          throw new CommandError(
+            MongoErrorCode.InvalidOptions,
+            'Cannot use (or request) retryable writes with limit=0',
+          );
+        }
         const coll = this.store.get(scope.db, name);
         const matches = this.reads.select(coll, {
           filter: documentArg(stmt, 'q') ?? {},
-          limit: asNumber(stmt.limit) === 1 ? 1 : 0,
+          limit: single ? 1 : 0,
           collation: documentArg(stmt, 'collation'),
         });
-        if (coll) n += coll.remove(matches);
+        const removed = coll ? coll.remove(matches) : 0;
+        n += removed;
+        if (removed > 0) history?.applied(index, {});
       } catch (error) {
         writeErrors.push(writeError(index, toCommandError(error)));
         if (ordered) break;
@@ -156,6 +196,18 @@ export class WriteCommands {
   }
 
   findAndModify(cmd: Document, scope: CommandScope): Document {
+    const history = scope.statements;
+    const stored = history?.stored(0)?.reply;
+    if (stored) return stored;
+    // Interrupted before its one statement: nothing runs and the reply is never sent.
+    if (history?.proceed(0) === false) return { ok: 1 };
+    const { reply, wrote } = this.modifyOne(cmd, scope);
+    if (wrote) history?.applied(0, { reply });
+    return reply;
+  }
+
+  /** One findAndModify, and whether it wrote (only then does a retry get its reply back). */
+  private modifyOne(cmd: Document, scope: CommandScope): { reply: Document; wrote: boolean } {
     const name = stringArg(
       cmd,
       typeof cmd.findAndModify === 'string' ? 'findAndModify' : 'findandmodify',
@@ -187,26 +239,31 @@ export class WriteCommands {
     });
     if (remove) {
       if (match && existing) existing.remove([match]);
-      return { lastErrorObject: { n: match ? 1 : 0 }, value: project(match ?? null), ok: 1 };
+      const reply = { lastErrorObject: { n: match ? 1 : 0 }, value: project(match ?? null), ok: 1 };
+      return { reply, wrote: match !== undefined };
     }
     if (!match) {
       if (cmd.upsert !== true) {
-        return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
+        const reply = { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
+        return { reply, wrote: false };
       }
       const doc = this.upsert(this.store.getOrCreate(scope.db, name), statement, scope);
-      return {
+      const reply = {
         lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id as unknown },
         value: returnNew ? project(doc) : null,
         ok: 1,
       };
+      return { reply, wrote: true };
     }
     const next = this.applyUpdate(match, statement, false, scope);
-    if (!sameDocument(match, next)) (existing as WireCollection).replace(match, next);
-    return {
+    const changed = !sameDocument(match, next);
+    if (changed) (existing as WireCollection).replace(match, next);
+    const reply = {
       lastErrorObject: { n: 1, updatedExisting: true },
       value: project(returnNew ? next : match),
       ok: 1,
     };
+    return { reply, wrote: changed };
   }
 
   private statement(
