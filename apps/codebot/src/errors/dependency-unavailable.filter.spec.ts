@@ -49,6 +49,17 @@ describe('DependencyUnavailableFilter', () => {
     ['server selection', new mongoose.mongo.MongoServerSelectionError('no server', {} as never)],
     ['wait queue', Object.assign(new Error('timed out'), { name: 'MongoWaitQueueTimeoutError' })],
     ['redis acquire', new PoolTimeoutError('acquire timed out', { poolName: 'default' })],
+    [
+      'not-primary (during an election)',
+      new mongoose.mongo.MongoServerError({ code: 10107, codeName: 'NotWritablePrimary' }),
+    ],
+    [
+      'stepped-down',
+      new mongoose.mongo.MongoServerError({
+        code: 11602,
+        codeName: 'InterruptedDueToReplStateChange',
+      }),
+    ],
   ])('maps a %s timeout to 503 with Retry-After 1', (_what, error) => {
     expect(unavailableAnswer(error)).toMatchObject({ retryAfterSeconds: 1 });
   });

@@ -19,6 +19,23 @@ const MONGO_UNAVAILABLE = [
 ];
 
 /**
+ * Server error codes that mean "this member cannot take the operation now" during an election or
+ * a shutdown (not primary, recovering, stepped down, interrupted): the request is sound and a
+ * retry after the election succeeds. The driver retries such an error once; one that gets past it
+ * is answered 503.
+ */
+const MONGO_NOT_PRIMARY_CODES = new Set([
+  91, // ShutdownInProgress
+  189, // PrimarySteppedDown
+  10058, // LegacyNotPrimary
+  10107, // NotWritablePrimary
+  11600, // InterruptedAtShutdown
+  11602, // InterruptedDueToReplStateChange
+  13435, // NotPrimaryNoSecondaryOk
+  13436, // NotPrimaryOrSecondary
+]);
+
+/**
  * The driver does not export its wait-queue timeout class, so no `@Catch()` list can name it; its
  * name is stable.
  */
@@ -46,6 +63,8 @@ export function unavailableAnswer(error: unknown): UnavailableAnswer | undefined
     error instanceof PoolTimeoutError ||
     error instanceof RedisOfflineQueueFullError ||
     MONGO_UNAVAILABLE.some((type) => error instanceof type) ||
+    (error instanceof mongoose.mongo.MongoServerError &&
+      MONGO_NOT_PRIMARY_CODES.has(Number(error.code))) ||
     (error instanceof Error && error.name === MONGO_WAIT_QUEUE_TIMEOUT);
   if (!known) return undefined;
   return {
