@@ -48,7 +48,7 @@ async function startWireServer() {
   };
 }
 
-async function startServer() {
+export async function startServer() {
   const external = process.env.MONGODB_TEST_URL;
   if (external) {
     const url = new URL(external.replace(/^mongodb(\+srv)?:/, 'http:'));

@@ -1,6 +1,6 @@
 // Redis client cost in CPU instructions per GET, counted by valgrind's callgrind: module main
 // client vs raw ioredis (defaults, and with command and socket timeouts as the module sets them),
-// 16 and 64 in flight.
+// and the module with REDIS_OPERATION_METRICS on, 16 and 64 in flight.
 // Unlike ops/s, instruction counts do not move with the machine's load, so small differences
 // show. Counts cover this process' user-space code only (not the kernel, not redis-server).
 // Each figure is (count(25,000 GETs) - count(5,000 GETs)) / 20,000, which cancels the fixed cost
@@ -34,13 +34,20 @@ async function child() {
 
   let client;
   let app;
-  if (variant === 'module') {
+  if (variant === 'module' || variant === 'module-ops') {
     const { RedisPoolModule, RedisPoolService } = await import('@nest-pools/redis');
     const { Module } = await import('@nestjs/common');
     const { NestFactory } = await import('@nestjs/core');
     class BenchModule {}
     Module({
-      imports: [RedisPoolModule.forRoot({ url, maxConnections: 4, commandTimeoutMs: TIMEOUT_MS })],
+      imports: [
+        RedisPoolModule.forRoot({
+          url,
+          maxConnections: 4,
+          commandTimeoutMs: TIMEOUT_MS,
+          operationMetrics: variant === 'module-ops',
+        }),
+      ],
     })(BenchModule);
     app = await NestFactory.createApplicationContext(BenchModule, { logger: false });
     client = app.get(RedisPoolService).getClient('default');
@@ -49,7 +56,7 @@ async function child() {
   } else if (variant === 'raw-timeouts') {
     client = new Redis(url, { commandTimeout: TIMEOUT_MS, socketTimeout: TIMEOUT_MS });
   } else {
-    throw new Error(`unknown variant ${variant}: raw | raw-timeouts | module`);
+    throw new Error(`unknown variant ${variant}: raw | raw-timeouts | module | module-ops`);
   }
 
   async function gets(n) {
@@ -108,19 +115,19 @@ export default async function run() {
   try {
     console.log(`redis-server ${server.url}; instructions per GET, this process, user space`);
     console.log(
-      '| in flight | raw ioredis (defaults) | raw ioredis + same timeouts | module | raw / module | raw + timeouts / module |',
+      '| in flight | raw ioredis (defaults) | raw ioredis + same timeouts | module | raw / module | raw + timeouts / module | module + operation metrics | module / module + operation metrics |',
     );
-    console.log('|---|---|---|---|---|---|');
+    console.log('|---|---|---|---|---|---|---|---|');
     for (const inFlight of [16, 64]) {
       const per = {};
-      for (const variant of ['raw', 'raw-timeouts', 'module']) {
+      for (const variant of ['raw', 'raw-timeouts', 'module', 'module-ops']) {
         const short = instructions(server.url, variant, SHORT, inFlight);
         const long = instructions(server.url, variant, LONG, inFlight);
         per[variant] = (long - short) / (LONG - SHORT);
       }
       const k = (n) => `${(n / 1000).toFixed(1)}k`;
       console.log(
-        `| ${inFlight} | ${k(per.raw)} | ${k(per['raw-timeouts'])} | ${k(per.module)} | ${(per.raw / per.module).toFixed(3)} | ${(per['raw-timeouts'] / per.module).toFixed(3)} |`,
+        `| ${inFlight} | ${k(per.raw)} | ${k(per['raw-timeouts'])} | ${k(per.module)} | ${(per.raw / per.module).toFixed(3)} | ${(per['raw-timeouts'] / per.module).toFixed(3)} | ${k(per['module-ops'])} | ${(per.module / per['module-ops']).toFixed(3)} |`,
       );
     }
   } finally {

@@ -1,4 +1,4 @@
-import type { PoolMetrics } from '@nest-pools/core';
+import { HistogramSeries, type PoolMetrics } from '@nest-pools/core';
 
 import type { HttpPoolOriginStats } from './interfaces/http-pool-stats.interface.js';
 import type { RetryReason } from './retry/retry-rules.js';
@@ -42,11 +42,6 @@ export function httpErrorType(error: unknown): string {
   return tlsFailureHint(code) === undefined ? 'other' : 'tls';
 }
 
-/** A duration histogram child bound to one label set. */
-interface DurationChild {
-  observe(seconds: number): void;
-}
-
 /** `server_port` label: the explicit port, else the scheme's default. */
 function portOf(url: { port: string; protocol: string }): string {
   return url.port || (url.protocol === 'https:' ? '443' : '80');
@@ -68,7 +63,7 @@ export class HttpPoolMetricsRecorder implements RequestObserver {
    * label object on every attempt costs more than the observation itself. Bounded by the origins
    * a client talks to, the methods, the status codes and the known error codes.
    */
-  private readonly durations = new Map<string, DurationChild>();
+  private readonly durations = new Map<string, HistogramSeries>();
 
   constructor(
     private readonly metrics: PoolMetrics,
@@ -89,7 +84,7 @@ export class HttpPoolMetricsRecorder implements RequestObserver {
     const key = `${method} ${statusCode} ${errorLabel} ${url.protocol}//${url.host}`;
     let child = this.durations.get(key);
     if (!child) {
-      child = this.metrics.httpRequestDuration.labels({
+      child = new HistogramSeries(this.metrics.httpRequestDuration, {
         pool_name: this.poolName,
         http_request_method: method,
         http_response_status_code: statusCode,

@@ -1,4 +1,9 @@
-import { OperationDurations, OTHER_LABEL_VALUE, type PoolMetrics } from '@nest-pools/core';
+import {
+  type HistogramSeries,
+  OperationDurations,
+  OTHER_LABEL_VALUE,
+  type PoolMetrics,
+} from '@nest-pools/core';
 import { type Command, Redis } from 'ioredis';
 
 import { REDIS_DB_SYSTEM } from './redis-pool.constants.js';
@@ -39,6 +44,8 @@ type TimedCommand = Command & { [TIMED]?: true };
 export class RedisCommandTimer {
   private readonly durations: OperationDurations;
   private readonly target: { namespace: string };
+  /** The success series per command name as ioredis spells it: one map lookup per reply. */
+  private readonly succeeded = new Map<string, HistogramSeries>();
 
   /**
    * @param metrics The application's pool metrics.
@@ -50,19 +57,26 @@ export class RedisCommandTimer {
     this.target = { namespace: String(db) };
   }
 
-  /** Starts timing `command`; its reply (or failure) ends it. A command is timed once. */
-  time(command: Command): void {
+  /**
+   * Like {@link time}, for a client that may send the same command through again (a Cluster
+   * following a redirect): marks it, and times it once.
+   */
+  timeOnce(command: Command): void {
     const timed = command as TimedCommand;
     if (timed[TIMED] === true) return;
     timed[TIMED] = true;
+    this.time(command);
+  }
+
+  /**
+   * Starts timing `command`; its reply (or failure) ends it. For a command the caller sends once
+   * (no mark is added to it: a property more would change the shape of every command).
+   */
+  time(command: Command): void {
     const started = performance.now();
     const { resolve, reject } = command;
     command.resolve = (value) => {
-      this.durations.observe(
-        redisOperationName(command.name),
-        (performance.now() - started) / 1000,
-        this.target,
-      );
+      this.successSeries(command.name).observe((performance.now() - started) / 1000);
       resolve(value);
     };
     command.reject = (err: Error) => {
@@ -74,5 +88,15 @@ export class RedisCommandTimer {
       );
       reject(err);
     };
+  }
+
+  private successSeries(name: string): HistogramSeries {
+    let series = this.succeeded.get(name);
+    if (series === undefined) {
+      series = this.durations.series(redisOperationName(name), this.target);
+      // Bounded: unknown spellings share the `other` series and are not kept by name.
+      if (redisOperationName(name) !== OTHER_LABEL_VALUE) this.succeeded.set(name, series);
+    }
+    return series;
   }
 }

@@ -97,13 +97,17 @@ export interface ObservedConnection {
   commandTimer: RedisCommandTimer | undefined;
 }
 
-/** What a dedicated connection does with each command a borrower sends. */
-function observeLeased(conn: ObservedConnection, command: Command): void {
+/**
+ * What a dedicated connection does with each command a borrower sends: records what it changes
+ * and, with operation metrics on, times it (`once` where a command can be sent through again).
+ */
+function observeLeased(conn: ObservedConnection, command: Command, once: boolean): void {
   // Both are assigned after ioredis' constructor, which may already send commands.
   const state = conn.leaseState as RedisLeaseState | undefined;
   if (state?.observing !== true) return;
   state.observe(command);
-  conn.commandTimer?.time(command);
+  if (once) conn.commandTimer?.timeOnce(command);
+  else conn.commandTimer?.time(command);
 }
 
 /** Dedicated connection to a standalone or Sentinel-managed server. */
@@ -112,7 +116,8 @@ export class DedicatedRedis extends Redis implements ObservedConnection {
   commandTimer: RedisCommandTimer | undefined;
 
   override sendCommand(command: Command, stream?: SendStream): unknown {
-    observeLeased(this, command);
+    // No offline queue and no reconnect on a dedicated connection: each command is sent once.
+    observeLeased(this, command, false);
     return super.sendCommand(command, stream);
   }
 }
@@ -123,7 +128,8 @@ export class DedicatedCluster extends Cluster implements ObservedConnection {
   commandTimer: RedisCommandTimer | undefined;
 
   override sendCommand(command: Command, stream?: SendStream, node?: unknown): unknown {
-    observeLeased(this, command);
+    // A Cluster sends a redirected command through here again.
+    observeLeased(this, command, true);
     return super.sendCommand(command, stream, node);
   }
 }

@@ -1,3 +1,4 @@
+import { HistogramSeries } from './histogram-series.js';
 import type { PoolMetrics } from './pool-metrics.js';
 
 /** The label value that stands for every value past a bound. */
@@ -43,15 +44,11 @@ export interface OperationDurationsOptions {
   maxNamespaces?: number;
 }
 
-interface DurationChild {
-  observe(seconds: number): void;
-}
-
 /**
  * One pool's writer of `db_client_operation_duration_seconds`. The pool library names the
  * operation (from its own bounded list: unknown commands arrive as `other`) and classifies the
- * error; this class bounds collection and namespace names, and keeps one label-bound histogram
- * child per label set, so an observation costs a map lookup and the histogram's own work.
+ * error; this class bounds collection and namespace names, and keeps one {@link HistogramSeries}
+ * per label set, so an observation costs a map lookup and a bucket increment.
  *
  * @example
  * ```ts
@@ -61,7 +58,7 @@ interface DurationChild {
  * ```
  */
 export class OperationDurations {
-  private readonly children = new Map<string, DurationChild>();
+  private readonly children = new Map<string, HistogramSeries>();
   private readonly collections: BoundedLabelValues;
   private readonly namespaces: BoundedLabelValues;
 
@@ -88,13 +85,24 @@ export class OperationDurations {
    * @param errorType `error_type`, bounded by the caller; omitted (empty) on success.
    */
   observe(operation: string, seconds: number, target?: OperationTarget, errorType = ''): void {
+    this.series(operation, target, errorType).observe(seconds);
+  }
+
+  /**
+   * The series of one operation, target and error type, for a caller that observes the same one
+   * again and again (keep it: each call here builds a key to look it up).
+   * @param operation `db_operation_name`, already bounded by the caller.
+   * @param target Collection and namespace, when known.
+   * @param errorType `error_type`, bounded by the caller; empty on success.
+   */
+  series(operation: string, target?: OperationTarget, errorType = ''): HistogramSeries {
     // Bounded before the lookup, so the children map is as bounded as the series.
     const collection = target?.collection ? this.collections.of(target.collection) : '';
     const namespace = target?.namespace ? this.namespaces.of(target.namespace) : '';
     const key = `${operation}\u0000${collection}\u0000${namespace}\u0000${errorType}`;
     let child = this.children.get(key);
     if (child === undefined) {
-      child = this.metrics.operationDuration.labels({
+      child = new HistogramSeries(this.metrics.operationDuration, {
         pool_name: this.poolName,
         db_system_name: this.systemName,
         db_operation_name: operation,
@@ -104,6 +112,6 @@ export class OperationDurations {
       });
       this.children.set(key, child);
     }
-    child.observe(seconds);
+    return child;
   }
 }
