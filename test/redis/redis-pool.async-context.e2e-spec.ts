@@ -81,6 +81,7 @@ describe('Redis auto-pipelining keeps each command in its caller’s async conte
       harness = await startRedisHarness({
         pools: (redis) => [
           { name: 'batched', url: redis.url, autoPipelining: true, healthCheckIntervalMs: 0 },
+          { name: 'single', url: redis.url, maxConnections: 1, healthCheckIntervalMs: 0 },
         ],
       });
     });
@@ -89,6 +90,29 @@ describe('Redis auto-pipelining keeps each command in its caller’s async conte
 
     it('sends every command of one batch in the context it was issued in', () =>
       expectEachSentInItsContext(harness.pools.getClient('batched'), 1));
+
+    it('runs a dedicated connection handed over by another borrower in the waiter’s context', async () => {
+      const pools = harness.pools;
+      sentBy.clear();
+      let releaseFirst!: () => void;
+      const held = new Promise<void>((resolve) => (releaseFirst = resolve));
+      const first = caller.run('holder', () =>
+        pools.withConnection('single', async (conn) => {
+          await conn.get('dc:holder');
+          await held;
+        }),
+      );
+      await waitFor(() => sentBy.has('dc:holder'), { timeoutMs: 5000 });
+      // The pool has one connection: the waiter gets it when the holder releases it.
+      const second = caller.run('waiter', () =>
+        pools.withConnection('single', (conn) => conn.get('dc:waiter')),
+      );
+      await waitFor(() => pools.getPoolStats('single').pending === 1, { timeoutMs: 5000 });
+      releaseFirst();
+      await Promise.all([first, second]);
+      expect(sentBy.get('dc:holder')).toBe('holder');
+      expect(sentBy.get('dc:waiter')).toBe('waiter');
+    });
   });
 
   describe('cluster (3 masters on loopback)', () => {
