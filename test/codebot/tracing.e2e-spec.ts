@@ -379,7 +379,9 @@ describe('CodeBot tracing (built app, OTLP/HTTP to a fake collector)', () => {
       const exported = JSON.stringify(collector.spans);
       for (const secret of SECRETS) expect(exported).not.toContain(secret);
       expect(exported).not.toContain('SNIPPET_VALUE_MARKER');
-      expect(new Set(collector.requests)).toEqual(new Set(['POST /v1/traces application/json']));
+      expect(new Set(collector.requests)).toEqual(
+        new Set(['POST /v1/traces application/json body']),
+      );
       // Probes and scrapes are not traced.
       expect(
         collector.spans.filter((s) => /^\/(health|metrics)/.test(String(s.attributes['url.path']))),
@@ -429,6 +431,34 @@ describe('CodeBot tracing (built app, OTLP/HTTP to a fake collector)', () => {
           trace.filter((s) => String(s.attributes['db.query.text']).startsWith('get ')),
         ).toHaveLength(1);
       }
+    } finally {
+      await app?.stop('SIGKILL');
+      await collector.close();
+    }
+  }, 120_000);
+
+  it('exports protobuf by default, to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as given', async () => {
+    const collector = new OtlpCollector('/custom/traces');
+    await collector.start();
+    let app: CodebotProcess | undefined;
+    try {
+      app = await startCodebot(
+        appEnv({
+          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.url}/custom/traces`,
+          OTEL_BSP_SCHEDULE_DELAY: '600000',
+        }),
+      );
+      await waitForStartup(app.baseUrl);
+      expect(
+        (await http(app.baseUrl, 'GET', `/api/snippets/${OWNER}/absent.js`, undefined, {}, agent))
+          .status,
+      ).toBe(404);
+      expect(app.output()).toContain(
+        `tracing  http/protobuf to ${collector.url}/custom/traces as service "codebot"`,
+      );
+      expect(collector.requests).toEqual([]);
+      expect((await app.stop('SIGTERM')).code).toBe(0);
+      expect(collector.requests).toEqual(['POST /custom/traces application/x-protobuf body']);
     } finally {
       await app?.stop('SIGKILL');
       await collector.close();

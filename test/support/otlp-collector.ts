@@ -69,17 +69,21 @@ function attributesOf(list: OtlpKeyValue[] | undefined): Record<string, Attribut
 
 /**
  * A fake OpenTelemetry collector: an OTLP/HTTP receiver on 127.0.0.1 that accepts
- * `POST /v1/traces` in the JSON encoding (`OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json`) and
- * keeps every span. Every request it receives is counted by path, so a test can also see export
- * attempts of other signals, or any at all.
+ * `POST /v1/traces` (or `tracesPath`) and keeps every span sent in the JSON encoding
+ * (`OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json`); protobuf exports are accepted and counted,
+ * not decoded. Every request it receives is recorded, so a test can also see export attempts of
+ * other signals, or any at all.
  */
 export class OtlpCollector {
   /** Every span received, in arrival order. */
   readonly spans: CollectedSpan[] = [];
-  /** Requests received, `METHOD path content-type` each. */
+  /** Requests received, `METHOD path content-type body|empty` each. */
   readonly requests: string[] = [];
   private server?: Server;
   private baseUrl?: string;
+
+  /** @param tracesPath Where spans are accepted. */
+  constructor(private readonly tracesPath = '/v1/traces') {}
 
   /** Starts listening on a free port; returns the base URL for `OTEL_EXPORTER_OTLP_ENDPOINT`. */
   async start(): Promise<string> {
@@ -87,16 +91,22 @@ export class OtlpCollector {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
-        this.requests.push(`${req.method} ${req.url} ${req.headers['content-type'] ?? ''}`);
-        if (req.method !== 'POST' || req.url !== '/v1/traces') {
+        const type = req.headers['content-type'] ?? '';
+        const body = Buffer.concat(chunks);
+        this.requests.push(
+          `${req.method} ${req.url} ${type} ${body.length > 0 ? 'body' : 'empty'}`,
+        );
+        if (req.method !== 'POST' || req.url !== this.tracesPath) {
           res.writeHead(404).end();
           return;
         }
-        try {
-          this.receive(JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpJsonTraces);
-        } catch {
-          res.writeHead(400).end();
-          return;
+        if (type === 'application/json') {
+          try {
+            this.receive(JSON.parse(body.toString('utf8')) as OtlpJsonTraces);
+          } catch {
+            res.writeHead(400).end();
+            return;
+          }
         }
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       });
