@@ -128,7 +128,7 @@ describe('CodeBot tracing (built app, OTLP/HTTP to a fake collector)', () => {
   const agent = new Agent({ keepAlive: true, maxSockets: 32 });
   let updateId = 7000;
 
-  const appEnv = (extra: Record<string, string>) =>
+  const appEnv = (extra: Record<string, string | undefined>) =>
     baseEnv({
       ...stackEnv(stack),
       API_TOKEN_SECRET,
@@ -188,6 +188,33 @@ describe('CodeBot tracing (built app, OTLP/HTTP to a fake collector)', () => {
       .find((l) => l.includes(`Reply to update ${updateId - 1} not delivered`));
     return { body: res.body as unknown, line };
   };
+
+  /**
+   * Starts `collector` and CodeBot exporting to it in JSON (`env` of the collector adds to or,
+   * with `undefined`, removes from that), waits for startup, runs `use`, then stops both.
+   */
+  async function withTracedApp(
+    env: (collector: OtlpCollector) => Record<string, string | undefined>,
+    use: (app: CodebotProcess, collector: OtlpCollector) => Promise<void>,
+    collector = new OtlpCollector(),
+  ): Promise<void> {
+    await collector.start();
+    let app: CodebotProcess | undefined;
+    try {
+      app = await startCodebot(
+        appEnv({
+          OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+          OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+          ...env(collector),
+        }),
+      );
+      await waitForStartup(app.baseUrl);
+      await use(app, collector);
+    } finally {
+      await app?.stop('SIGKILL');
+      await collector.close();
+    }
+  }
 
   beforeAll(async () => {
     await buildCodebot();
@@ -390,79 +417,123 @@ describe('CodeBot tracing (built app, OTLP/HTTP to a fake collector)', () => {
   });
 
   it('keeps each auto-pipelined Redis command in its own request trace, and flushes spans at shutdown', async () => {
-    const collector = new OtlpCollector();
-    await collector.start();
-    let app: CodebotProcess | undefined;
-    try {
-      app = await startCodebot(
-        appEnv({
-          OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
-          OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
-          // Nothing is exported on schedule while the test runs: only the shutdown flush.
-          OTEL_BSP_SCHEDULE_DELAY: '600000',
-          REDIS_AUTO_PIPELINING: 'true',
-        }),
-      );
-      await waitForStartup(app.baseUrl);
-      const names = Array.from({ length: 24 }, (_, i) => `n${i}.js`);
-      // Concurrent requests: their GETs are issued in the same tick and batched together.
-      const answers = await Promise.all(
-        names.map((name) =>
-          http(app!.baseUrl, 'GET', `/api/snippets/burst/${name}`, undefined, {}, agent),
-        ),
-      );
-      expect(answers.map((a) => a.status)).toEqual(names.map(() => 404));
-      expect(collector.spans).toHaveLength(0);
-
-      expect((await app.stop('SIGTERM')).code).toBe(0);
-      for (const name of names) {
-        const servers = serverSpan(collector, 'GET', `/api/snippets/burst/${name}`);
-        expect(servers).toHaveLength(1);
-        const trace = collector.trace(servers[0]!.traceId);
-        const gets = collector.spans.filter(
-          (s) => s.attributes['db.query.text'] === `get codebot:snippet:burst:${name}`,
+    await withTracedApp(
+      () => ({
+        // Nothing is exported on schedule while the test runs: only the shutdown flush.
+        OTEL_BSP_SCHEDULE_DELAY: '600000',
+        REDIS_AUTO_PIPELINING: 'true',
+      }),
+      async (app, collector) => {
+        const names = Array.from({ length: 24 }, (_, i) => `n${i}.js`);
+        // Concurrent requests: their GETs are issued in the same tick and batched together.
+        const answers = await Promise.all(
+          names.map((name) =>
+            http(app.baseUrl, 'GET', `/api/snippets/burst/${name}`, undefined, {}, agent),
+          ),
         );
-        expect(gets).toHaveLength(1);
-        expect(gets[0]!.traceId).toBe(servers[0]!.traceId);
-        expect(descendsFrom(trace, gets[0]!, servers[0]!.spanId)).toBe(true);
-        // ioredis names batched commands `PIPELINE get`: one per request's trace, none borrowed.
-        expect(gets[0]!.attributes['db.operation.name']).toBe('PIPELINE get');
-        expect(
-          trace.filter((s) => String(s.attributes['db.query.text']).startsWith('get ')),
-        ).toHaveLength(1);
-      }
-    } finally {
-      await app?.stop('SIGKILL');
-      await collector.close();
-    }
+        expect(answers.map((a) => a.status)).toEqual(names.map(() => 404));
+        expect(collector.spans).toHaveLength(0);
+
+        expect((await app.stop('SIGTERM')).code).toBe(0);
+        for (const name of names) {
+          const servers = serverSpan(collector, 'GET', `/api/snippets/burst/${name}`);
+          expect(servers).toHaveLength(1);
+          const trace = collector.trace(servers[0]!.traceId);
+          const gets = collector.spans.filter(
+            (s) => s.attributes['db.query.text'] === `get codebot:snippet:burst:${name}`,
+          );
+          expect(gets).toHaveLength(1);
+          expect(gets[0]!.traceId).toBe(servers[0]!.traceId);
+          expect(descendsFrom(trace, gets[0]!, servers[0]!.spanId)).toBe(true);
+          // ioredis names batched commands `PIPELINE get`: one per request's trace, none borrowed.
+          expect(gets[0]!.attributes['db.operation.name']).toBe('PIPELINE get');
+          expect(
+            trace.filter((s) => String(s.attributes['db.query.text']).startsWith('get ')),
+          ).toHaveLength(1);
+        }
+      },
+    );
+  }, 120_000);
+
+  it('traces the HTTP pools on Node’s http transport too (HTTP_TRANSPORT=http), bot token masked', async () => {
+    await withTracedApp(
+      () => ({ HTTP_TRANSPORT: 'http', OTEL_BSP_SCHEDULE_DELAY: '100' }),
+      async (app, collector) => {
+        const imported = await importGist(app.baseUrl, 'node-http.py');
+        expect(imported.status).toBe(201);
+        const chatId = 4444;
+        const before = telegram.messagesFor(chatId).length;
+        expect((await webhook(app.baseUrl, '/help', chatId)).body).toEqual({
+          ok: true,
+          replied: true,
+        });
+        expect(telegram.messagesFor(chatId)).toHaveLength(before + 1);
+
+        const outbound = (t: CollectedSpan[]) =>
+          t.filter((s) => s.kind === 'CLIENT' && s.scope === '@opentelemetry/instrumentation-http');
+        const gist = await traceOf(
+          collector,
+          'POST',
+          '/api/snippets/import',
+          (t) => outbound(t).length > 0,
+        );
+        const reply = await traceOf(
+          collector,
+          'POST',
+          '/telegram/webhook',
+          (t) => outbound(t).length > 0,
+        );
+        const githubUrl = new URL(github.url);
+        expect(outbound(gist.trace).map((s) => s.attributes)).toEqual([
+          expect.objectContaining({
+            'http.request.method': 'GET',
+            'server.address': githubUrl.hostname,
+            'server.port': Number(githubUrl.port),
+            'url.full': `${github.url}/gists/${imported.gistId}`,
+            'http.response.status_code': 200,
+          }),
+        ]);
+        expect(imported.traceparents).toEqual([
+          `00-${gist.server.traceId}-${outbound(gist.trace)[0]!.spanId}-01`,
+        ]);
+        const [send] = outbound(reply.trace);
+        expect(send!.attributes).toMatchObject({
+          'http.request.method': 'POST',
+          'url.full': `${telegram.url}/bot***/sendMessage`,
+          'http.response.status_code': 200,
+        });
+        for (const { trace, server } of [gist, reply]) {
+          for (const span of outbound(trace))
+            expect(descendsFrom(trace, span, server.spanId)).toBe(true);
+        }
+        const exported = JSON.stringify(collector.spans);
+        for (const secret of SECRETS) expect(exported).not.toContain(secret);
+      },
+    );
   }, 120_000);
 
   it('exports protobuf by default, to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as given', async () => {
-    const collector = new OtlpCollector('/custom/traces');
-    await collector.start();
-    let app: CodebotProcess | undefined;
-    try {
-      app = await startCodebot(
-        appEnv({
-          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.url}/custom/traces`,
-          OTEL_BSP_SCHEDULE_DELAY: '600000',
-        }),
-      );
-      await waitForStartup(app.baseUrl);
-      expect(
-        (await http(app.baseUrl, 'GET', `/api/snippets/${OWNER}/absent.js`, undefined, {}, agent))
-          .status,
-      ).toBe(404);
-      expect(app.output()).toContain(
-        `tracing  http/protobuf to ${collector.url}/custom/traces as service "codebot"`,
-      );
-      expect(collector.requests).toEqual([]);
-      expect((await app.stop('SIGTERM')).code).toBe(0);
-      expect(collector.requests).toEqual(['POST /custom/traces application/x-protobuf body']);
-    } finally {
-      await app?.stop('SIGKILL');
-      await collector.close();
-    }
+    await withTracedApp(
+      (collector) => ({
+        OTEL_EXPORTER_OTLP_ENDPOINT: undefined,
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: undefined,
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.url}/custom/traces`,
+        OTEL_BSP_SCHEDULE_DELAY: '600000',
+      }),
+      async (app, collector) => {
+        expect(
+          (await http(app.baseUrl, 'GET', `/api/snippets/${OWNER}/absent.js`, undefined, {}, agent))
+            .status,
+        ).toBe(404);
+        expect(app.output()).toContain(
+          `tracing  http/protobuf to ${collector.url}/custom/traces as service "codebot"`,
+        );
+        expect(collector.requests).toEqual([]);
+        expect((await app.stop('SIGTERM')).code).toBe(0);
+        expect(collector.requests).toEqual(['POST /custom/traces application/x-protobuf body']);
+      },
+      new OtlpCollector('/custom/traces'),
+    );
   }, 120_000);
 
   it('leaves tracing off without OTEL_EXPORTER_OTLP_ENDPOINT: no context sent, no ids logged', async () => {
