@@ -536,6 +536,52 @@ describe('CodeBot tracing (built app, OTLP/HTTP to a fake collector)', () => {
     );
   }, 120_000);
 
+  it('traces development mode (npm start: embedded servers, stand-ins in the same process), token masked', async () => {
+    const collector = new OtlpCollector();
+    await collector.start();
+    let app: CodebotProcess | undefined;
+    try {
+      // No pool or upstream URL: CodeBot starts Redis, MongoDB and both stand-ins itself.
+      app = await startCodebot(
+        baseEnv({
+          TELEGRAM_BOT_TOKEN: TOKEN,
+          OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+          OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+          OTEL_BSP_SCHEDULE_DELAY: '100',
+        }),
+        90_000,
+      );
+      await waitForStartup(app.baseUrl);
+      const res = await http(app.baseUrl, 'POST', '/telegram/webhook', {
+        update_id: 1,
+        message: {
+          message_id: 1,
+          from: { id: 5, first_name: 'T' },
+          chat: { id: 5, type: 'private' },
+          text: '/help',
+        },
+      });
+      expect(res.body).toEqual({ ok: true, replied: true });
+      const { server, trace } = await traceOf(collector, 'POST', '/telegram/webhook', (t) =>
+        t.some((s) => s.kind === 'SERVER' && s.attributes['url.path'] === '/bot***/sendMessage'),
+      );
+      // The stand-in's own server span is a child of CodeBot's outbound call, in the same trace.
+      const standIn = trace.find((s) => s.kind === 'SERVER' && s !== server)!;
+      const call = trace.find((s) => s.spanId === standIn.parentSpanId)!;
+      expect(call.attributes).toMatchObject({
+        'http.request.method': 'POST',
+        'url.path': '/bot***/sendMessage',
+      });
+      expect(descendsFrom(trace, standIn, server.spanId)).toBe(true);
+      expect(dbSpans(trace, 'redis', 'set')).toHaveLength(1);
+      const exported = JSON.stringify(collector.spans);
+      for (const secret of SECRETS) expect(exported).not.toContain(secret);
+    } finally {
+      await app?.stop('SIGTERM');
+      await collector.close();
+    }
+  }, 150_000);
+
   it('leaves tracing off without OTEL_EXPORTER_OTLP_ENDPOINT: no context sent, no ids logged', async () => {
     const app = await startCodebot(
       appEnv({ OTEL_SERVICE_NAME: 'codebot-off', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }),

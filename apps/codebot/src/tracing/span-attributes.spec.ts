@@ -1,4 +1,4 @@
-import { outboundUrlAttributes, redactSpanUrl } from './span-attributes.js';
+import { outboundUrlAttributes, redactSpanPath, redactSpanUrl } from './span-attributes.js';
 
 describe('span URL redaction', () => {
   it('masks the Bot API token path segment, userinfo passwords and secret query values', () => {
@@ -11,6 +11,11 @@ describe('span URL redaction', () => {
     expect(redactSpanUrl('http://127.0.0.1:9000/gists/aa5a315d61ae9438b18d')).toBe(
       'http://127.0.0.1:9000/gists/aa5a315d61ae9438b18d',
     );
+  });
+
+  it('masks only Bot API token segments in paths', () => {
+    expect(redactSpanPath('/bot100000:development-token/sendMessage')).toBe('/bot***/sendMessage');
+    expect(redactSpanPath('/api/snippets/botany/bot1.js')).toBe('/api/snippets/botany/bot1.js');
   });
 
   it('gives url.full, url.path and url.query of the masked URL', () => {

@@ -1,7 +1,7 @@
 import { redact, redactUrl } from '@nest-pools/core';
 
-/** A Telegram Bot API path carries the bot token: `/bot<token>/sendMessage`. */
-const BOT_TOKEN_PATH = /\/bot[^/?#]+/g;
+/** A Telegram Bot API path carries the bot token (`<bot id>:<secret>`): `/bot<token>/sendMessage`. */
+const BOT_TOKEN_PATH = /\/bot\d+:[^/?#]*/g;
 
 /**
  * A URL as it may appear in a span attribute: userinfo passwords, secret query parameters,
@@ -10,7 +10,15 @@ const BOT_TOKEN_PATH = /\/bot[^/?#]+/g;
  * @example redactSpanUrl('https://api.telegram.org/bot123:abc/sendMessage') // 'https://api.telegram.org/bot***\/sendMessage'
  */
 export function redactSpanUrl(url: string): string {
-  return redact(redactUrl(url)).replace(BOT_TOKEN_PATH, '/bot***');
+  return redactSpanPath(redact(redactUrl(url)));
+}
+
+/**
+ * The `url.path` of an incoming request, the Bot API's `/bot<token>` segment masked (in
+ * development the Telegram stand-in serves in CodeBot's own process).
+ */
+export function redactSpanPath(path: string): string {
+  return path.replace(BOT_TOKEN_PATH, '/bot***');
 }
 
 /**

@@ -1,6 +1,6 @@
 import { register } from 'node:module';
 
-import { outboundUrlAttributes, redactSpanUrl } from './span-attributes.js';
+import { outboundUrlAttributes, redactSpanPath, redactSpanUrl } from './span-attributes.js';
 import type { TracingSettings } from './tracing-config.js';
 
 /** The running OpenTelemetry SDK, as the rest of CodeBot sees it. */
@@ -52,6 +52,9 @@ export async function startTracing(settings: TracingSettings): Promise<Tracing> 
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.test(request.url ?? ''),
+        startIncomingSpanHook: (request) => ({
+          'url.path': redactSpanPath((request.url ?? '/').split('?')[0] ?? '/'),
+        }),
         startOutgoingSpanHook: (request) => {
           const protocol = request.protocol ?? 'http:';
           const host = request.hostname ?? request.host ?? 'localhost';
