@@ -1,73 +1,20 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { RedisPoolHealthIndicator, RedisPoolService } from '@nest-pools/redis';
+import { waitFor } from '@nest-pools/testing';
+import type { TestingModule } from '@nestjs/testing';
+import { Cluster } from 'ioredis';
 
-import { RedisPoolHealthIndicator, RedisPoolModule, RedisPoolService } from '@nest-pools/redis';
-import { type RedisProcess, spawnRedisProcess, waitFor } from '@nest-pools/testing';
-import { Test, type TestingModule } from '@nestjs/testing';
-import { Cluster, Redis } from 'ioredis';
-
-const run = promisify(execFile);
-
-async function clusterState(node: RedisProcess): Promise<string | undefined> {
-  const client = new Redis({ host: node.host, port: node.port, lazyConnect: true });
-  try {
-    await client.connect();
-    const info = await client.cluster('INFO');
-    return /cluster_state:(\w+)/.exec(String(info))?.[1];
-  } finally {
-    client.disconnect();
-  }
-}
+import { type RedisClusterHarness, startRedisClusterHarness } from '../support/redis.js';
 
 describe('RedisPoolModule with a Redis Cluster (3 masters on loopback)', () => {
-  const nodes: RedisProcess[] = [];
+  let harness: RedisClusterHarness;
   let moduleRef: TestingModule;
 
   beforeAll(async () => {
-    for (let i = 0; i < 3; i++) {
-      nodes.push(
-        await spawnRedisProcess({
-          args: [
-            '--cluster-enabled',
-            'yes',
-            '--cluster-config-file',
-            'nodes.conf',
-            '--cluster-node-timeout',
-            '2000',
-          ],
-        }),
-      );
-    }
-    await run('redis-cli', [
-      '--cluster',
-      'create',
-      ...nodes.map((n) => `${n.host}:${n.port}`),
-      '--cluster-replicas',
-      '0',
-      '--cluster-yes',
-    ]);
-    for (const node of nodes) {
-      await waitFor(async () => (await clusterState(node)) === 'ok', {
-        timeoutMs: 15_000,
-        intervalMs: 100,
-        description: `cluster_state:ok on ${node.port}`,
-      });
-    }
-    moduleRef = await Test.createTestingModule({
-      imports: [
-        RedisPoolModule.forRoot({
-          clusterNodes: nodes.map((n) => ({ host: n.host, port: n.port })),
-          maxConnections: 2,
-        }),
-      ],
-    }).compile();
-    await moduleRef.init();
+    harness = await startRedisClusterHarness({ maxConnections: 2 });
+    moduleRef = harness.moduleRef;
   }, 60_000);
 
-  afterAll(async () => {
-    await moduleRef?.close();
-    await Promise.all(nodes.map((n) => n.stop()));
-  });
+  afterAll(() => harness?.close());
 
   it('injects a Cluster client and runs keys across slots on all masters', async () => {
     const pools = moduleRef.get(RedisPoolService);

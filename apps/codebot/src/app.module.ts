@@ -48,6 +48,8 @@ import { SnippetImportService } from './snippets/snippet-import.service.js';
 import { SnippetsController } from './snippets/snippets.controller.js';
 import { SnippetsService } from './snippets/snippets.service.js';
 import { TelegramClient } from './telegram/telegram.client.js';
+import type { Tracing } from './tracing/tracing.js';
+import { TRACING, TracingShutdown } from './tracing/tracing-shutdown.service.js';
 
 /**
  * Each client's own socket limit per host, unless the operator set one for all clients
@@ -69,6 +71,8 @@ export interface AppModuleOptions {
   embedded?: EmbeddedService[];
   /** Called when shutdown passes its deadline, with what was still open. */
   onShutdownDeadline?: (report: ShutdownDeadlineReport) => void;
+  /** The OpenTelemetry SDK `main.ts` started; flushed at the end of shutdown. Unset: tracing off. */
+  tracing?: Tracing;
 }
 
 /**
@@ -82,11 +86,16 @@ export interface AppModuleOptions {
 @Module({})
 export class AppModule implements NestModule {
   /** Builds the application module from validated settings. */
-  static register({ config, embedded = [], onShutdownDeadline }: AppModuleOptions): DynamicModule {
+  static register({
+    config,
+    embedded = [],
+    onShutdownDeadline,
+    tracing,
+  }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        // main.ts loaded .env into process.env already. The same check main.ts ran guards every
+        // main.ts loaded .env into process.env already. The same check bootstrap.ts ran guards every
         // ConfigService reader too (e.g. after development mode filled in the pool URLs).
         ConfigModule.forRoot({
           isGlobal: true,
@@ -140,6 +149,7 @@ export class AppModule implements NestModule {
         { provide: APP_FILTER, useClass: DependencyUnavailableFilter },
         { provide: APP_CONFIG, useValue: config },
         { provide: EMBEDDED_SERVICES, useValue: embedded },
+        { provide: TRACING, useValue: tracing ?? null },
         { provide: CODEBOT_REDIS, useExisting: getRedisPoolToken() },
         { provide: SNIPPET_MODEL_TOKEN, useExisting: getModelToken(SNIPPET_MODEL) },
         {
@@ -162,6 +172,7 @@ export class AppModule implements NestModule {
         AppMetrics,
         MetricsServer,
         EmbeddedShutdown,
+        TracingShutdown,
       ],
     };
   }

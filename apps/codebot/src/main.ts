@@ -1,106 +1,20 @@
-import 'reflect-metadata';
-
+// CodeBot's entry point. Tracing has to hook module loading before the application's modules
+// load, and ES modules link their whole static import graph before any of it runs: so this file
+// imports nothing of the application statically, starts tracing when the environment asks for
+// it, and only then loads the application.
 import { existsSync } from 'node:fs';
 
-import { ConfigValidationError, ReadinessState, redact } from '@nest-pools/core';
-import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { parseTracingConfig } from './tracing/tracing-config.js';
 
-import { AppModule } from './app.module.js';
-import { validateEnvironment } from './config/validate-environment.js';
-import type { EmbeddedService } from './dev/embedded-services.js';
+// A .env in the working directory fills what the real environment leaves unset; it is read here,
+// once, so tracing, validation and the pool modules see the same values.
+if (existsSync('.env')) process.loadEnvFile('.env');
 
-async function stopAll(services: EmbeddedService[]): Promise<void> {
-  for (const service of [...services].reverse()) await service.stop().catch(() => undefined);
-}
-
-/** Validates the environment, starts development servers if needed, then serves. */
-async function bootstrap(): Promise<void> {
-  const logger = new Logger('CodeBot');
-  // A .env in the working directory fills what the real environment leaves unset; it is read
-  // here, once, so validation and the pool modules see the same values.
-  if (existsSync('.env')) process.loadEnvFile('.env');
-  let config;
-  try {
-    config = validateEnvironment(process.env).config;
-  } catch (error) {
-    if (error instanceof ConfigValidationError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
-
-  let embedded: EmbeddedService[] = [];
-  if (config.appEnv === 'development') {
-    // Loaded only in development: production images never touch the test kit.
-    const { startEmbeddedServices } = await import('./dev/start-embedded.js');
-    const started = await startEmbeddedServices(process.env, config);
-    embedded = started.services;
-    config = started.config;
-  }
-
-  let app: NestExpressApplication;
-  try {
-    app = await NestFactory.create<NestExpressApplication>(
-      AppModule.register({
-        config,
-        embedded,
-        // The library reports; the application decides to exit 1.
-        onShutdownDeadline: (report) => {
-          logger.error(
-            `Shutdown deadline of ${report.timeoutMs} ms passed after ${Math.round(report.elapsedMs)} ms; still open: ${
-              report.open.length > 0 ? report.open.join(', ') : 'nothing reported'
-            }. Exiting with code 1.`,
-          );
-          process.exit(1);
-        },
-      }),
-      { bufferLogs: false },
-    );
-  } catch (error) {
-    await stopAll(embedded);
-    if (error instanceof ConfigValidationError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
-  // SIGTERM/SIGINT run Nest's shutdown (readiness 503, drain, server close, pools), then exit 0.
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
-  const server = await app.listen(config.port);
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  app.get(ReadinessState).markReady();
-
-  logger.log(`CodeBot (${config.appEnv}) listening on http://127.0.0.1:${port}`);
-  logger.log(`  webhook  POST http://127.0.0.1:${port}/telegram/webhook`);
-  logger.log(`  API      http://127.0.0.1:${port}/api/snippets`);
-  if (config.apiTokenSecret !== undefined) {
-    logger.log(
-      `  API keys required for writes (API_TOKEN_SECRET${config.apiTokenPreviousSecret !== undefined ? ', and API_TOKEN_PREVIOUS_SECRET during the rotation' : ''}); reads are public`,
-    );
-  } else {
-    // Only reachable in development: validation requires the secret in staging and production.
-    logger.warn(
-      '  API keys OFF: anyone can write or delete any snippet. Set API_TOKEN_SECRET to require them.',
-    );
-  }
-  logger.log(`  health   http://127.0.0.1:${port}/health (live, ready, startup)`);
-  if (config.metricsPort === undefined) logger.log(`  metrics  http://127.0.0.1:${port}/metrics`);
-  for (const service of embedded) {
-    logger.log(
-      `  dev      ${service.name} at ${redact(service.url)}${service.note ? ` — ${service.note}` : ''}`,
-    );
-  }
-  // A line tests and scripts can wait for.
-  process.stdout.write(`CODEBOT_READY port=${port}\n`);
-}
-
-bootstrap().catch((error: unknown) => {
-  process.stderr.write(
-    `CodeBot failed to start: ${redact(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`,
-  );
-  process.exit(1);
-});
+// Invalid OTEL_* values start nothing here: the application's validation reports them with
+// every other bad variable.
+const { settings } = parseTracingConfig(process.env);
+const tracing = settings
+  ? await (await import('./tracing/tracing.js')).startTracing(settings)
+  : undefined;
+const { run } = await import('./bootstrap.js');
+run(tracing);

@@ -1,4 +1,6 @@
-import { Cluster, type ClusterNode, Command, Redis } from 'ioredis';
+import { AsyncResource } from 'node:async_hooks';
+
+import { type ChainableCommander, Cluster, type ClusterNode, Command, Redis } from 'ioredis';
 
 import type { ClusterOptions, RedisOptions } from './config/redis-pool.client-options.js';
 import { RedisCommandInterruptedError } from './errors/redis-command-interrupted.error.js';
@@ -125,6 +127,37 @@ function reportFailures(command: Command, onFailure: (err: unknown) => void): vo
   };
 }
 
+/** The async context an auto-pipelined command was issued in (see `GuardedRedis#pipeline`). */
+const ISSUED_IN = Symbol('nest-pools.redis.issued-in');
+type IssuedCommand = Command & { [ISSUED_IN]?: AsyncResource };
+
+/**
+ * Makes every command queued on `pipeline` remember the async context it was issued in.
+ *
+ * With auto-pipelining, ioredis sends a batch on a later tick, in the async context of the
+ * batch's first command: a tracing instrumentation would give every command of the batch that
+ * command's parent span (another request's). The main clients send each remembered command in
+ * its own context instead ({@link takeIssuingContext}).
+ */
+function rememberIssuingContext(pipeline: ChainableCommander): void {
+  const queue = pipeline as unknown as {
+    sendCommand: (this: unknown, command: Command) => unknown;
+  };
+  const queueCommand = queue.sendCommand;
+  queue.sendCommand = function (this: unknown, command: Command) {
+    (command as IssuedCommand)[ISSUED_IN] = new AsyncResource('nest-pools.redis.command');
+    return queueCommand.call(this, command);
+  };
+}
+
+/** The context `command` was issued in, if a pipeline remembered it; forgets it (sent once). */
+function takeIssuingContext(command: Command): AsyncResource | undefined {
+  const issued = command as IssuedCommand;
+  const context = issued[ISSUED_IN];
+  if (context !== undefined) issued[ISSUED_IN] = undefined;
+  return context;
+}
+
 /**
  * Redis (standalone or Sentinel) main client: ioredis plus a bound on the offline queue, so a long
  * outage turns into fast errors instead of unbounded memory, a hook that counts failed commands
@@ -171,7 +204,16 @@ export class GuardedRedis extends Redis {
     return this.timeouts.tracked;
   }
 
+  /** With auto-pipelining, each batched command is sent in the context it was issued in. */
+  override pipeline(commands?: unknown[][]): ChainableCommander {
+    const pipeline = super.pipeline(commands);
+    if (this.options.enableAutoPipelining) rememberIssuingContext(pipeline);
+    return pipeline;
+  }
+
   override sendCommand(command: Command, stream?: SendStream): unknown {
+    const issuedIn = takeIssuingContext(command);
+    if (issuedIn) return issuedIn.runInAsyncScope(() => this.sendCommand(command, stream));
     // `this.guard` is unset while ioredis' own constructor runs; nothing is sent then.
     const guard = this.guard as RedisClientGuard | undefined;
     if (guard === undefined) return super.sendCommand(command, stream);
@@ -222,7 +264,16 @@ export class GuardedCluster extends Cluster {
     this.onFailure = (err: unknown) => guard.commandFailed(err);
   }
 
+  /** With auto-pipelining, each batched command is sent in the context it was issued in. */
+  override pipeline(commands?: unknown[][]): ChainableCommander {
+    const pipeline = super.pipeline(commands);
+    if (this.options.enableAutoPipelining) rememberIssuingContext(pipeline);
+    return pipeline;
+  }
+
   override sendCommand(command: Command, stream?: SendStream, node?: unknown): unknown {
+    const issuedIn = takeIssuingContext(command);
+    if (issuedIn) return issuedIn.runInAsyncScope(() => this.sendCommand(command, stream, node));
     const guard = this.guard as RedisClientGuard | undefined;
     if (guard === undefined) return super.sendCommand(command, stream, node);
     if (firstSendPending(command) && guard.refused(command)) return command.promise;

@@ -10,6 +10,7 @@ import { HTTP_POOL_DEFINITION } from '@nest-pools/http';
 import { MONGO_POOL_DEFINITION } from '@nest-pools/mongo';
 import { REDIS_POOL_DEFINITION } from '@nest-pools/redis';
 
+import { parseTracingConfig } from '../tracing/tracing-config.js';
 import { type AppConfig, parseAppConfig } from './app-config.js';
 
 /** The validated environment: CodeBot's settings; pools re-read theirs through their modules. */
@@ -22,16 +23,16 @@ function given(name: string, value: string | undefined): string {
 }
 
 /**
- * Checks every variable CodeBot reads — its own and the three pools' — and throws one
- * {@link ConfigValidationError} listing every problem, values masked. `APP_ENV=production` (and
- * staging) requires `MONGODB_URL` and `REDIS_URL`: the embedded servers are development-only.
+ * Checks every variable CodeBot reads — its own, the `OTEL_*` ones of tracing and the three
+ * pools' — and throws one {@link ConfigValidationError} listing every problem, values masked.
+ * `APP_ENV=production` (and staging) requires `MONGODB_URL` and `REDIS_URL`: the embedded servers are development-only.
  */
 export function validateEnvironment(env: EnvSource): ValidatedEnvironment {
   const { appEnv, issue: appEnvIssue } = inspectAppEnv(env);
   const issues: ConfigIssue[] = appEnvIssue ? [appEnvIssue] : [];
 
   const app = parseAppConfig(env, appEnv);
-  for (const raw of app.issues) {
+  for (const raw of [...app.issues, ...parseTracingConfig(env).issues]) {
     issues.push({
       variable: raw.variable,
       given: given(raw.variable, raw.given),
