@@ -108,17 +108,20 @@ describe('CodeBot fails fast while a backing store is unavailable (built app as 
     expect(recovered(await send())).toBe(true);
     await fault();
     try {
-      // Until the circuit opens, requests wait for the driver's own timeouts and then answer 503.
+      // Until the circuit opens, requests wait for the driver's own timeouts and then answer 503
+      // (never 500). waitUntil swallows a failed probe, so the statuses are checked after it.
+      const before = new Set<number>();
       await waitUntil(
         async () => {
           const res = await send();
-          expect([200, 201, 502, 503]).toContain(res.status);
+          before.add(res.status);
           return openCircuit(res);
         },
         20_000,
         50,
         `${what}: the circuit opens`,
       );
+      expect([...before].filter((status) => ![200, 201, 502, 503].includes(status))).toEqual([]);
       const times: number[] = [];
       const answers: Answer[] = [];
       for (let i = 0; i < 20; i++) {
@@ -191,14 +194,25 @@ describe('CodeBot fails fast while a backing store is unavailable (built app as 
         importGist,
         (res) => res.status === 201,
         async () => {
-          // While the circuit is open the optional check is degraded and readiness stays 200.
-          const health = await githubHealth();
-          expect(health.status).toBe(200);
-          expect(health.github?.status).toBe('degraded');
-          expect(String(health.github?.message)).toMatch(/circuit breaker opened/);
-          expect(
-            Object.values((health.github?.stats?.breakers ?? {}) as Record<string, string>),
-          ).toContain('open');
+          // The circuit is not closed (the live pool stats say so at once); the optional check
+          // turns degraded with its next fresh probe (results are cached for a second) while
+          // readiness stays 200.
+          const breakers = Object.values(
+            ((await githubHealth()).github?.stats?.breakers ?? {}) as Record<string, string>,
+          );
+          expect(breakers.some((state) => state !== 'closed')).toBe(true);
+          const healthStatuses = new Set<number>();
+          await waitUntil(
+            async () => {
+              const health = await githubHealth();
+              healthStatuses.add(health.status);
+              return health.github?.status === 'degraded';
+            },
+            5000,
+            50,
+            'the GitHub check degraded',
+          );
+          expect([...healthStatuses]).toEqual([200]);
           expect((await http(app!.baseUrl, 'GET', '/health/ready')).status).toBe(200);
         },
       );
