@@ -54,7 +54,7 @@ const POOLED_ADAPTER = Symbol('nest-pools:PooledAdapter');
 
 /**
  * The axios adapter of a pooled client around a transport: it owns what spans all attempts of one
- * request — the total `timeout`, `signal` / `cancelToken` cancellation, the retry policy
+ * request — the check of its axios options, the total `timeout`, `signal` / `cancelToken` cancellation, the retry policy
  * (cockatiel) with `Retry-After` and full-jitter backoff, `validateStatus` — and reports every
  * attempt to the observer. axios calls {@link adapter}; the instance also holds the
  * {@link CancelHook} on offer, so two clients never see each other's hooks.
@@ -71,6 +71,7 @@ export class PooledAdapter {
     private readonly settings: RetrySettings,
     private readonly observer?: RequestObserver,
     private readonly gate?: AttemptGate,
+    private readonly checkOptions?: (config: InternalAxiosRequestConfig) => void,
   ) {
     this.policy = retry(
       handleWhen((error) => this.retryableError(error)).orWhenResult((value) =>
@@ -112,6 +113,8 @@ export class PooledAdapter {
     // Taken before anything else: the hook belongs to the request that reaches this line first.
     const hook = this.offeredHook;
     this.offeredHook = undefined;
+    // Before a slot, a socket or the retry policy: a refused option fails once, at once.
+    this.checkOptions?.(config);
     const url = requestUrl(config);
     const method = (config.method ?? 'get').toUpperCase();
     const attempt = new PooledAttempt(config, url, method);
@@ -249,8 +252,9 @@ export function createPooledAdapter(
   settings: RetrySettings,
   observer?: RequestObserver,
   gate?: AttemptGate,
+  checkOptions?: (config: InternalAxiosRequestConfig) => void,
 ): AxiosAdapter {
-  return new PooledAdapter(send, settings, observer, gate).adapter;
+  return new PooledAdapter(send, settings, observer, gate, checkOptions).adapter;
 }
 
 /** The {@link PooledAdapter} an adapter function belongs to; undefined for any other adapter. */

@@ -5,6 +5,7 @@ import type { Dispatcher } from 'undici';
 
 import type { ReleaseSlot } from './pool-limiter.js';
 import type { TransportAttempt } from './transport.interface.js';
+import { limitStream } from './undici-transport.response.js';
 
 /** axios's response `request` stand-in: enough to log and to find the final URL. */
 export interface UndiciRequestInfo {
@@ -118,12 +119,34 @@ export function toRequestBody(
   if (typeof data === 'string' || Buffer.isBuffer(data) || data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return Buffer.from(data);
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (data instanceof Readable) return data;
+  if (data instanceof Readable) return limitRequestBody(data, config);
   if (data instanceof FormData) return data as never;
   if (data instanceof Blob) return Readable.fromWeb(data.stream() as never);
   throw new AxiosError(
     'Data after transformation must be a string, an ArrayBuffer, a Buffer, or a Stream',
     AxiosError.ERR_BAD_REQUEST,
     config,
+  );
+}
+
+/**
+ * A streamed request body counted against axios's `maxBodyLength` as undici sends it: past the
+ * limit the stream fails with axios's `ERR_BAD_REQUEST` and the request is cut. Bodies of known
+ * length are checked before the request starts (`refuseOversizedBody`).
+ */
+function limitRequestBody(data: Readable, config: TransportAttempt['config']): Readable {
+  const limit = config.maxBodyLength ?? -1;
+  if (limit < 0) return data;
+  return data.pipe(
+    limitStream(
+      limit,
+      data,
+      () =>
+        new AxiosError(
+          'Request body larger than maxBodyLength limit',
+          AxiosError.ERR_BAD_REQUEST,
+          config,
+        ),
+    ),
   );
 }
