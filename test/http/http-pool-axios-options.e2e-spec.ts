@@ -12,7 +12,7 @@ import {
 } from '@nest-pools/http';
 import type { HttpService } from '@nestjs/axios';
 import { Test } from '@nestjs/testing';
-import { AxiosError, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import axios, { AxiosError, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { firstValueFrom } from 'rxjs';
 
 import { type HttpHarness, startHttpHarness } from '../support/http.js';
@@ -49,6 +49,8 @@ describe('axios request options on HttpPoolModule', () => {
           '/big': { bodySize: 4096 },
           '/slow': { latencyMs: 400 },
           '/missing': { status: 404 },
+          '/unavailable': { status: 503 },
+          '/json': { body: '{"n":1}', headers: { 'content-type': 'application/json' } },
           '/moved': { status: 302, headers: { location: '/landed' } },
         },
       },
@@ -165,6 +167,72 @@ describe('axios request options on HttpPoolModule', () => {
       expect(h.upstream.requestsTo('/landed')).toBe(0);
     });
 
+    it('formSerializer and formDataHeaderPolicy shape a multipart body, not retried once streamed', async () => {
+      const form = { a: 1, b: [1, 2] };
+      await firstValueFrom(
+        http().put('/form', form, {
+          headers: { 'content-type': 'multipart/form-data' },
+          formSerializer: { indexes: true },
+        }),
+      );
+      const sent = h.upstream.lastRequest;
+      expect(sent?.headers['content-type']).toMatch(/^multipart\/form-data; boundary=-+\w+$/);
+      expect(sent?.body.toString()).toContain('name="b[0]"');
+      await firstValueFrom(
+        http().put('/form', form, {
+          headers: { 'content-type': 'multipart/form-data' },
+          formDataHeaderPolicy: 'content-only',
+        }),
+      );
+      expect(h.upstream.lastRequest?.body.toString()).toContain('name="b[]"');
+      // A streamed PUT body is consumed by its attempt: a 503 is final.
+      const error = await failure(
+        firstValueFrom(
+          http().put('/unavailable', form, { headers: { 'content-type': 'multipart/form-data' } }),
+        ),
+      );
+      expect(error.response?.status).toBe(503);
+      expect(h.upstream.requestsTo('/unavailable')).toBe(1);
+    });
+
+    it('parseReviver revives the JSON response', async () => {
+      const res = await get<{ n: number }>(http(), '/json', {
+        parseReviver: (_key: string, value: unknown) =>
+          typeof value === 'number' ? value * 2 : value,
+      });
+      expect(res.data).toEqual({ n: 2 });
+    });
+
+    it('redact hides config values in the error JSON', async () => {
+      const error = await failure(
+        get(http(), '/missing', { headers: { 'x-api-key': 'k-123' }, redact: ['x-api-key'] }),
+      );
+      expect(h.upstream.lastRequest?.headers['x-api-key']).toBe('k-123');
+      expect(JSON.stringify(error.toJSON())).not.toContain('k-123');
+    });
+
+    it('signal and cancelToken cancel the request', async () => {
+      const controller = new AbortController();
+      const bySignal = failure(get(http(), '/slow', { signal: controller.signal }));
+      controller.abort();
+      expect((await bySignal).code).toBe(AxiosError.ERR_CANCELED);
+      const source = axios.CancelToken.source();
+      const byToken = failure(get(http(), '/slow', { cancelToken: source.token }));
+      source.cancel('enough');
+      expect((await byToken).code).toBe(AxiosError.ERR_CANCELED);
+    });
+
+    it('withCredentials and the xsrf options have no effect on Node', async () => {
+      await get(http(), '/xsrf', {
+        withCredentials: true,
+        withXSRFToken: true,
+        xsrfCookieName: 'XSRF',
+        xsrfHeaderName: 'X-XSRF',
+      });
+      expect(h.upstream.lastRequest?.headers['x-xsrf']).toBeUndefined();
+      expect(h.upstream.requestsTo('/xsrf')).toBe(1);
+    });
+
     it('accepts the values that mean the default: httpVersion 1, insecureHTTPParser false, socketPath null', async () => {
       const res = await get(http(), '/defaults', {
         httpVersion: 1,
@@ -202,7 +270,6 @@ describe('axios request options on HttpPoolModule', () => {
     ['onUploadProgress', () => undefined, 'stream'],
     ['onDownloadProgress', () => undefined, "responseType: 'stream'"],
     ['insecureHTTPParser', true, 'lenient parser'],
-    ['formDataHeaderPolicy', 'content-only', 'FormData'],
   ];
 
   it.each(refusedOnUndici)(

@@ -78,7 +78,6 @@ describe('axios request options', () => {
       onUploadProgress: () => undefined,
       onDownloadProgress: () => undefined,
       insecureHTTPParser: true,
-      formDataHeaderPolicy: 'content-only' as const,
     };
     expect(refusedOptionsOf(config, 'undici')).toEqual(Object.keys(config));
     expect(refusedOptionsOf(config, 'http')).toEqual([]);

@@ -72,10 +72,6 @@ export const REFUSED_AXIOS_OPTIONS: Readonly<Record<string, RefusedOption>> = {
     instead: `undici has no lenient parser; use insecureHTTPParser ${NODE_ONLY}`,
     accepts: (value) => value === false,
   },
-  formDataHeaderPolicy: {
-    on: ['undici'],
-    instead: `send a native FormData (undici sets its Content-Type), or use the form-data package ${NODE_ONLY}`,
-  },
 };
 
 /**
@@ -213,6 +209,7 @@ const PER_REQUEST_ONLY = [
   'formSerializer',
   'parseReviver',
   'redact',
+  'formDataHeaderPolicy',
 ] as const;
 
 /**

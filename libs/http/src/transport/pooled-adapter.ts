@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, Stream } from 'node:stream';
 
 import type { AxiosAdapter, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { AxiosError } from 'axios';
@@ -156,7 +156,12 @@ export class PooledAdapter {
     const retryable =
       this.settings.retries > 0 &&
       isRequestRetryable(
-        { method, headers: config.headers, bodyIsStream: config.data instanceof Readable },
+        {
+          method,
+          headers: config.headers,
+          // A stream, `form-data` bodies included, is consumed by the first attempt.
+          bodyIsStream: config.data instanceof Stream,
+        },
         this.settings.retryNonIdempotent,
       );
     if (!retryable) return this.once(attempt);
