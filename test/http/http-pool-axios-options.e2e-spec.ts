@@ -354,6 +354,21 @@ describe('axios request options on HttpPoolModule', () => {
       expect(res.data).toBe('unix /there');
     });
 
+    it('allowedSocketPaths keeps socketPath to the paths it lists', async () => {
+      const error = await failure(
+        get(node, 'http://localhost/there', {
+          socketPath,
+          allowedSocketPaths: ['/run/other.sock'],
+        }),
+      );
+      expect(error.message).toContain('is not permitted by allowedSocketPaths');
+      const res = await get<string>(node, 'http://localhost/there', {
+        socketPath,
+        allowedSocketPaths: [socketPath],
+      });
+      expect(res.data).toBe('unix /there');
+    });
+
     it('lookup resolves a name only it knows', async () => {
       const names: string[] = [];
       const lookup: LookupFunction = (hostname, _options, callback) => {
