@@ -306,6 +306,17 @@ describe('axios request options on HttpPoolModule', () => {
     expect(h.upstream.requestsTo('/refused')).toBe(0);
   });
 
+  it("refuses a data: URL on undici, which the http transport's axios adapter decodes", async () => {
+    const url = 'data:text/plain;base64,aGVsbG8=';
+    // No baseURL: a data: URL is not absolute to axios and would be taken as a path under it.
+    const error = await failure(get(undici, url, { baseURL: '' }));
+    expect(error.code).toBe(ERR_POOL_UNSUPPORTED_OPTION);
+    expect(error.message).toContain('The URL scheme data: is not supported');
+    expect(error.message).toContain("transport: 'http'");
+    const decoded = await get<Buffer>(node, url, { baseURL: '' });
+    expect(decoded.data.toString()).toBe('hello');
+  });
+
   it('refuses a per-request adapter on both transports: it would bypass the pool', async () => {
     let called = 0;
     const adapter = (config: AxiosRequestConfig) => {

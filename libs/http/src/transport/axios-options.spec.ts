@@ -109,14 +109,26 @@ describe('axios request options', () => {
     const check = requestOptionsCheck('default', 'undici');
     let thrown: unknown;
     try {
-      check({ headers: {}, maxRate: 1, family: 4 });
+      check({ headers: {}, maxRate: 1, family: 4 }, new URL('http://x/'));
     } catch (error) {
       thrown = error;
     }
     expect(thrown).toBeInstanceOf(AxiosError);
     expect(thrown).toMatchObject({ code: ERR_POOL_UNSUPPORTED_OPTION });
     expect((thrown as Error).message).toContain('The axios option family is not supported');
-    expect(() => check({ headers: {}, timeout: 5 })).not.toThrow();
+    expect(() => check({ headers: {}, timeout: 5 }, new URL('http://x/'))).not.toThrow();
+  });
+
+  it('refuses URL schemes undici cannot send to; the http transport decodes data: URLs', () => {
+    const url = new URL('data:text/plain;base64,aGk=');
+    expect(() => requestOptionsCheck('default', 'undici')({}, url)).toThrow(
+      /The URL scheme data: is not supported .*transport: 'http'/,
+    );
+    expect(() => requestOptionsCheck('default', 'http')({}, url)).not.toThrow();
+    expect(() => requestOptionsCheck('default', 'undici')({}, new URL('ftp://x/'))).toThrow(
+      'call an http:// or https:// URL',
+    );
+    expect(() => requestOptionsCheck('default', 'undici')({}, new URL('https://x/'))).not.toThrow();
   });
 
   it('checks maxBodyLength on bodies of known length, in bytes', () => {

@@ -159,15 +159,39 @@ export function refuseOversizedBody(config: AxiosRequestConfig): void {
 }
 
 /**
+ * A URL the transport cannot send to: anything but http(s) on undici — axios's own http adapter
+ * also decodes `data:` URLs. Throws `ERR_POOL_UNSUPPORTED_OPTION` naming the scheme.
+ */
+export function refuseUnsupportedUrl(
+  url: URL,
+  config: AxiosRequestConfig,
+  client: string,
+  kind: TransportKind,
+): void {
+  if (kind !== 'undici' || url.protocol === 'http:' || url.protocol === 'https:') return;
+  const instead =
+    url.protocol === 'data:'
+      ? "decode the data: URL yourself, or use transport: 'http' (HTTP_TRANSPORT=http), whose axios adapter decodes it"
+      : 'call an http:// or https:// URL';
+  throw new AxiosError(
+    `The URL scheme ${url.protocol} is not supported by HTTP client "${client}" (undici transport): ${instead}.`,
+    ERR_POOL_UNSUPPORTED_OPTION,
+    config as never,
+  );
+}
+
+/**
  * The check the pooled adapter runs on each request before it takes a pool slot: refused options
- * ({@link refuseUnsupportedOptions}), then `maxBodyLength` ({@link refuseOversizedBody}).
+ * ({@link refuseUnsupportedOptions}), the URL's scheme ({@link refuseUnsupportedUrl}), then
+ * `maxBodyLength` ({@link refuseOversizedBody}).
  */
 export function requestOptionsCheck(
   client: string,
   kind: TransportKind,
-): (config: AxiosRequestConfig) => void {
-  return (config) => {
+): (config: AxiosRequestConfig, url: URL) => void {
+  return (config, url) => {
     refuseUnsupportedOptions(config, client, kind);
+    refuseUnsupportedUrl(url, config, client, kind);
     refuseOversizedBody(config);
   };
 }

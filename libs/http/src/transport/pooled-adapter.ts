@@ -71,7 +71,7 @@ export class PooledAdapter {
     private readonly settings: RetrySettings,
     private readonly observer?: RequestObserver,
     private readonly gate?: AttemptGate,
-    private readonly checkOptions?: (config: InternalAxiosRequestConfig) => void,
+    private readonly checkOptions?: (config: InternalAxiosRequestConfig, url: URL) => void,
   ) {
     this.policy = retry(
       handleWhen((error) => this.retryableError(error)).orWhenResult((value) =>
@@ -113,9 +113,9 @@ export class PooledAdapter {
     // Taken before anything else: the hook belongs to the request that reaches this line first.
     const hook = this.offeredHook;
     this.offeredHook = undefined;
-    // Before a slot, a socket or the retry policy: a refused option fails once, at once.
-    this.checkOptions?.(config);
     const url = requestUrl(config);
+    // Before a slot, a socket or the retry policy: a refused option fails once, at once.
+    this.checkOptions?.(config, url);
     const method = (config.method ?? 'get').toUpperCase();
     const attempt = new PooledAttempt(config, url, method);
     const unlink = linkCancellation(config, attempt, hook);
@@ -257,7 +257,7 @@ export function createPooledAdapter(
   settings: RetrySettings,
   observer?: RequestObserver,
   gate?: AttemptGate,
-  checkOptions?: (config: InternalAxiosRequestConfig) => void,
+  checkOptions?: (config: InternalAxiosRequestConfig, url: URL) => void,
 ): AxiosAdapter {
   return new PooledAdapter(send, settings, observer, gate, checkOptions).adapter;
 }
