@@ -26,11 +26,7 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import { AxiosError } from 'axios';
 import type { Registry } from 'prom-client';
 import { firstValueFrom } from 'rxjs';
-import { request as undiciRequest } from 'undici';
 
-// Internal: the proxy agents alone, given a trusted CA through undici's `connect` option (the
-// module has no CA option of its own here), to complete HTTPS requests through a tunnel.
-import { UndiciProxies } from '../../libs/http/src/transport/undici-proxy.js';
 import type { HttpPoolOptions } from '../support/http.js';
 
 const HIDDEN = 'only-via-proxy.test';
@@ -293,52 +289,56 @@ describe('HttpPoolModule through a forward proxy', () => {
     }
   });
 
-  it('completes HTTPS through CONNECT with the pools TLS options, one tunnel per socket, limits kept', async () => {
+  it('completes HTTPS through CONNECT with the proxy and tlsCaFile options, one tunnel per socket, limits kept', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'proxy-tls-ok-'));
     let server: HttpsServer | undefined;
-    const proxies: UndiciProxies[] = [];
     try {
       const certs = await makeTestCertificates(dir);
       let accepted = 0;
+      let served = 0;
       server = createHttpsServer(
         { key: await readFile(certs.key), cert: await readFile(certs.cert) },
-        (_req, res) => void setTimeout(() => res.end('over tls'), 100),
+        (_req, res) => {
+          served++;
+          setTimeout(() => res.end('over tls'), 100);
+        },
       );
       server.on('connection', () => accepted++);
+      server.on('tlsClientError', () => undefined);
       await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
       const port = (server.address() as AddressInfo).port;
-      const origin = `https://127.0.0.1:${port}`;
-      const make = (ca: Buffer) => {
-        const made = new UndiciProxies(
-          { connections: 2, pipelining: 1, connect: { ca } },
-          { httpsProxy: proxy.url },
-          5000,
-        );
-        proxies.push(made);
-        if (!made.routed) throw new Error('no routes');
-        return made.routed;
-      };
-      const routed = make(await readFile(certs.ca));
+      const target = `127.0.0.1:${port}`;
+      const { http, client } = await start({
+        proxy: proxy.url,
+        tlsCaFile: certs.ca,
+        limitPerHost: 2,
+      });
+      expect(client.config.tlsRejectUnauthorized).toBe(true);
       const bodies = await Promise.all(
         Array.from({ length: 5 }, async () => {
-          const res = await undiciRequest(`${origin}/`, { dispatcher: routed });
-          return res.body.text();
+          const res = await firstValueFrom(http.get<string>(`https://${target}/`));
+          return res.data;
         }),
       );
       expect(bodies).toEqual(Array(5).fill('over tls'));
-      expect(proxy.counts(`127.0.0.1:${port}`)).toEqual({ requests: 0, connects: 2 });
+      // Two sockets per origin, each one CONNECT tunnel, carrying all five requests.
+      expect(proxy.counts(target)).toEqual({ requests: 0, connects: 2 });
       expect(accepted).toBe(2);
-      const [tracked] = proxies;
-      expect(tracked?.stats().filter(([o]) => o === origin)).toHaveLength(1);
+      expect(served).toBe(5);
+      expect(client.stats().origins.filter((o) => o.origin === `https://${target}`)).toHaveLength(
+        1,
+      );
 
-      // Trusting another CA, the same tunnel refuses the upstream's certificate.
-      const untrusted = make(await readFile(certs.otherCa));
-      await expect(undiciRequest(`${origin}/`, { dispatcher: untrusted })).rejects.toMatchObject({
-        code: expect.stringMatching(/CERT|UNABLE_TO_VERIFY|SELF_SIGNED/) as unknown,
-      });
-      expect(proxy.counts(`127.0.0.1:${port}`).connects).toBe(3);
+      // The same proxy without the CA: the tunnel opens, the upstream's certificate is refused.
+      const untrusted = await start({ name: 'untrusted', proxy: proxy.url, retries: 2 });
+      const error = await failure(firstValueFrom(untrusted.http.get(`https://${target}/`)));
+      expect(error.code).toMatch(/UNABLE_TO_VERIFY|SELF_SIGNED/);
+      expect(error.message).toContain('HTTP_TLS_CA_FILE');
+      // A certificate error is final: one tunnel, no retry, nothing served.
+      expect(proxy.counts(target)).toEqual({ requests: 0, connects: 3 });
+      expect(accepted).toBe(3);
+      expect(served).toBe(5);
     } finally {
-      await Promise.all(proxies.map((p) => p.destroy()));
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       await rm(dir, { recursive: true, force: true });
     }

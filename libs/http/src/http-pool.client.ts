@@ -26,6 +26,7 @@ import {
 import { HttpPoolMetricsRecorder } from './http-pool.metrics.js';
 import type { HttpPoolStats } from './interfaces/http-pool-stats.interface.js';
 import { PooledHttpService } from './pooled-http.service.js';
+import { requestOptionsCheck } from './transport/axios-options.js';
 import { NodeHttpTransport } from './transport/node-http-transport.js';
 import { createPooledAdapter, type RetrySettings } from './transport/pooled-adapter.js';
 import { http1FallbackWarning, insecureTlsWarning } from './transport/tls-errors.js';
@@ -133,9 +134,16 @@ export class HttpPoolClient extends PoolLifecycle {
       maxRedirects: config.maxRedirects,
       headers: { ...config.headers, 'User-Agent': config.userAgent },
     };
+    const checkOptions = requestOptionsCheck(config.name, this.transport.kind);
     this.axios = axios.create({
       ...defaults,
-      adapter: createPooledAdapter(this.transport.send, retry, this.recorder, this.breakers),
+      adapter: createPooledAdapter(
+        this.transport.send,
+        retry,
+        this.recorder,
+        this.breakers,
+        checkOptions,
+      ),
     });
     this.httpService = new PooledHttpService(this.axios);
     // Health requests are not retried: a probe reports what the upstream does now.

@@ -30,3 +30,9 @@ export const HTTP_SHUTDOWN_PHASE = 'http';
  * nothing new is sent upstream while the stores finish their work.
  */
 export const HTTP_SHUTDOWN_ORDER = 100;
+
+/**
+ * `AxiosError.code` of a request that sets an axios option the client's transport cannot honour
+ * (docs/http.md, "axios options"); such a request is never sent nor retried.
+ */
+export const ERR_POOL_UNSUPPORTED_OPTION = 'ERR_POOL_UNSUPPORTED_OPTION';

@@ -3,6 +3,7 @@ export { ErrorWindow } from './error-window.js';
 export { HttpPoolClient, type HttpPoolHealthDetails } from './http-pool.client.js';
 export {
   DEFAULT_HTTP_POOL_NAME,
+  ERR_POOL_UNSUPPORTED_OPTION,
   HTTP_POOL_DEGRADED_ERROR_RATIO,
   HTTP_POOL_ERROR_WINDOW_MS,
 } from './http-pool.constants.js';

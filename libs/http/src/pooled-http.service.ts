@@ -2,6 +2,7 @@ import { HttpService } from '@nestjs/axios';
 import type { AxiosPromise, AxiosRequestConfig, AxiosResponse } from 'axios';
 import { Observable } from 'rxjs';
 
+import { refusedAdapterError } from './transport/axios-options.js';
 import {
   type CancelHook,
   type PooledAdapter,
@@ -13,7 +14,8 @@ type AxiosCall<T> = (...args: unknown[]) => AxiosPromise<T>;
 /**
  * `@nestjs/axios`'s `HttpService` (same methods, same Observable contract, `instanceof
  * HttpService`) with a cheaper cancellation: unsubscribing before the response cancels the request
- * (`ERR_CANCELED`), and unsubscribing after it costs nothing. On the pooled adapter with no request
+ * (`ERR_CANCELED`), and unsubscribing after it costs nothing. A request naming its own `adapter`
+ * fails with `ERR_POOL_UNSUPPORTED_OPTION`: it would bypass the pool. On the pooled adapter with no request
  * interceptor the cancel is a direct call into the adapter and the config gets no `signal`;
  * otherwise an `AbortSignal` is added (combined with the caller's own). The stock service arms a `CancelToken` per request and fires it on every
  * teardown, building a `CanceledError` with a stack trace even for completed requests.
@@ -26,6 +28,11 @@ export class PooledHttpService extends HttpService {
     return new Observable<AxiosResponse<T>>((subscriber) => {
       const last = args.length - 1;
       const config: AxiosRequestConfig = { ...((args[last] as AxiosRequestConfig) ?? {}) };
+      if (config.adapter !== undefined && config.adapter !== null) {
+        // Another adapter would bypass the pool: refused before anything is sent.
+        subscriber.error(refusedAdapterError(config));
+        return;
+      }
       const call = [...args];
       call[last] = config;
       let cancel: (() => void) | undefined;

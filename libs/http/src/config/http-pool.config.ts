@@ -8,6 +8,7 @@ import {
   type PoolVariableMeta,
 } from '@nest-pools/core';
 
+import { AXIOS_OPTIONS_AT_CLIENT } from '../transport/axios-options.js';
 import { HTTP_POOL_FIELDS } from './http-pool.fields.js';
 import { HTTP_POOL_PRESETS } from './http-pool.presets.js';
 import { checkHttpPoolTls } from './http-pool.tls-config.js';
@@ -32,6 +33,9 @@ export const HTTP_POOL_DEFINITION = definePool({
   label: 'HTTP',
   fields: HTTP_POOL_FIELDS,
   presets: HTTP_POOL_PRESETS,
+  // axios request options given to the module fail startup with what to use instead; `transport`
+  // and the others the client has under the same name stay client options.
+  unsupported: AXIOS_OPTIONS_AT_CLIENT.filter(({ option }) => !(option in HTTP_POOL_FIELDS)),
   check(ctx) {
     ctx.checkOrder('limitPerHost', 'poolLimit', 'total socket limit');
     const health = ctx.values.healthUrl;

@@ -11,3 +11,11 @@ declare module 'axios/unsafe/core/buildFullPath.js' {
 declare module 'axios/unsafe/helpers/buildURL.js' {
   export default function buildURL(url: string, params?: unknown, options?: unknown): string;
 }
+
+declare module 'axios/unsafe/core/setFormDataHeaders.js' {
+  export default function setFormDataHeaders(
+    headers: unknown,
+    formHeaders: Record<string, string> | null | undefined,
+    policy?: string,
+  ): void;
+}

@@ -17,6 +17,11 @@ type CreateConnection = (
   callback?: (err: Error | null, socket?: Duplex) => void,
 ) => Duplex | undefined;
 
+/** A host as it stands in a URL: IPv6 addresses in brackets. */
+function hostPart(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
 /** Settings of the Node `http`/`https` agent transport. */
 export interface NodeHttpTransportOptions {
   /** Sockets across all origins (`maxTotalSockets`). */
@@ -69,7 +74,8 @@ export class NodeHttpTransport implements PooledTransport {
       target.createConnection = function (this: unknown, options, callback) {
         const socket = create.call(this, options, callback);
         const openedAt = performance.now();
-        const origin = `${scheme}//${options.host ?? 'localhost'}:${options.port ?? (scheme === 'https:' ? 443 : 80)}`;
+        // A `socketPath` connection has no host or port: it is labelled as Node addresses it.
+        const origin = `${scheme}//${hostPart(options.host || 'localhost')}:${options.port || (scheme === 'https:' ? 443 : 80)}`;
         socket?.once('close', () => closed(origin, (performance.now() - openedAt) / 1000));
         return socket;
       };
@@ -131,9 +137,10 @@ export class NodeHttpTransport implements PooledTransport {
         field: 'active' | 'idle' | 'pending',
       ) => {
         for (const [name, list] of Object.entries(table)) {
-          // Agent keys look like `host:port:` (plus TLS options for https).
+          // Agent keys look like `host:port:` (plus TLS options for https); a `socketPath`
+          // request has neither, and is sent to `localhost` as Node does.
           const [host = '', port = ''] = name.split(':');
-          const origin = `${scheme}//${host}${port ? `:${port}` : ''}`;
+          const origin = `${scheme}//${host || 'localhost'}${port ? `:${port}` : ''}`;
           const entry = byOrigin.get(origin) ?? {
             origin,
             connected: 0,

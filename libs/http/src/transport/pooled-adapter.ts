@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, Stream } from 'node:stream';
 
 import type { AxiosAdapter, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { AxiosError } from 'axios';
@@ -54,7 +54,7 @@ const POOLED_ADAPTER = Symbol('nest-pools:PooledAdapter');
 
 /**
  * The axios adapter of a pooled client around a transport: it owns what spans all attempts of one
- * request — the total `timeout`, `signal` / `cancelToken` cancellation, the retry policy
+ * request — the check of its axios options, the total `timeout`, `signal` / `cancelToken` cancellation, the retry policy
  * (cockatiel) with `Retry-After` and full-jitter backoff, `validateStatus` — and reports every
  * attempt to the observer. axios calls {@link adapter}; the instance also holds the
  * {@link CancelHook} on offer, so two clients never see each other's hooks.
@@ -71,6 +71,7 @@ export class PooledAdapter {
     private readonly settings: RetrySettings,
     private readonly observer?: RequestObserver,
     private readonly gate?: AttemptGate,
+    private readonly checkOptions?: (config: InternalAxiosRequestConfig, url: URL) => void,
   ) {
     this.policy = retry(
       handleWhen((error) => this.retryableError(error)).orWhenResult((value) =>
@@ -113,6 +114,8 @@ export class PooledAdapter {
     const hook = this.offeredHook;
     this.offeredHook = undefined;
     const url = requestUrl(config);
+    // Before a slot, a socket or the retry policy: a refused option fails once, at once.
+    this.checkOptions?.(config, url);
     const method = (config.method ?? 'get').toUpperCase();
     const attempt = new PooledAttempt(config, url, method);
     const unlink = linkCancellation(config, attempt, hook);
@@ -153,7 +156,12 @@ export class PooledAdapter {
     const retryable =
       this.settings.retries > 0 &&
       isRequestRetryable(
-        { method, headers: config.headers, bodyIsStream: config.data instanceof Readable },
+        {
+          method,
+          headers: config.headers,
+          // A stream, `form-data` bodies included, is consumed by the first attempt.
+          bodyIsStream: config.data instanceof Stream,
+        },
         this.settings.retryNonIdempotent,
       );
     if (!retryable) return this.once(attempt);
@@ -249,8 +257,9 @@ export function createPooledAdapter(
   settings: RetrySettings,
   observer?: RequestObserver,
   gate?: AttemptGate,
+  checkOptions?: (config: InternalAxiosRequestConfig, url: URL) => void,
 ): AxiosAdapter {
-  return new PooledAdapter(send, settings, observer, gate).adapter;
+  return new PooledAdapter(send, settings, observer, gate, checkOptions).adapter;
 }
 
 /** The {@link PooledAdapter} an adapter function belongs to; undefined for any other adapter. */

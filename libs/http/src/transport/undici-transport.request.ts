@@ -1,10 +1,12 @@
-import { Readable } from 'node:stream';
+import { PassThrough, Readable, Stream } from 'node:stream';
 
 import axios, { AxiosError, AxiosHeaders } from 'axios';
+import setFormDataHeaders from 'axios/unsafe/core/setFormDataHeaders.js';
 import type { Dispatcher } from 'undici';
 
 import type { ReleaseSlot } from './pool-limiter.js';
 import type { TransportAttempt } from './transport.interface.js';
+import { limitStream } from './undici-transport.response.js';
 
 /** axios's response `request` stand-in: enough to log and to find the final URL. */
 export interface UndiciRequestInfo {
@@ -71,7 +73,11 @@ export function undiciRequestOptions({
  */
 export function undiciHeaders(config: TransportAttempt['config']): string[] {
   type HeaderValue = string | number | boolean | Array<string | number> | null | undefined;
-  const source = AxiosHeaders.from(config.headers) as unknown as Record<string, HeaderValue>;
+  const headers = AxiosHeaders.from(config.headers);
+  const form = legacyFormData(config.data);
+  // As axios's http adapter: the boundary (and, by default, every header) of a `form-data` body.
+  if (form) setFormDataHeaders(headers, form.getHeaders(), config.formDataHeaderPolicy);
+  const source = headers as unknown as Record<string, HeaderValue>;
   const out: Array<string | string[]> = [];
   const auth = config.auth;
   const basic = auth
@@ -118,12 +124,54 @@ export function toRequestBody(
   if (typeof data === 'string' || Buffer.isBuffer(data) || data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return Buffer.from(data);
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (data instanceof Readable) return data;
+  if (data instanceof Readable) return limitRequestBody(data, config);
+  // The `form-data` package (what axios serializes objects into for multipart/form-data on
+  // Node) is an old-style stream: piped into a Readable undici can send.
+  if (legacyFormData(data)) {
+    // It starts producing only when piped (`form-data` extends `combined-stream`).
+    return limitRequestBody((data as Stream).pipe(new PassThrough()), config);
+  }
   if (data instanceof FormData) return data as never;
   if (data instanceof Blob) return Readable.fromWeb(data.stream() as never);
   throw new AxiosError(
     'Data after transformation must be a string, an ArrayBuffer, a Buffer, or a Stream',
     AxiosError.ERR_BAD_REQUEST,
     config,
+  );
+}
+
+/** A body of the `form-data` package: an old-style stream that knows its multipart headers. */
+interface LegacyFormData {
+  getHeaders(): Record<string, string>;
+}
+
+/** `data` when it is a `form-data` package body (what axios builds for multipart on Node). */
+export function legacyFormData(data: unknown): LegacyFormData | undefined {
+  return data instanceof Stream &&
+    !(data instanceof Readable) &&
+    typeof (data as Partial<LegacyFormData>).getHeaders === 'function'
+    ? (data as unknown as LegacyFormData)
+    : undefined;
+}
+
+/**
+ * A streamed request body counted against axios's `maxBodyLength` as undici sends it: past the
+ * limit the stream fails with axios's `ERR_BAD_REQUEST` and the request is cut. Bodies of known
+ * length are checked before the request starts (`refuseOversizedBody`).
+ */
+function limitRequestBody(data: Readable, config: TransportAttempt['config']): Readable {
+  const limit = config.maxBodyLength ?? -1;
+  if (limit < 0) return data;
+  return data.pipe(
+    limitStream(
+      limit,
+      data,
+      () =>
+        new AxiosError(
+          'Request body larger than maxBodyLength limit',
+          AxiosError.ERR_BAD_REQUEST,
+          config,
+        ),
+    ),
   );
 }

@@ -148,10 +148,16 @@ export function contentLengthError(
 }
 
 /**
- * Passes a streamed body through while it stays within `limit` bytes; past it, destroys `source`
- * and fails with `ERR_BAD_RESPONSE`. A failure of `source` fails the returned stream too.
+ * Passes a stream through while it stays within `limit` bytes; past it, destroys `source` and
+ * fails with `tooLong()` — by default axios's `maxContentLength` error (`ERR_BAD_RESPONSE`). A
+ * failure of `source` fails the returned stream too.
  */
-export function limitStream(limit: number, source: Readable): Transform {
+export function limitStream(
+  limit: number,
+  source: Readable,
+  tooLong: () => Error = () =>
+    new AxiosError(`maxContentLength size of ${limit} exceeded`, AxiosError.ERR_BAD_RESPONSE),
+): Transform {
   let total = 0;
   const limiter = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -159,9 +165,7 @@ export function limitStream(limit: number, source: Readable): Transform {
       if (total > limit) {
         // Failed first: destroying undici's body makes it emit its own abort error, which would
         // otherwise reach the caller instead of this one.
-        done(
-          new AxiosError(`maxContentLength size of ${limit} exceeded`, AxiosError.ERR_BAD_RESPONSE),
-        );
+        done(tooLong());
         source.destroy();
         return;
       }
