@@ -7,6 +7,7 @@ import { RedisPoolHealthIndicator, RedisPoolModule, RedisPoolService } from '@ne
 import { startFaultProxy, startRedis, waitFor } from '@nest-pools/testing';
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 
 import { median } from '../support/stats.js';
@@ -102,6 +103,42 @@ describe('RedisPoolModule circuit breaker (real redis-server, fault proxy)', () 
         `redis breaker: fail-fast median ${median(times).toFixed(3)} ms, recovery ${recoveryMs.toFixed(0)} ms`,
       );
     } finally {
+      await close();
+    }
+  });
+
+  it('counts a command issued while a reconnect is in its handshake', async () => {
+    const { proxy, client, registry, close } = await setup();
+    try {
+      await client.set('k', 'v');
+      await proxy.blackhole();
+      // The proxy accepts the new connection and holds the handshake: the client stays 'connect'.
+      (client as Redis).stream.destroy();
+      await waitFor(() => client.status === 'connect', {
+        timeoutMs: 10_000,
+        intervalMs: 5,
+        description: 'the client reconnecting, in its handshake',
+      });
+      const errors: unknown[] = [];
+      for (let i = 0; i < 3; i++) {
+        expect(client.status).toBe('connect');
+        errors.push(
+          await client.get('k').then(
+            () => undefined,
+            (e: unknown) => e,
+          ),
+        );
+      }
+      // The first ones time out; once their timeouts open the circuit the rest are refused.
+      expect(String(errors[0])).toMatch(/timed out/i);
+      for (const error of errors) {
+        expect(error instanceof PoolUnavailableError || /timed out/i.test(String(error))).toBe(
+          true,
+        );
+      }
+      expect(await breakerGauge(registry)).toBe(2);
+    } finally {
+      await proxy.heal();
       await close();
     }
   });

@@ -234,8 +234,9 @@ export class GuardedRedis extends Redis {
     // A command sent again after a reconnect keeps its first deadline and is counted once.
     if (firstSend(command)) {
       if (this.timeouts.enabled) this.timeouts.track(command);
-      // Handshake commands ('connect') may fail by design (CLIENT SETINFO on Redis < 7.2).
-      if (this.status !== 'connect') {
+      // Handshake commands may fail by design (CLIENT SETINFO on Redis < 7.2). A user command
+      // issued while a reconnect is in its handshake is counted like any other.
+      if (!isHandshake(this, command)) {
         reportFailures(command, this.onFailure);
         guard.commandTimer?.time(command);
       }
