@@ -15,34 +15,17 @@ import {
   slowFind,
   startBackend,
 } from '../support/mongo.js';
-
-interface Series {
-  labels: Record<string, string>;
-  count: number;
-  sum: number;
-}
+import { type OperationSeries, operationSeries } from '../support/stats.js';
 
 /** `db_client_operation_duration_seconds` series of `pool`, keyed `operation collection error`. */
-async function operations(booted: PoolApp, pool = 'default'): Promise<Map<string, Series>> {
-  const registry = booted.app.get<Registry>(POOL_METRICS_REGISTRY);
-  const metric = await registry.getSingleMetric('db_client_operation_duration_seconds')?.get();
-  const out = new Map<string, Series>();
-  for (const v of metric?.values ?? []) {
-    const { le: _le, ...labels } = v.labels as Record<string, string>;
-    if (labels['pool_name'] !== pool) continue;
-    const name = (v as { metricName?: string }).metricName ?? '';
-    if (!name.endsWith('_count') && !name.endsWith('_sum')) continue;
-    const key = [
+function operations(booted: PoolApp, pool = 'default'): Promise<Map<string, OperationSeries>> {
+  return operationSeries(booted.app.get<Registry>(POOL_METRICS_REGISTRY), pool, (labels) =>
+    [
       labels['db_operation_name'],
       labels['db_collection_name'] || '-',
       labels['error_type'] || 'ok',
-    ].join(' ');
-    const series = out.get(key) ?? { labels, count: 0, sum: 0 };
-    if (name.endsWith('_count')) series.count = v.value;
-    else series.sum = v.value;
-    out.set(key, series);
-  }
-  return out;
+    ].join(' '),
+  );
 }
 
 describe('MongoDB per-operation metrics', () => {

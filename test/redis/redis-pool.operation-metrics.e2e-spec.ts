@@ -6,35 +6,17 @@ import type { RedisPoolService } from '@nest-pools/redis';
 import type { Redis } from 'ioredis';
 
 import { type RedisHarness, startRedisHarness } from '../support/redis.js';
+import { type OperationSeries, operationSeries } from '../support/stats.js';
 
 const DB = 3;
 
-interface Series {
-  labels: Record<string, string>;
-  count: number;
-  sum: number;
-}
-
 /** The pool's `db_client_operation_duration_seconds` series, by `name error_type`. */
-async function operations(harness: RedisHarness, pool: string): Promise<Map<string, Series>> {
-  const metric = await harness.registry
-    .getSingleMetric('db_client_operation_duration_seconds')
-    ?.get();
-  const out = new Map<string, Series>();
-  for (const v of metric?.values ?? []) {
-    const labels = v.labels as Record<string, string>;
-    if (labels['pool_name'] !== pool) continue;
-    const key = `${labels['db_operation_name']} ${labels['error_type'] || 'ok'}`;
-    const series = out.get(key) ?? { labels: {}, count: 0, sum: 0 };
-    const name = (v as { metricName?: string }).metricName;
-    if (name?.endsWith('_count')) series.count = v.value;
-    else if (name?.endsWith('_sum')) series.sum = v.value;
-    else continue;
-    const { le: _le, ...rest } = labels;
-    series.labels = rest;
-    out.set(key, series);
-  }
-  return out;
+function operations(harness: RedisHarness, pool: string): Promise<Map<string, OperationSeries>> {
+  return operationSeries(
+    harness.registry,
+    pool,
+    (labels) => `${labels['db_operation_name']} ${labels['error_type'] || 'ok'}`,
+  );
 }
 
 describe('Redis per-operation metrics (real redis-server)', () => {

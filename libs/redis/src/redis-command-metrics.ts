@@ -93,9 +93,10 @@ export class RedisCommandTimer {
   private successSeries(name: string): HistogramSeries {
     let series = this.succeeded.get(name);
     if (series === undefined) {
-      series = this.durations.series(redisOperationName(name), this.target);
+      const operation = redisOperationName(name);
+      series = this.durations.series(operation, this.target);
       // Bounded: unknown spellings share the `other` series and are not kept by name.
-      if (redisOperationName(name) !== OTHER_LABEL_VALUE) this.succeeded.set(name, series);
+      if (operation !== OTHER_LABEL_VALUE) this.succeeded.set(name, series);
     }
     return series;
   }

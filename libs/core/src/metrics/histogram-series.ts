@@ -29,6 +29,7 @@ export class HistogramSeries {
   /** The bounds as the property names prom-client's bucket object uses (no number → string per call). */
   private readonly boundKeys: readonly string[];
   private entry: HistogramEntry | undefined;
+  private direct = true;
   private key = '';
 
   /**
@@ -64,14 +65,19 @@ export class HistogramSeries {
       return;
     }
     this.child.observe(value);
-    this.locate();
+    if (this.direct) this.locate();
   }
 
   /** Finds the entry prom-client keeps for this label set (once, after it created it). */
   private locate(): void {
     this.entry = undefined;
     const map = (this.family as unknown as HistogramInternals).hashMap;
-    if (map === undefined || this.bounds.length === 0) return;
+    // Not the layout this class knows: stay on the public observe() for good, without a scan
+    // per observation.
+    if (map === undefined || this.bounds.length === 0) {
+      this.direct = false;
+      return;
+    }
     const names = Object.keys(this.labels);
     for (const [key, entry] of Object.entries(map)) {
       if (entry === undefined || typeof entry.count !== 'number') continue;
