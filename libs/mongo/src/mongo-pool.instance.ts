@@ -28,6 +28,7 @@ import type {
   MongoServerConnections,
 } from './interfaces/mongo-pool-options.interface.js';
 import { MongoCommandMetrics } from './mongo-command-metrics.js';
+import { readServerConnections, warmUpPool } from './mongo-pool.admin.js';
 import { MongoPoolBreaker } from './mongo-pool.breaker.js';
 import {
   MONGO_DB_SYSTEM,
@@ -310,24 +311,13 @@ export class MongoPoolInstance extends PoolLifecycle {
     }
   }
 
-  /**
-   * Opens `minPoolSize` connections now rather than one per driver maintenance tick: waves of
-   * concurrent pings make the driver create up to `maxConnecting` connections at a time while
-   * none is idle. Stops when the target is reached, a wave adds nothing, or the pool closes.
-   */
   private async warmUp(): Promise<void> {
-    const target = this.config.minPoolSize;
-    const admin = this.client.db('admin');
-    const deadline = Date.now() + this.config.connectTimeoutMS;
-    while (this.closing === undefined && Date.now() < deadline) {
-      const before = this.monitor.counts().open;
-      if (before >= target) return;
-      const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
-      await Promise.allSettled(
-        Array.from({ length: target }, () => admin.command({ ping: 1 }, { signal })),
-      );
-      if (this.monitor.counts().open <= before) return;
-    }
+    await warmUpPool(this.client, {
+      target: this.config.minPoolSize,
+      deadline: Date.now() + this.config.connectTimeoutMS,
+      open: () => this.monitor.counts().open,
+      closing: () => this.closing !== undefined,
+    });
   }
 
   private async ping(signal: AbortSignal): Promise<MongoPoolHealthDetails> {
@@ -387,19 +377,6 @@ export class MongoPoolInstance extends PoolLifecycle {
     if (this.connection.readyState !== CONNECTED) {
       throw new Error(`pool is ${this.state()}`);
     }
-    const status = await this.client
-      .db('admin')
-      .command({ serverStatus: 1 }, { signal: AbortSignal.timeout(this.config.healthTimeoutMS) });
-    const c = (status as { connections?: Record<string, unknown> }).connections;
-    if (c === undefined || typeof c['current'] !== 'number') {
-      throw new Error('serverStatus has no connections section');
-    }
-    const result: MongoServerConnections = {
-      current: c['current'],
-      available: Number(c['available'] ?? 0),
-      totalCreated: Number(c['totalCreated'] ?? 0),
-    };
-    if (typeof c['active'] === 'number') result.active = c['active'];
-    return result;
+    return readServerConnections(this.client, this.config.healthTimeoutMS);
   }
 }

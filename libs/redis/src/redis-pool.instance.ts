@@ -2,7 +2,6 @@ import { performance } from 'node:perf_hooks';
 
 import {
   type HealthCheckOutcome,
-  type PoolBreakerState,
   PoolLifecycle,
   type PoolMetrics,
   type PoolRegistry,
@@ -19,8 +18,12 @@ import { type RedisPoolConfig } from './config/index.js';
 import { buildMainClientOptions, parseRedisUrl } from './config/redis-pool.client-options.js';
 import { connectFailedMessage } from './errors/redis-pool.messages.js';
 import { RedisPoolConnectError } from './errors/redis-pool-connect.error.js';
+import type {
+  RedisHealthDetails,
+  RedisPoolStats,
+} from './interfaces/redis-pool-stats.interface.js';
 import { RedisCommandTimer } from './redis-command-metrics.js';
-import { RedisDedicatedPool, type RedisDedicatedPoolStats } from './redis-dedicated.pool.js';
+import { RedisDedicatedPool } from './redis-dedicated.pool.js';
 import { RedisPoolBreaker } from './redis-pool.breaker.js';
 import {
   createClientGuard,
@@ -44,41 +47,6 @@ import { RedisSubscriberConnection } from './redis-subscriber.js';
 const HEALTH_CACHE_TTL_MS = 250;
 /** At most one warning per this interval while the main client keeps failing to connect. */
 const ERROR_LOG_INTERVAL_MS = 10_000;
-
-/** State of the main (multiplexed) client. */
-export interface RedisMainClientStats {
-  /** ioredis status: `wait`, `connecting`, `connect`, `ready`, `reconnecting`, `close`, `end`. */
-  status: string;
-  /** Whether commands go straight to the server (`status === 'ready'`). */
-  connected: boolean;
-  /** Reconnect attempts since start. */
-  reconnects: number;
-  /** Commands waiting for the connection (bounded by `offlineQueueMax`). */
-  offlineQueue: number;
-}
-
-/** What `RedisPoolService.getPoolStats(name)` reports. */
-export interface RedisPoolStats extends RedisDedicatedPoolStats {
-  /** Pool name. */
-  name: string;
-  /** `standalone`, `sentinel` or `cluster`. */
-  topology: RedisPoolConfig['topology'];
-  /** The main client. */
-  main: RedisMainClientStats;
-  /** The main client's circuit breaker: `closed`, `open` (commands fail at once) or `half-open`. */
-  breaker: PoolBreakerState;
-}
-
-/** Details a health check reports. */
-export interface RedisHealthDetails {
-  topology: RedisPoolConfig['topology'];
-  /** Round trip of the PING, in milliseconds. */
-  pingMs: number;
-  /** INFO fields, when asked for. */
-  info?: Record<string, string>;
-  /** `cluster_state` and slot figures of CLUSTER INFO (Cluster only). */
-  cluster?: Record<string, string>;
-}
 
 /**
  * One named Redis pool: the main client, the dedicated-connection pool, health checks, metrics

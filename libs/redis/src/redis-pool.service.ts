@@ -2,9 +2,10 @@ import { PoolError, PoolRegistry } from '@nest-pools/core';
 import { Injectable } from '@nestjs/common';
 
 import { unknownConnectionMessage } from './errors/redis-pool.messages.js';
+import type { RedisPoolStats } from './interfaces/redis-pool-stats.interface.js';
 import type { RedisPoolClient } from './redis-pool.client.js';
 import { DEFAULT_REDIS_POOL_NAME } from './redis-pool.constants.js';
-import type { RedisPoolInstance, RedisPoolStats } from './redis-pool.instance.js';
+import type { RedisPoolInstance } from './redis-pool.instance.js';
 
 /**
  * Every Redis pool of the application, by name: main clients, dedicated connections and their
