@@ -53,9 +53,18 @@ export function isMongoConnectionFailure(error: unknown): boolean {
  * plugin refuses every query, `save`, aggregation, `insertMany` and `bulkWrite` of models on the
  * pool's connection with {@link PoolUnavailableError} while the circuit is open, before anything
  * waits for server selection. Native driver calls (`connection.db.collection()`) are not guarded.
+ *
+ * The circuit stands for the deployment, not for one member: in a replica set or behind several
+ * mongos, a failure while another server is reachable does not count — the driver's server
+ * selection routes around the lost member (a killed primary is an election, after which writes
+ * go on), and failing calls fast there would refuse writes the new primary could take. Only when
+ * no other server is reachable (every member down or hung, or the only server of a standalone)
+ * do failures count.
  */
 export class MongoPoolBreaker {
   readonly breaker: PoolBreaker;
+  /** The servers the driver knows and their types, from its last topology description. */
+  private servers: ReadonlyMap<string, { readonly type: string }> = new Map();
 
   constructor(config: MongoPoolConfig, metrics: PoolMetrics) {
     this.breaker = new PoolBreaker({
@@ -70,14 +79,42 @@ export class MongoPoolBreaker {
 
   /** Listens to the client's server monitoring. */
   attach(client: mongo.MongoClient): void {
-    client.on('serverHeartbeatFailed', () => this.breaker.record(false));
+    client.on('topologyDescriptionChanged', (event) => {
+      this.servers = event.newDescription.servers;
+    });
+    client.on('serverHeartbeatFailed', (event) => this.failure(event.connectionId));
     client.on('serverHeartbeatSucceeded', () => this.breaker.recover());
-    client.on('connectionPoolCleared', () => this.breaker.record(false));
+    client.on('connectionPoolCleared', (event) => this.failure(event.address));
+  }
+
+  /**
+   * A connection-level failure, of the server at `address` when it is known (a heartbeat, a
+   * cleared pool) or of an operation or ping whose server is not. Counted only while no other
+   * server of the deployment is reachable.
+   */
+  failure(address?: string): void {
+    if (this.otherServerReachable(address)) return;
+    this.breaker.record(false);
+  }
+
+  /** The server answered outside any call: see {@link PoolBreaker.recover}. */
+  recover(): void {
+    this.breaker.recover();
+  }
+
+  /** Whether the driver knows a server, other than `address`, that answered its last check. */
+  private otherServerReachable(address: string | undefined): boolean {
+    if (this.servers.size < 2) return false;
+    for (const [at, server] of this.servers) {
+      if (at !== address && server.type !== 'Unknown') return true;
+    }
+    return false;
   }
 
   /** A mongoose plugin guarding every model compiled on the pool's connection. */
   readonly plugin = (schema: Schema): void => {
     const breaker = this.breaker;
+    const failure = (): void => this.failure();
     const admit = function (this: Ticketed): void {
       if (breaker.state === 'closed') return;
       // Throws PoolUnavailableError while open; in half-open the first caller is the trial.
@@ -86,7 +123,7 @@ export class MongoPoolBreaker {
     const settle = function (this: Ticketed, error?: unknown): void {
       const ticket = this[TICKET];
       if (ticket === undefined) {
-        if (error !== undefined && isMongoConnectionFailure(error)) breaker.record(false);
+        if (error !== undefined && isMongoConnectionFailure(error)) failure();
         return;
       }
       delete this[TICKET];

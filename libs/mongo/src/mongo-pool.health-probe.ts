@@ -1,5 +1,6 @@
-import type { PoolBreaker } from '@nest-pools/core';
 import mongoose, { type mongo } from 'mongoose';
+
+import type { MongoPoolBreaker } from './mongo-pool.breaker.js';
 
 /**
  * The health ping's own connection: a second driver client on the same URL with one pooled
@@ -15,7 +16,7 @@ export class MongoHealthProbe {
   constructor(
     url: string,
     driverOptions: mongo.MongoClientOptions,
-    private readonly breaker: PoolBreaker,
+    private readonly breaker: Pick<MongoPoolBreaker, 'failure' | 'recover'>,
   ) {
     this.client = new mongoose.mongo.MongoClient(url, {
       ...driverOptions,
@@ -39,7 +40,7 @@ export class MongoHealthProbe {
       await this.client.db('admin').command({ ping: 1 }, { signal });
       this.breaker.recover();
     } catch (error) {
-      this.breaker.record(false);
+      this.breaker.failure();
       throw error;
     }
   }

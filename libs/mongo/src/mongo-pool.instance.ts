@@ -117,7 +117,7 @@ export class MongoPoolInstance extends PoolLifecycle {
       config.url,
       // The probe's pings are health, not application operations.
       { ...driverOptions, monitorCommands: false },
-      this.circuit.breaker,
+      this.circuit,
     );
     this.client = new mongoose.mongo.MongoClient(config.url, driverOptions);
     this.monitor.attach(this.client);
@@ -344,9 +344,9 @@ export class MongoPoolInstance extends PoolLifecycle {
     // MONGODB_HEARTBEAT_FREQUENCY_MS. The pool was cleared by the loss, so nothing queues ahead.
     try {
       await this.client.db('admin').command({ ping: 1 }, { signal });
-      this.circuit.breaker.recover();
+      this.circuit.recover();
     } catch (error) {
-      this.circuit.breaker.record(false);
+      this.circuit.failure();
       throw new PoolError(
         `MongoDB pool "${this.name}" is down (the driver lost the server and is reconnecting).`,
         { poolName: this.name, cause: error },
