@@ -18,6 +18,7 @@ import {
   makeTestCertificates,
   startForwardProxy,
   startHttpUpstream,
+  waitFor,
 } from '@nest-pools/testing';
 import type { HttpService } from '@nestjs/axios';
 import type { LoggerService } from '@nestjs/common';
@@ -252,6 +253,42 @@ describe('HttpPoolModule through a forward proxy', () => {
         `http_client_request_duration_seconds_count\\{[^}]*server_address="${HIDDEN.replace(/\./g, '\\.')}"[^}]*\\} 6`,
       ),
     );
+  });
+
+  it('observes how long each proxied connection stayed open (http_client_connection_duration_seconds)', async () => {
+    const own = await startForwardProxy({ hosts: { [HIDDEN]: '127.0.0.1' } });
+    try {
+      const { http, client, registry } = await start({}, { HTTP_PROXY: own.url });
+      for (const i of [1, 2]) {
+        expect((await firstValueFrom(http.get(`http://${hidden}/seq?i=${i}`))).status).toBe(200);
+      }
+      // One reused socket to the proxy; closing the proxy closes it: one connection, certain.
+      expect(own.connections).toBe(1);
+      await own.close();
+      await waitFor(() => client.stats().connections === 0, {
+        description: 'the proxied socket closed',
+      });
+      const metric = await registry
+        .getSingleMetric('http_client_connection_duration_seconds')
+        ?.get();
+      const counts = (metric?.values ?? []).filter(
+        (v) =>
+          (v as { metricName?: string }).metricName ===
+          'http_client_connection_duration_seconds_count',
+      );
+      expect(counts).toEqual([
+        expect.objectContaining({
+          labels: {
+            pool_name: 'default',
+            server_address: '127.0.0.1',
+            server_port: String(own.port),
+          },
+          value: 1,
+        }),
+      ]);
+    } finally {
+      await own.close();
+    }
   });
 
   it('tunnels HTTPS with CONNECT, certificate verification on (no CA given: refused)', async () => {

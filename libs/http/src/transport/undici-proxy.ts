@@ -118,6 +118,7 @@ export class UndiciProxies {
   private readonly perRequest = new Map<string, Dispatcher>();
   private readonly tracked = new Set<Tracked>();
   private readonly agentOptions: ProxyAgent.Options;
+  private connectionWatcher: ((dispatcher: Dispatcher) => void) | undefined;
 
   /**
    * @param poolOptions the transport's options of every socket pool (connections, timeouts, and
@@ -135,6 +136,7 @@ export class UndiciProxies {
       const dispatcher =
         merged.connections === 1 ? new Client(origin, merged) : new Pool(origin, merged);
       this.tracked.add({ origin: new URL(String(origin)).origin, dispatcher });
+      this.connectionWatcher?.(dispatcher);
       return dispatcher;
     };
     this.agentOptions = {
@@ -197,6 +199,15 @@ export class UndiciProxies {
       this.perRequest.set(url, dispatcher);
     }
     return dispatcher;
+  }
+
+  /**
+   * Calls `watch` with every socket pool the proxies open (those already open, then each new
+   * one), so their connections are observed like the direct ones.
+   */
+  watchConnections(watch: (dispatcher: Dispatcher) => void): void {
+    this.connectionWatcher = watch;
+    for (const entry of this.tracked) watch(entry.dispatcher);
   }
 
   /** Per-origin stats of every live socket pool the proxies opened (one origin may repeat). */

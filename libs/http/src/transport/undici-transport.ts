@@ -181,19 +181,24 @@ export class UndiciTransport implements PooledTransport {
 
   watchConnections(closed: (origin: string, seconds: number) => void): void {
     // undici reports each socket of each origin's clients as 'connect' / 'disconnect' on the
-    // agent; the last target is the client that owns the socket (one socket at a time).
+    // agent (and on each socket pool a proxy opened: to the proxy, or through a CONNECT tunnel to
+    // the upstream); the last target is the client that owns the socket (one socket at a time).
     const openedAt = new WeakMap<Dispatcher, number>();
-    this.agent.on('connect', (_origin, targets) => {
-      const client = targets.at(-1);
-      if (client !== undefined) openedAt.set(client, performance.now());
-    });
-    this.agent.on('disconnect', (origin, targets) => {
-      const client = targets.at(-1);
-      const at = client === undefined ? undefined : openedAt.get(client);
-      if (client === undefined || at === undefined) return;
-      openedAt.delete(client);
-      closed(origin.origin, (performance.now() - at) / 1000);
-    });
+    const watch = (emitter: Dispatcher): void => {
+      emitter.on('connect', (_origin, targets) => {
+        const client = targets.at(-1);
+        if (client !== undefined) openedAt.set(client, performance.now());
+      });
+      emitter.on('disconnect', (origin, targets) => {
+        const client = targets.at(-1);
+        const at = client === undefined ? undefined : openedAt.get(client);
+        if (client === undefined || at === undefined) return;
+        openedAt.delete(client);
+        closed(origin.origin, (performance.now() - at) / 1000);
+      });
+    };
+    watch(this.agent);
+    this.proxies.watchConnections(watch);
   }
 
   close(timeoutMs: number): Promise<void> {
