@@ -2,12 +2,10 @@
 // upstream: http_client_request_duration_seconds by status code and error type (a status from
 // 400 on, or the failure's code when no response arrived) and
 // http_client_connection_duration_seconds for every connection that closed.
-import { createServer } from 'node:net';
-
 import { waitFor } from '@nest-pools/testing';
 import { firstValueFrom } from 'rxjs';
 
-import { type HttpHarness, startHttpHarness } from '../support/http.js';
+import { closedPort, type HttpHarness, startHttpHarness } from '../support/http.js';
 
 interface Sample {
   labels: Record<string, string>;
@@ -19,15 +17,6 @@ async function samples(harness: HttpHarness, name: string): Promise<Sample[]> {
   return (metric?.values ?? [])
     .filter((v) => (v as { metricName?: string }).metricName === `${name}_count`)
     .map((v) => ({ labels: v.labels as Record<string, string>, value: v.value }));
-}
-
-/** A port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe.each(['undici', 'http'] as const)('HTTP client metrics (%s transport)', (transport) => {

@@ -25,10 +25,12 @@ import {
 } from './http-pool.constants.js';
 import { HttpPoolMetricsRecorder } from './http-pool.metrics.js';
 import type { HttpPoolStats } from './interfaces/http-pool-stats.interface.js';
+import { AxiosRoute, HttpPoolRequester, UndiciRoute } from './native/http-pool-requester.js';
 import { PooledHttpService } from './pooled-http.service.js';
+import type { RetrySettings } from './retry/attempt-runner.js';
 import { requestOptionsCheck } from './transport/axios-options.js';
 import { NodeHttpTransport } from './transport/node-http-transport.js';
-import { createPooledAdapter, type RetrySettings } from './transport/pooled-adapter.js';
+import { createPooledAdapter } from './transport/pooled-adapter.js';
 import { http1FallbackWarning, insecureTlsWarning } from './transport/tls-errors.js';
 import { type PoolTlsOptions, readTlsOptions } from './transport/tls-options.js';
 import type { PooledTransport } from './transport/transport.interface.js';
@@ -59,7 +61,8 @@ function createTransport(
  * One pooled outbound HTTP client: its transport (sockets, limits, keep-alive), the axios
  * instance and `HttpService` on it, retry, metrics, health and orderly close. Created by
  * `HttpPoolModule` per client name; inject it with `getHttpPoolClientToken(name)` for stats or
- * health, and the `HttpService` with `InjectHttpPool(name)` for requests.
+ * health, the `HttpService` with `InjectHttpPool(name)` for requests, and the native
+ * {@link HttpPoolRequester} with `InjectHttpPoolRequester(name)` for hot paths.
  */
 export class HttpPoolClient extends PoolLifecycle {
   /** The axios instance every request of this client goes through. */
@@ -70,6 +73,8 @@ export class HttpPoolClient extends PoolLifecycle {
   readonly transport: PooledTransport;
   /** One circuit breaker per upstream origin (`HTTP_BREAKER_*`). */
   readonly breakers: HttpPoolBreakers;
+  /** The native request API on the same sockets, limits, retry, breakers and metrics. */
+  readonly requester: HttpPoolRequester;
   private readonly probeTransport: PooledTransport;
 
   private readonly logger: Logger;
@@ -146,6 +151,22 @@ export class HttpPoolClient extends PoolLifecycle {
       ),
     });
     this.httpService = new PooledHttpService(this.axios);
+    this.requester = new HttpPoolRequester(
+      this.transport instanceof UndiciTransport
+        ? new UndiciRoute({
+            name: config.name,
+            baseURL: config.baseURL,
+            timeoutTotalMs: config.timeoutTotalMs,
+            maxRedirects: config.maxRedirects,
+            headers: defaults.headers,
+            retry,
+            observer: this.recorder,
+            gate: this.breakers,
+            send: this.transport.sendNative,
+          })
+        : // Node's agents have no native path: the client's axios pipeline serves the requests.
+          new AxiosRoute(this.axios),
+    );
     // Health requests are not retried: a probe reports what the upstream does now.
     this.probe = axios.create({
       ...defaults,

@@ -1,8 +1,8 @@
 import { HistogramSeries, type PoolMetrics } from '@nest-pools/core';
 
 import type { HttpPoolOriginStats } from './interfaces/http-pool-stats.interface.js';
+import type { RequestObserver } from './retry/attempt-runner.js';
 import type { RetryReason } from './retry/retry-rules.js';
-import type { RequestObserver } from './transport/pooled-adapter.js';
 import { tlsFailureHint } from './transport/tls-errors.js';
 
 /** Bounded `error_type` values of `pool_errors_total{pool_system="http"}`. */

@@ -10,7 +10,11 @@ import {
   HTTP_POOL_MODULE_OPTIONS,
 } from './http-pool.constants.js';
 import { HttpPoolService } from './http-pool.service.js';
-import { getHttpPoolClientToken, getHttpPoolToken } from './http-pool.utils.js';
+import {
+  getHttpPoolClientToken,
+  getHttpPoolRequesterToken,
+  getHttpPoolToken,
+} from './http-pool.utils.js';
 
 /** The providers one `HttpPoolModule` import adds for the client `name`. */
 export function createHttpPoolProviders(name: string): Provider[] {
@@ -42,6 +46,11 @@ export function createHttpPoolProviders(name: string): Provider[] {
       useFactory: (client: HttpPoolClient) => client.httpService,
       inject: [getHttpPoolClientToken(name)],
     },
+    {
+      provide: getHttpPoolRequesterToken(name),
+      useFactory: (client: HttpPoolClient) => client.requester,
+      inject: [getHttpPoolClientToken(name)],
+    },
   ];
   if (name === DEFAULT_HTTP_POOL_NAME) {
     providers.push({ provide: HttpService, useExisting: getHttpPoolToken(name) });
@@ -54,6 +63,7 @@ export function httpPoolExports(name: string): Array<string | typeof HttpService
   const tokens: Array<string | typeof HttpService> = [
     getHttpPoolToken(name),
     getHttpPoolClientToken(name),
+    getHttpPoolRequesterToken(name),
   ];
   if (name === DEFAULT_HTTP_POOL_NAME) tokens.push(HttpService);
   return tokens;

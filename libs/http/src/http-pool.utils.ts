@@ -15,3 +15,11 @@ export function getHttpPoolToken(name: string = DEFAULT_HTTP_POOL_NAME): string 
 export function getHttpPoolClientToken(name: string = DEFAULT_HTTP_POOL_NAME): string {
   return `HttpPoolClient(${name})`;
 }
+
+/**
+ * Token of the native {@link HttpPoolRequester} of the client `name` (`'HttpPoolRequester(github)'`).
+ * @default name 'default'
+ */
+export function getHttpPoolRequesterToken(name: string = DEFAULT_HTTP_POOL_NAME): string {
+  return `HttpPoolRequester(${name})`;
+}

@@ -10,6 +10,8 @@ import type {
   HttpPoolOriginStats,
   HttpPoolProxySummary,
 } from '../interfaces/http-pool-stats.interface.js';
+import type { UndiciPoolResponse } from '../native/http-pool-response.js';
+import type { NativeAttempt } from '../native/native-attempt.js';
 import { toAxiosError } from './axios-errors.js';
 import { parseKeepAliveHeader } from './keep-alive.js';
 import type { ReleaseSlot } from './pool-limiter.js';
@@ -19,6 +21,7 @@ import type { PoolTlsOptions } from './tls-options.js';
 import type { PooledTransport, SendAttempt, TransportAttempt } from './transport.interface.js';
 import { UndiciProxies, type UndiciProxyOptions } from './undici-proxy.js';
 import { sendBuffered } from './undici-transport.buffered-response.js';
+import { nativeRequestInfo, sendNative } from './undici-transport.native.js';
 import type { UndiciExchange } from './undici-transport.request.js';
 import { requestInfo, undiciHeaders } from './undici-transport.request.js';
 import { sendStreamed } from './undici-transport.stream-response.js';
@@ -211,53 +214,83 @@ export class UndiciTransport implements PooledTransport {
     return this.closing;
   }
 
-  private async sendAttempt(attempt: TransportAttempt): Promise<AxiosResponse> {
-    const { config, url } = attempt;
+  /**
+   * One request of the native client (`HttpPoolRequester`) on undici's `request()`: the same
+   * sockets, `poolLimit` slots, proxies and error codes as the axios path. The slot stays taken
+   * until the response body closes (read to the end, dumped or destroyed).
+   */
+  readonly sendNative = (attempt: NativeAttempt): Promise<UndiciPoolResponse> =>
+    this.dispatchWith(attempt, undefined, nativeRequestInfo, (dispatcher, release) =>
+      sendNative(dispatcher, attempt, release),
+    );
+
+  private sendAttempt(attempt: TransportAttempt): Promise<AxiosResponse> {
+    const { config } = attempt;
     const request = requestInfo(attempt);
+    return this.dispatchWith(
+      attempt,
+      config.proxy,
+      () => request,
+      (dispatcher, release) => {
+        const exchange: UndiciExchange = {
+          attempt,
+          request,
+          headers: undiciHeaders(config),
+          release,
+          keepAliveHint: (header) => this.recordKeepAliveHint(attempt.url.origin, header),
+        };
+        return config.responseType === 'stream'
+          ? sendStreamed(dispatcher, exchange)
+          : sendBuffered(dispatcher, exchange);
+      },
+    );
+  }
+
+  /**
+   * What both request APIs share around one attempt: refusal once closing, the dispatcher for
+   * the route (direct or a proxy), a `poolLimit` slot, and failures explained (proxy, TLS alert).
+   * `requestOf` builds axios's `request` stand-in for error reports.
+   */
+  private async dispatchWith<T>(
+    attempt: TransportAttempt,
+    proxy: unknown,
+    requestOf: (attempt: TransportAttempt) => unknown,
+    send: (dispatcher: Dispatcher, release: ReleaseSlot) => Promise<T>,
+  ): Promise<T> {
+    const { config, url } = attempt;
     if (this.closing) {
       throw new AxiosError(
         'The HTTP client is shutting down; no new requests are sent.',
         'ERR_POOL_CLOSED',
         config,
-        request,
+        requestOf(attempt),
       );
     }
-    const headers = undiciHeaders(config);
     // Chosen before a slot is taken: a malformed per-request `proxy` fails without holding one.
-    const dispatcher = this.proxies.dispatcherFor(config.proxy, this.dispatcher, config);
+    const dispatcher = this.proxies.dispatcherFor(proxy, this.dispatcher, config);
     const release: ReleaseSlot =
       this.limiter.tryAcquire() ??
       (await this.limiter.acquire(attempt.signal, url.origin).catch(rethrowAbort(attempt.signal)));
-    const exchange: UndiciExchange = {
-      attempt,
-      request,
-      headers,
-      release,
-      keepAliveHint: (header) => this.recordKeepAliveHint(url.origin, header),
-    };
-    const sent =
-      config.responseType === 'stream'
-        ? sendStreamed(dispatcher, exchange)
-        : sendBuffered(dispatcher, exchange);
+    const sent = send(dispatcher, release);
     if (dispatcher !== this.dispatcher) {
       return sent.catch((error: unknown) => {
-        throw this.proxies.explain(error, url, config.proxy, config, request);
+        throw this.proxies.explain(error, url, proxy, config, requestOf(attempt));
       });
     }
-    return url.protocol === 'https:' ? this.reportTlsAlert(sent, attempt, request) : sent;
+    return url.protocol === 'https:' ? this.reportTlsAlert(sent, attempt, requestOf) : sent;
   }
 
   /** A TLS alert the upstream sent replaces the `other side closed` undici reports for it. */
-  private async reportTlsAlert(
-    sent: Promise<AxiosResponse>,
+  private async reportTlsAlert<T>(
+    sent: Promise<T>,
     attempt: TransportAttempt,
-    request: unknown,
-  ): Promise<AxiosResponse> {
+    requestOf: (attempt: TransportAttempt) => unknown,
+  ): Promise<T> {
     try {
       return await sent;
     } catch (error) {
       const alert = this.tlsAlerts.take(error);
-      throw alert ? toAxiosError(alert, attempt.config, request) : error;
+      throw alert ? toAxiosError(alert, attempt.config, requestOf(attempt)) : error;
     }
   }
 
