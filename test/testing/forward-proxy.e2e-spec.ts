@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { connect } from 'node:net';
 
 import type { ForwardProxy, HttpTestUpstream } from '@nest-pools/testing';
@@ -54,6 +55,20 @@ describe('ForwardProxy (test kit)', () => {
     await proxy?.close();
     await secured?.close();
     await upstream?.close();
+  });
+
+  it('adds one close listener per kept-alive upstream socket, however many requests reuse it', async () => {
+    const agent = via(proxy.url, false);
+    for (let i = 0; i < 15; i++) {
+      const res = await request(`http://${HIDDEN}:${upstream.port}/reuse`, { dispatcher: agent });
+      await res.body.dump();
+    }
+    expect(upstream.totalConnections).toBe(1);
+    // The proxy's own bookkeeping of the sockets it closes at the end (client and upstream).
+    const sockets = (proxy as unknown as { sockets: Set<EventEmitter> }).sockets;
+    const most = Math.max(...[...sockets].map((socket) => socket.listenerCount('close')));
+    // Node's own listeners plus the proxy's one; one per request would be 15 and more.
+    expect(most).toBeLessThan(5);
   });
 
   it('forwards absolute-URI requests to a name only it resolves, counting them per target', async () => {

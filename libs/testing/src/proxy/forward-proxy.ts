@@ -190,6 +190,8 @@ export class ForwardProxy {
   }
 
   private track(socket: Duplex): void {
+    // A kept-alive upstream socket is handed to many requests: one close listener per socket.
+    if (this.sockets.has(socket)) return;
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
   }
