@@ -13,6 +13,15 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const UPSTREAM_FLAG = '--http-bench-upstream';
+const PROXY_FLAG = '--http-bench-proxy';
+
+if (process.argv.includes(PROXY_FLAG)) {
+  // The test kit's forward proxy in its own process, like the upstream.
+  const { startForwardProxy } = await import('@nest-pools/testing');
+  const proxy = await startForwardProxy();
+  process.send?.({ port: proxy.port });
+  process.on('disconnect', () => void proxy.close().then(() => process.exit(0)));
+}
 
 if (process.argv.includes(UPSTREAM_FLAG)) {
   const body = JSON.stringify({ id: 42, name: 'snippet', tags: ['ts', 'nest'], ok: true });
@@ -64,15 +73,21 @@ async function closedLoop(fn, inFlight, ms) {
 }
 
 export default async function run() {
-  const [{ NestFactory }, { Module }, { HttpModule, HttpService }, { HttpPoolModule }, undici, rx] =
-    await Promise.all([
-      import('@nestjs/core'),
-      import('@nestjs/common'),
-      import('@nestjs/axios'),
-      import('@nest-pools/http'),
-      import('undici'),
-      import('rxjs'),
-    ]);
+  const [
+    { NestFactory },
+    { Module },
+    { HttpModule, HttpService },
+    { HttpPoolModule, getHttpPoolRequesterToken },
+    undici,
+    rx,
+  ] = await Promise.all([
+    import('@nestjs/core'),
+    import('@nestjs/common'),
+    import('@nestjs/axios'),
+    import('@nest-pools/http'),
+    import('undici'),
+    import('rxjs'),
+  ]);
 
   const child = fork(fileURLToPath(import.meta.url), [UPSTREAM_FLAG], { stdio: 'inherit' });
   const { port } = await new Promise((resolve) => child.once('message', resolve));
@@ -92,11 +107,13 @@ export default async function run() {
   const pooledApp = await NestFactory.createApplicationContext(PooledModule, quiet);
   const stock = stockApp.get(HttpService);
   const pooled = pooledApp.get(HttpService);
+  const requester = pooledApp.get(getHttpPoolRequesterToken());
   const agent = new undici.Agent({ connections: 64 });
 
   const clients = {
     'stock @nestjs/axios HttpService': () => rx.firstValueFrom(stock.get(url)),
     'HttpPoolModule HttpService': () => rx.firstValueFrom(pooled.get(url)),
+    'HttpPoolRequester (native)': async () => (await requester.get(url)).json(),
     'raw undici Agent': async () => {
       const res = await agent.request({ origin, path: '/snippet', method: 'GET' });
       return res.body.json();
@@ -136,18 +153,101 @@ export default async function run() {
     median(
       rounds[`${a}@${inFlight}`].map((r, i) => r.rps / rounds[`${b}@${inFlight}`][i].rps),
     ).toFixed(2);
-  console.log('\n| in flight | pooled / stock | pooled / raw undici |');
-  console.log('|---:|---:|---:|');
+  console.log('\n| in flight | pooled / stock | pooled / raw undici | native / raw undici |');
+  console.log('|---:|---:|---:|---:|');
   for (const inFlight of only ? [] : IN_FLIGHT) {
     const pooled = 'HttpPoolModule HttpService';
     console.log(
       `| ${inFlight} | ${ratio(pooled, 'stock @nestjs/axios HttpService', inFlight)}× | ` +
-        `${ratio(pooled, 'raw undici Agent', inFlight)}× |`,
+        `${ratio(pooled, 'raw undici Agent', inFlight)}× | ` +
+        `${ratio('HttpPoolRequester (native)', 'raw undici Agent', inFlight)}× |`,
     );
   }
+  if (!only)
+    await throughProxy({
+      NestFactory,
+      Module,
+      HttpPoolModule,
+      getHttpPoolRequesterToken,
+      undici,
+      origin,
+    });
 
   await agent.close();
   await pooledApp.close();
   await stockApp.close();
+  child.disconnect();
+}
+
+/**
+ * The native client and a raw undici `ProxyAgent` through the same forward proxy (the test kit's,
+ * in a child process): plain http:// requests forwarded by the proxy, one run, ratios per round.
+ */
+async function throughProxy({
+  NestFactory,
+  Module,
+  HttpPoolModule,
+  getHttpPoolRequesterToken,
+  undici,
+  origin,
+}) {
+  const child = fork(fileURLToPath(import.meta.url), [PROXY_FLAG], { stdio: 'inherit' });
+  const { port } = await new Promise((resolve) => child.once('message', resolve));
+  const proxyUrl = `http://127.0.0.1:${port}`;
+  class ProxiedModule {}
+  Module({
+    imports: [
+      HttpPoolModule.forRoot({
+        poolLimit: 64,
+        limitPerHost: 64,
+        retries: 2,
+        dnsCacheTtlMs: 0,
+        proxy: proxyUrl,
+      }),
+    ],
+  })(ProxiedModule);
+  const app = await NestFactory.createApplicationContext(ProxiedModule, { logger: false });
+  const requester = app.get(getHttpPoolRequesterToken());
+  const agent = new undici.ProxyAgent({ uri: proxyUrl, connections: 64 });
+  const url = `${origin}/snippet`;
+  const clients = {
+    'HttpPoolRequester via proxy': async () => (await requester.get(url)).json(),
+    'raw undici ProxyAgent': async () => {
+      const res = await agent.request({ origin, path: '/snippet', method: 'GET' });
+      return res.body.json();
+    },
+  };
+  const rounds = {};
+  for (const inFlight of IN_FLIGHT) {
+    for (const name of Object.keys(clients)) await closedLoop(clients[name], inFlight, WARMUP_MS);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const name of Object.keys(clients)) {
+        (rounds[`${name}@${inFlight}`] ??= []).push(
+          await closedLoop(clients[name], inFlight, MEASURE_MS / ROUNDS),
+        );
+      }
+    }
+  }
+  console.log(`\nThrough a forward proxy (${proxyUrl}), same upstream and loop`);
+  console.log('| client | in flight | req/s | failed |');
+  console.log('|---|---:|---:|---:|');
+  for (const inFlight of IN_FLIGHT) {
+    for (const name of Object.keys(clients)) {
+      const rs = rounds[`${name}@${inFlight}`];
+      const failed = rs.reduce((sum, r) => sum + r.failed, 0);
+      console.log(
+        `| ${name} | ${inFlight} | ${Math.round(median(rs.map((r) => r.rps)))} | ${failed} |`,
+      );
+    }
+  }
+  console.log('\n| in flight | native via proxy / raw undici via proxy |');
+  console.log('|---:|---:|');
+  for (const inFlight of IN_FLIGHT) {
+    const a = rounds[`HttpPoolRequester via proxy@${inFlight}`];
+    const b = rounds[`raw undici ProxyAgent@${inFlight}`];
+    console.log(`| ${inFlight} | ${median(a.map((r, i) => r.rps / b[i].rps)).toFixed(2)}× |`);
+  }
+  await agent.close();
+  await app.close();
   child.disconnect();
 }

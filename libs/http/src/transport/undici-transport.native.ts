@@ -17,7 +17,7 @@ export function nativeRequestInfo(attempt: TransportAttempt): UndiciRequestInfo 
 /**
  * Sends one native attempt with undici's `request()` and hands out its response with undici's
  * body stream. The attempt itself is the `signal`; the `poolLimit` slot is given back when the
- * body closes, or at once when the request fails before a response.
+ * body ends or closes, or at once when the request fails before a response.
  */
 export async function sendNative(
   dispatcher: Dispatcher,
@@ -36,6 +36,9 @@ export async function sendNative(
       maxRedirections: attempt.maxRedirections,
       throwOnMaxRedirect: true,
     } as Dispatcher.RequestOptions);
+    // At the body's end, not only at its close (a turn later): a caller that reads the body and
+    // sends its next request at once finds the slot free instead of queueing for its own.
+    data.body.once('end', release);
     data.body.once('close', release);
     handedOut = true;
     return new UndiciPoolResponse(data, attempt.url);
