@@ -112,10 +112,21 @@ describe('MongoPoolModule under saturation and outages', () => {
       breakerHalfOpenMS: 1000,
       ignoreEnv: true,
     });
+    // On a replica set the deployment is down only with every member down: one member lost is
+    // an election the circuit must not interfere with (mongo-pool.replset.e2e-spec.ts).
+    const rs = backend.replSet;
+    const stopAll = async () => {
+      if (rs) await Promise.all(rs.members.map((_, i) => rs.kill(i)));
+      else await wire.stop();
+    };
+    const startAll = async () => {
+      if (rs) await Promise.all(rs.members.map((_, i) => rs.restart(i)));
+      else await wire.start();
+    };
     const Item = booted.pool.connection.model('Item', new Schema({ n: Number }));
     try {
       await Item.create({ n: 1 });
-      await wire.stop();
+      await stopAll();
       await waitFor(
         async () => {
           await Item.findOne({})
@@ -143,7 +154,7 @@ describe('MongoPoolModule under saturation and outages', () => {
       expect(median(times)).toBeLessThanOrEqual(100);
       expect((await healthStatus(booted.health)).status).toBe('down');
 
-      await wire.start();
+      await startAll();
       const back = performance.now();
       await waitFor(
         async () =>
@@ -162,7 +173,7 @@ describe('MongoPoolModule under saturation and outages', () => {
       expect(booted.pool.circuit.breaker.state).toBe('closed');
     } finally {
       // start() on a running server fails; only a stop left by a failed assertion needs it.
-      await wire.start().catch(() => undefined);
+      await startAll().catch(() => undefined);
       await booted.close();
     }
   });
