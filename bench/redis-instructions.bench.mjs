@@ -4,7 +4,8 @@
 // Unlike ops/s, instruction counts do not move with the machine's load, so small differences
 // show. Counts cover this process' user-space code only (not the kernel, not redis-server).
 // Each figure is (count(25,000 GETs) - count(5,000 GETs)) / 20,000, which cancels the fixed cost
-// of switching the counting on and off. Takes a few minutes.
+// of switching the counting on and off. Takes a few minutes (REDIS_INSTRUCTIONS_VARIANTS picks
+// columns, below).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -19,6 +20,9 @@ const CHILD_FLAG = '--redis-instructions-child';
 const TIMEOUT_MS = 60_000;
 const SHORT = 5_000;
 const LONG = 25_000;
+// REDIS_INSTRUCTIONS_VARIANTS=module,module-ops measures only those columns (the others show –).
+const ALL_VARIANTS = ['raw', 'raw-timeouts', 'module', 'module-ops'];
+const VARIANTS = process.env.REDIS_INSTRUCTIONS_VARIANTS?.split(',') ?? ALL_VARIANTS;
 
 /**
  * The measured process, run under callgrind: `inFlight` callers issue GETs until `count` have
@@ -120,14 +124,15 @@ export default async function run() {
     console.log('|---|---|---|---|---|---|---|---|');
     for (const inFlight of [16, 64]) {
       const per = {};
-      for (const variant of ['raw', 'raw-timeouts', 'module', 'module-ops']) {
+      for (const variant of VARIANTS) {
         const short = instructions(server.url, variant, SHORT, inFlight);
         const long = instructions(server.url, variant, LONG, inFlight);
         per[variant] = (long - short) / (LONG - SHORT);
       }
-      const k = (n) => `${(n / 1000).toFixed(1)}k`;
+      const k = (n) => (n === undefined ? '–' : `${(n / 1000).toFixed(1)}k`);
+      const ratio = (a, b) => (a === undefined || b === undefined ? '–' : (a / b).toFixed(3));
       console.log(
-        `| ${inFlight} | ${k(per.raw)} | ${k(per['raw-timeouts'])} | ${k(per.module)} | ${(per.raw / per.module).toFixed(3)} | ${(per['raw-timeouts'] / per.module).toFixed(3)} | ${k(per['module-ops'])} | ${(per.module / per['module-ops']).toFixed(3)} |`,
+        `| ${inFlight} | ${k(per.raw)} | ${k(per['raw-timeouts'])} | ${k(per.module)} | ${ratio(per.raw, per.module)} | ${ratio(per['raw-timeouts'], per.module)} | ${k(per['module-ops'])} | ${ratio(per.module, per['module-ops'])} |`,
       );
     }
   } finally {

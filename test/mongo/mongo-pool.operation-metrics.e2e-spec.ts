@@ -1,6 +1,9 @@
-// Per-command latency of a MongoDB pool (MONGODB_OPERATION_METRICS): the driver's command
-// monitoring turned into db_client_operation_duration_seconds by command, collection and database,
-// failures by error type, the health probe's pings left out, and nothing for a pool with it off.
+// Per-command latency of a MongoDB pool (MONGODB_OPERATION_METRICS): every command of the pool's
+// connections timed into db_client_operation_duration_seconds by command, collection and database,
+// failures by error type, without the driver's command monitoring; the health probe's pings,
+// connection handshakes and heartbeats left out, and nothing for a pool with it off.
+import { once } from 'node:events';
+
 import { jest } from '@jest/globals';
 import { POOL_METRICS_REGISTRY } from '@nest-pools/core';
 import { Logger } from '@nestjs/common';
@@ -30,8 +33,9 @@ function operations(booted: PoolApp, pool = 'default'): Promise<Map<string, Oper
 
 describe('MongoDB per-operation metrics', () => {
   let backend: MongoBackend;
+  let warn: jest.Spied<Logger['warn']>;
   beforeAll(async () => {
-    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     backend = await startBackend();
   });
   afterAll(async () => {
@@ -40,14 +44,18 @@ describe('MongoDB per-operation metrics', () => {
   });
 
   it('times every command by name, collection and database; failures by error type', async () => {
+    const url = backend.url('opmetrics');
     const booted = await bootPool({
-      url: backend.url('opmetrics'),
+      // Polled heartbeats, so the monitor's own connection sends its hello as a command.
+      url: `${url}${url.includes('?') ? '&' : '?'}serverMonitoringMode=poll`,
       minPoolSize: 0,
       operationMetrics: true,
+      heartbeatFrequencyMS: 500,
       ignoreEnv: true,
     });
     try {
       const connection = booted.pool.connection;
+      const heartbeats = once(booted.pool.client, 'serverHeartbeatSucceeded');
       const Item = connection.model('Item', new Schema({ n: Number }), 'items');
       await Item.create({ n: 1 });
       await Item.create({ n: 2 });
@@ -60,6 +68,9 @@ describe('MongoDB per-operation metrics', () => {
       await slow();
       backend.wire?.setLatency(0, ['find']);
       await healthStatus(booted.health);
+      // A heartbeat after the pool's connections were opened: neither is an operation.
+      await heartbeats;
+      await once(booted.pool.client, 'serverHeartbeatSucceeded');
 
       const ops = await operations(booted);
       const database = connection.db!.databaseName;
@@ -79,8 +90,19 @@ describe('MongoDB per-operation metrics', () => {
       expect(ops.get('update items ok')?.count).toBe(1);
       expect(ops.get('aggregate items ok')?.count).toBe(1);
       expect(ops.get('other - CommandNotFound')?.count).toBe(1);
-      // Health pings go through the probe's own client, which is not monitored.
-      expect([...ops.keys()].filter((k) => k.startsWith('ping'))).toEqual([]);
+      // Health pings go through the probe's own client, which is not timed; handshakes and the
+      // monitor's heartbeats (hello) are not operations.
+      expect([...ops.keys()].sort()).toEqual([
+        'aggregate items ok',
+        'create items ok',
+        'find items ok',
+        'insert items ok',
+        'other - CommandNotFound',
+        'update items ok',
+      ]);
+      // Timed on the connections, not through the driver's command monitoring.
+      expect(booted.pool.client.options.monitorCommands).toBe(false);
+      expect(warn.mock.calls.flat().join('\n')).not.toMatch(/command monitoring/);
     } finally {
       await booted.close();
     }

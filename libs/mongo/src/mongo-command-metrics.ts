@@ -1,76 +1,21 @@
 import type { EventEmitter } from 'node:events';
 
-import { OperationDurations, OTHER_LABEL_VALUE, type PoolMetrics } from '@nest-pools/core';
+import { OperationDurations, type PoolMetrics } from '@nest-pools/core';
 import type { mongo } from 'mongoose';
 
+import {
+  mongoCollectionOf,
+  mongoCommandName,
+  mongoErrorType,
+  mongoOperationName,
+} from './mongo-command-labels.js';
 import { MONGO_DB_SYSTEM } from './mongo-pool.constants.js';
-
-/**
- * Command names that become a `db_operation_name` of their own; any other command (an admin
- * command, a typo sent through `db.command()`) is `other`, so the label stays bounded.
- */
-const KNOWN_COMMANDS: ReadonlySet<string> = new Set([
-  'abortTransaction',
-  'aggregate',
-  'buildInfo',
-  'bulkWrite',
-  'collMod',
-  'collStats',
-  'commitTransaction',
-  'count',
-  'create',
-  'createIndexes',
-  'dbStats',
-  'delete',
-  'distinct',
-  'drop',
-  'dropDatabase',
-  'dropIndexes',
-  'endSessions',
-  'explain',
-  'find',
-  'findAndModify',
-  'getMore',
-  'hello',
-  'insert',
-  'isMaster',
-  'killCursors',
-  'listCollections',
-  'listDatabases',
-  'listIndexes',
-  'ping',
-  'renameCollection',
-  'serverStatus',
-  'update',
-  'validate',
-]);
-
-/** `db_operation_name` of a command: its name when known, else `other`. */
-export function mongoOperationName(commandName: string): string {
-  return KNOWN_COMMANDS.has(commandName) ? commandName : OTHER_LABEL_VALUE;
-}
-
-/**
- * `db_collection_name` of a command document: the collection its first field names (`find`,
- * `insert`, `aggregate`, …), or `collection` of a `getMore`; empty for database-level commands.
- */
-export function mongoCollectionOf(commandName: string, command: mongo.Document): string {
-  const target: unknown = commandName === 'getMore' ? command['collection'] : command[commandName];
-  return typeof target === 'string' ? target : '';
-}
-
-/**
- * `error_type` of a failed command: the server's `codeName` (`DuplicateKey`, `NotWritablePrimary`),
- * its numeric code, or the driver error's class (`MongoNetworkError`, `MongoNetworkTimeoutError`).
- */
-export function mongoErrorType(failure: unknown): string {
-  const error = failure as { codeName?: unknown; code?: unknown; name?: unknown } | undefined;
-  if (typeof error?.codeName === 'string' && error.codeName !== '') return error.codeName;
-  if (typeof error?.code === 'number') return String(error.code);
-  return typeof error?.name === 'string' && /^Mongo[A-Za-z]*Error$/.test(error.name)
-    ? error.name
-    : 'other';
-}
+import {
+  type CommandNamespace,
+  loadMongoDriverInternals,
+  type MongoDriverInternals,
+  timedConnectionClass,
+} from './mongo-timed-connection.js';
 
 interface Started {
   operation: string;
@@ -79,14 +24,27 @@ interface Started {
 
 type Listener = (...args: unknown[]) => void;
 
+/** How a pool's commands are timed. */
+export type MongoCommandTiming = 'connection' | 'command-monitoring';
+
+/** The client options {@link MongoCommandMetrics} needs (merged over the pool's driver options). */
+export type MongoCommandClientOptions =
+  { connectionType: unknown; monitorCommands: false } | { monitorCommands: true };
+
 /**
- * `db_client_operation_duration_seconds` for a MongoDB pool, from the driver's command monitoring
- * (`monitorCommands: true`, which `MONGODB_OPERATION_METRICS` turns on): every command the
- * application's client sends, with the driver's own duration, its collection and database, and
- * `error_type` on failure. The health probe's client is not monitored.
+ * `db_client_operation_duration_seconds` for a MongoDB pool (`MONGODB_OPERATION_METRICS`): every
+ * command the application's client sends on its pool connections, from sending it to its reply
+ * (the wait for a connection is not part of it), by command, collection and database, with
+ * `error_type` on failure. The health probe's client and the heartbeat monitor are not timed.
+ *
+ * Commands are timed by the client's own connections ({@link timedConnectionClass}). If the
+ * driver is not the shape that relies on, the pool falls back to the driver's command monitoring
+ * (`monitorCommands`), which times the same span at a higher cost, and says so once in the log.
  */
 export class MongoCommandMetrics {
   private readonly durations: OperationDurations;
+  private readonly connectionType: unknown;
+  private fallbackReason: string | undefined;
   private readonly inFlight = new Map<number, Started>();
   private readonly listeners: Array<[string, Listener]> = [];
   private client: EventEmitter | undefined;
@@ -94,14 +52,85 @@ export class MongoCommandMetrics {
   /**
    * @param metrics The application's pool metrics.
    * @param poolName `pool_name` label.
+   * @param warn Logs the reason, when the pool falls back to command monitoring.
+   * @param loadInternals Finds the driver's connection class and accepted options (those of the
+   * driver mongoose uses, by default).
    */
-  constructor(metrics: PoolMetrics, poolName: string) {
+  constructor(
+    metrics: PoolMetrics,
+    poolName: string,
+    private readonly warn: (message: string) => void,
+    loadInternals: () => MongoDriverInternals | undefined = loadMongoDriverInternals,
+  ) {
     this.durations = new OperationDurations(metrics, poolName, MONGO_DB_SYSTEM);
+    const timed = timedConnectionClass(loadInternals(), (ns, command, ms, failure) =>
+      this.record(ns, command, ms, failure),
+    );
+    if (typeof timed === 'string') this.fallbackReason = timed;
+    else this.connectionType = timed;
   }
 
-  /** Subscribes to `client`'s command events (created with `monitorCommands: true`). */
+  /** How this pool's commands are timed (after {@link attach}). */
+  get timing(): MongoCommandTiming {
+    return this.fallbackReason === undefined ? 'connection' : 'command-monitoring';
+  }
+
+  /** Options to create the client with: its timed connection class, or command monitoring. */
+  clientOptions(): MongoCommandClientOptions {
+    return this.fallbackReason === undefined
+      ? { connectionType: this.connectionType, monitorCommands: false }
+      : { monitorCommands: true };
+  }
+
+  /**
+   * Starts timing `client`'s commands (created with {@link clientOptions}). When the client did
+   * not take the timed connection class, turns its command monitoring on instead (before it
+   * connects) and logs why.
+   */
   attach(client: mongo.MongoClient): void {
     this.client = client;
+    const taken = (client.options as { connectionType?: unknown } | undefined)?.connectionType;
+    if (this.fallbackReason === undefined && taken !== this.connectionType) {
+      this.fallbackReason = 'the client did not take the connectionType option';
+    }
+    if (this.fallbackReason === undefined) return;
+    this.warn(
+      `Operation metrics come from the driver's command monitoring, which costs more per command ` +
+        `than timing on the connection (${this.fallbackReason}; the installed mongodb driver is ` +
+        `not the shape this version of the module knows).`,
+    );
+    // Read when the client connects (its topology takes the options then).
+    client.options.monitorCommands = true;
+    this.listen();
+  }
+
+  /** Stops listening to the client and forgets commands still in flight. */
+  detach(): void {
+    const client = this.client;
+    if (client !== undefined)
+      for (const [event, listener] of this.listeners) client.off(event, listener);
+    this.listeners.length = 0;
+    this.inFlight.clear();
+    this.client = undefined;
+  }
+
+  private record(
+    ns: CommandNamespace,
+    command: mongo.Document,
+    milliseconds: number,
+    failure?: unknown,
+  ): void {
+    const name = mongoCommandName(command);
+    this.durations.observe(
+      mongoOperationName(name),
+      milliseconds / 1000,
+      { collection: mongoCollectionOf(name, command), namespace: ns.db },
+      failure === undefined ? '' : mongoErrorType(failure),
+    );
+  }
+
+  /** The fallback: the driver's command events, paired by request id. */
+  private listen(): void {
     this.on('commandStarted', (e: mongo.CommandStartedEvent) => {
       this.inFlight.set(e.requestId, {
         operation: mongoOperationName(e.commandName),
@@ -126,16 +155,6 @@ export class MongoCommandMetrics {
         );
       }
     });
-  }
-
-  /** Unsubscribes from the client and forgets commands still in flight. */
-  detach(): void {
-    const client = this.client;
-    if (client !== undefined)
-      for (const [event, listener] of this.listeners) client.off(event, listener);
-    this.listeners.length = 0;
-    this.inFlight.clear();
-    this.client = undefined;
   }
 
   private take(requestId: number): Started | undefined {

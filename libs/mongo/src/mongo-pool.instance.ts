@@ -119,12 +119,15 @@ export class MongoPoolInstance extends PoolLifecycle {
       { ...driverOptions, monitorCommands: false },
       this.circuit,
     );
-    this.client = new mongoose.mongo.MongoClient(config.url, driverOptions);
-    this.monitor.attach(this.client);
     if (config.operationMetrics) {
-      this.commands = new MongoCommandMetrics(metrics, config.name);
-      this.commands.attach(this.client);
+      this.commands = new MongoCommandMetrics(metrics, config.name, (m) => this.logger.warn(m));
     }
+    this.client = new mongoose.mongo.MongoClient(config.url, {
+      ...driverOptions,
+      ...this.commands?.clientOptions(),
+    });
+    this.monitor.attach(this.client);
+    this.commands?.attach(this.client);
     this.circuit.attach(this.client);
     this.connection = mongoose.createConnection();
     this.connection.plugin(this.circuit.plugin);

@@ -56,7 +56,7 @@ describe('toMongoDriverOptions', () => {
       retryWrites: false,
       retryReads: false,
       driverInfo: { name: 'nest-pools' },
-      monitorCommands: true,
+      monitorCommands: false,
     });
   });
 

@@ -287,7 +287,7 @@ export const MONGO_POOL_FIELDS = {
    */
   breakerHalfOpenMS: breakerHalfOpenField('MONGODB_BREAKER_HALF_OPEN_MS'),
   /**
-   * Time every command through the driver's command monitoring (`monitorCommands`) into
+   * Time every command on the pool's connections, from sending it to its reply, into
    * `db_client_operation_duration_seconds{db_operation_name="find",db_collection_name=…}`. Env
    * `MONGODB_OPERATION_METRICS`.
    * @default false
