@@ -81,6 +81,30 @@ describe('Redis per-operation metrics (real redis-server)', () => {
     expect(ops.get('BLPOP ok')?.count).toBe(1);
     expect(ops.get('BLPOP ok')?.sum).toBeGreaterThanOrEqual(0.2);
     expect(ops.get('GET ok')?.sum).toBeGreaterThan(0);
+    // The timer's reject wrapper also reports the failure to the pool: each failure counted once.
+    const errors = (await harness.registry.getSingleMetric('pool_errors_total')!.get()).values
+      .filter((v) => v.labels['pool_name'] === 'timed')
+      .map((v) => `${v.labels['error_type']} ${v.value}`)
+      .sort();
+    expect(errors).toEqual(['err 1', 'wrongtype 1']);
+  });
+
+  it('reads the clock again for a command issued after a reply, not the reply turn’s time', async () => {
+    const main = pools.getClient('timed') as Redis;
+    await main.set('op:clock', 'v');
+    // The continuation of this reply runs in the turn that read the reply's time; everything it
+    // spends before issuing the next command must not be charged to that command.
+    await main.get('op:clock');
+    const busyUntil = performance.now() + 50;
+    while (performance.now() < busyUntil);
+    const issued = performance.now();
+    await main.pttl('op:clock');
+    const answered = performance.now();
+
+    const pttl = (await operations(harness, 'timed')).get('PTTL ok');
+    expect(pttl?.count).toBe(1);
+    // Issued at or after `issued`, its reply read before `answered`.
+    expect(pttl!.sum).toBeLessThanOrEqual((answered - issued) / 1000 + 1e-9);
   });
 
   it('writes nothing for a pool with operation metrics off', async () => {

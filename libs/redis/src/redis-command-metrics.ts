@@ -36,16 +36,46 @@ const TIMED = Symbol('nest-pools.redis.timed');
 type TimedCommand = Command & { [TIMED]?: true };
 
 /**
+ * `performance.now()` read once per turn of the event loop: the replies parsed from one socket
+ * chunk share the chunk's arrival time, and the commands issued in one burst of continuations
+ * share its start (with auto-pipelining they are written to the socket together at its end
+ * anyway). The reading is dropped by a microtask queued when it is taken, which runs before the
+ * continuations of the replies it stamped, so a command they issue reads the clock again.
+ */
+class TurnClock {
+  private reading = -1;
+  private readonly expire = (): void => {
+    this.reading = -1;
+  };
+
+  /** Milliseconds, as `performance.now()`, shared by everything in this turn. */
+  now(): number {
+    let reading = this.reading;
+    if (reading < 0) {
+      reading = this.reading = performance.now();
+      queueMicrotask(this.expire);
+    }
+    return reading;
+  }
+}
+
+/**
  * Times Redis commands into `db_client_operation_duration_seconds` (`db_system_name="redis"`,
  * `db_operation_name` the command, `db_namespace` the database index, `error_type` as
  * `pool_errors_total` classifies it). Wraps the command's own resolve/reject, as the breaker does:
- * one closure per command and no extra promise.
+ * two closures per command (the reject one also reports the failure to the client's hook) and no
+ * extra promise. Times are read from a {@link TurnClock}, about once per socket read rather than
+ * twice per command.
  */
 export class RedisCommandTimer {
   private readonly durations: OperationDurations;
   private readonly target: { namespace: string };
-  /** The success series per command name as ioredis spells it: one map lookup per reply. */
+  private readonly clock = new TurnClock();
+  /** The success series per command name as ioredis spells it. */
   private readonly succeeded = new Map<string, HistogramSeries>();
+  /** The last command name looked up and its series: a run of GETs skips the map. */
+  private lastName = '';
+  private lastSeries: HistogramSeries | undefined;
 
   /**
    * @param metrics The application's pool metrics.
@@ -71,15 +101,18 @@ export class RedisCommandTimer {
   /**
    * Starts timing `command`; its reply (or failure) ends it. For a command the caller sends once
    * (no mark is added to it: a property more would change the shape of every command).
+   * @param onFailure Also called with the error when the command fails, from the same wrapper
+   * of `reject` (so a caller that counts failures needs no closure of its own).
    */
-  time(command: Command): void {
-    const started = performance.now();
+  time(command: Command, onFailure?: (err: unknown) => void): void {
+    const started = this.clock.now();
     const { resolve, reject } = command;
     command.resolve = (value) => {
-      this.successSeries(command.name).observe((performance.now() - started) / 1000);
+      this.successSeries(command.name).observe((this.clock.now() - started) / 1000);
       resolve(value);
     };
     command.reject = (err: Error) => {
+      onFailure?.(err);
       this.durations.observe(
         redisOperationName(command.name),
         (performance.now() - started) / 1000,
@@ -91,6 +124,7 @@ export class RedisCommandTimer {
   }
 
   private successSeries(name: string): HistogramSeries {
+    if (name === this.lastName && this.lastSeries !== undefined) return this.lastSeries;
     let series = this.succeeded.get(name);
     if (series === undefined) {
       const operation = redisOperationName(name);
@@ -98,6 +132,8 @@ export class RedisCommandTimer {
       // Bounded: unknown spellings share the `other` series and are not kept by name.
       if (operation !== OTHER_LABEL_VALUE) this.succeeded.set(name, series);
     }
+    this.lastName = name;
+    this.lastSeries = series;
     return series;
   }
 }

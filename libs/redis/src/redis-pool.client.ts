@@ -109,15 +109,25 @@ function firstSend(command: Command): boolean {
 }
 
 /**
- * Reports the command's failure to `onFailure`. Wrapping `reject` (as ioredis does itself for
- * Cluster redirects) costs one closure; a `.catch()` on the command's promise would cost a promise
- * and a microtask on every successful command as well. Script commands (`defineCommand`) keep the
- * `.catch()`: ioredis answers their NOSCRIPT by sending the script itself, and only the promise
- * it hands out says whether the call failed.
+ * Reports the command's failure to `onFailure` and, with operation metrics on, times it. Wrapping
+ * `reject` (as ioredis does itself for Cluster redirects) costs one closure; a `.catch()` on the
+ * command's promise would cost a promise and a microtask on every successful command as well. The
+ * timer's own `reject` wrapper reports the failure too, so a timed command has no second one.
+ * Script commands (`defineCommand`) keep the `.catch()`: ioredis answers their NOSCRIPT by sending
+ * the script itself, and only the promise it hands out says whether the call failed.
  */
-function reportFailures(command: Command, onFailure: (err: unknown) => void): void {
+function watchCommand(
+  command: Command,
+  onFailure: (err: unknown) => void,
+  timer: RedisCommandTimer | undefined,
+): void {
   if (command.constructor !== Command) {
     command.promise.catch(onFailure);
+    timer?.time(command);
+    return;
+  }
+  if (timer !== undefined) {
+    timer.time(command, onFailure);
     return;
   }
   const reject = command.reject;
@@ -237,8 +247,7 @@ export class GuardedRedis extends Redis {
       // Handshake commands may fail by design (CLIENT SETINFO on Redis < 7.2). A user command
       // issued while a reconnect is in its handshake is counted like any other.
       if (!isHandshake(this, command)) {
-        reportFailures(command, this.onFailure);
-        guard.commandTimer?.time(command);
+        watchCommand(command, this.onFailure, guard.commandTimer);
       }
     }
     return super.sendCommand(command, stream);
@@ -289,8 +298,7 @@ export class GuardedCluster extends Cluster {
     // redirects, and wraps `reject` itself: counting is added once, under its redirect handling,
     // so a MOVED that is followed is not a failure.
     if (firstSend(command)) {
-      reportFailures(command, this.onFailure);
-      guard.commandTimer?.time(command);
+      watchCommand(command, this.onFailure, guard.commandTimer);
     }
     return super.sendCommand(command, stream, node);
   }
