@@ -2,6 +2,7 @@
 // on the same server, one with MONGODB_/REDIS_OPERATION_METRICS on and one off. Redis GET on the
 // main client and MongoDB findOne, 16 and 64 in flight, interleaved rounds in one run; reported as
 // the median of per-round ratios (on / off) of throughput and of this process's CPU per operation.
+// BENCH_DURATION_MS and BENCH_ROUNDS set the sample length and the number of rounds.
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -16,6 +17,9 @@ import { startServer as startMongoServer } from './mongo.bench.mjs';
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const DOCS = 100;
+// OPERATION_METRICS_CONTROL=1 turns operation metrics on for the "off" pools too: the two columns
+// then differ only by chance, which shows how far a ratio moves on this machine without any cost.
+const CONTROL = process.env.OPERATION_METRICS_CONTROL === '1';
 
 /** `inFlight` callers each awaiting one `op(i)` at a time for DURATION_MS. */
 async function sample(op, inFlight) {
@@ -84,14 +88,25 @@ export default async function run() {
   const redis = await startRedis();
   const mongo = await startMongoServer();
   const context = await app([
-    RedisPoolModule.forRoot({ name: 'off', url: redis.url, healthCheckIntervalMs: 0 }),
+    RedisPoolModule.forRoot({
+      name: 'off',
+      url: redis.url,
+      healthCheckIntervalMs: 0,
+      operationMetrics: CONTROL,
+    }),
     RedisPoolModule.forRoot({
       name: 'on',
       url: redis.url,
       healthCheckIntervalMs: 0,
       operationMetrics: true,
     }),
-    MongoPoolModule.forRoot({ name: 'off', url: mongo.url, maxPoolSize: 100, minPoolSize: 0 }),
+    MongoPoolModule.forRoot({
+      name: 'off',
+      url: mongo.url,
+      maxPoolSize: 100,
+      minPoolSize: 0,
+      operationMetrics: CONTROL,
+    }),
     MongoPoolModule.forRoot({
       name: 'on',
       url: mongo.url,
@@ -121,7 +136,8 @@ export default async function run() {
 
     console.log(
       `redis-server ${redis.url}, MongoDB ${mongo.label}; ${DURATION_MS} ms per sample, ` +
-        `median of ${ROUNDS} interleaved rounds of per-round ratios (metrics on / off)`,
+        `median of ${ROUNDS} interleaved rounds of per-round ratios (metrics on / off)` +
+        (CONTROL ? '; CONTROL RUN: metrics on in both columns' : ''),
     );
     console.log(
       '| operation | in flight | off ops/s | on ops/s | on / off | off CPU µs/op | on CPU µs/op | CPU on / off |',
