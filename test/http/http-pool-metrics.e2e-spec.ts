@@ -2,10 +2,10 @@
 // upstream: http_client_request_duration_seconds by status code and error type (a status from
 // 400 on, or the failure's code when no response arrived) and
 // http_client_connection_duration_seconds for every connection that closed.
-import { waitFor } from '@nest-pools/testing';
+import { getFreePort, waitFor } from '@nest-pools/testing';
 import { firstValueFrom } from 'rxjs';
 
-import { closedPort, type HttpHarness, startHttpHarness } from '../support/http.js';
+import { type HttpHarness, startHttpHarness } from '../support/http.js';
 
 interface Sample {
   labels: Record<string, string>;
@@ -45,7 +45,7 @@ describe.each(['undici', 'http'] as const)('HTTP client metrics (%s transport)',
     await expect(firstValueFrom(http.get('/missing'))).rejects.toMatchObject({
       response: { status: 404 },
     });
-    const port = await closedPort();
+    const port = await getFreePort();
     await expect(firstValueFrom(http.get(`http://127.0.0.1:${port}/nowhere`))).rejects.toThrow();
 
     const requests = await samples(harness, 'http_client_request_duration_seconds');

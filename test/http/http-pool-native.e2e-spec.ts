@@ -14,6 +14,7 @@ import {
 } from '@nest-pools/http';
 import {
   type ForwardProxy,
+  getFreePort,
   startForwardProxy,
   startHttpUpstream,
   waitFor,
@@ -24,7 +25,7 @@ import { Test } from '@nestjs/testing';
 import { AxiosError } from 'axios';
 import { firstValueFrom } from 'rxjs';
 
-import { closedPort, type HttpHarness, startHttpHarness } from '../support/http.js';
+import { type HttpHarness, startHttpHarness } from '../support/http.js';
 
 @Injectable()
 class Requesters {
@@ -224,7 +225,7 @@ describe('HttpPoolRequester: circuit breaker, proxy and shutdown', () => {
       breakerHalfOpenMs: 60_000,
     });
     try {
-      const url = `http://127.0.0.1:${await closedPort()}/x`;
+      const url = `http://127.0.0.1:${await getFreePort()}/x`;
       for (let i = 0; i < 2; i++) {
         expect((await failure(api.get(url))) as AxiosError).toMatchObject({ code: 'ECONNREFUSED' });
       }

@@ -1,5 +1,3 @@
-import { createServer } from 'node:net';
-
 import { POOL_METRICS_REGISTRY } from '@nest-pools/core';
 import { getHttpPoolToken, HttpPoolModule } from '@nest-pools/http';
 import {
@@ -100,13 +98,4 @@ export async function startHttpPoolsWithEnv(
   }).compile();
   await moduleRef.init();
   return moduleRef;
-}
-
-/** A port nothing listens on (bound, then released): connections to it are refused. */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
