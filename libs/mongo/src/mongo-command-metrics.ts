@@ -17,9 +17,17 @@ import {
   timedConnectionClass,
 } from './mongo-timed-connection.js';
 
-interface Started {
+/** The labels of one command: `db_operation_name`, `db_collection_name` and `db_namespace`. */
+interface CommandLabels {
   operation: string;
   target: { collection: string; namespace: string };
+}
+
+function labelsOf(commandName: string, command: mongo.Document, database: string): CommandLabels {
+  return {
+    operation: mongoOperationName(commandName),
+    target: { collection: mongoCollectionOf(commandName, command), namespace: database },
+  };
 }
 
 type Listener = (...args: unknown[]) => void;
@@ -45,7 +53,7 @@ export class MongoCommandMetrics {
   private readonly durations: OperationDurations;
   private readonly connectionType: unknown;
   private fallbackReason: string | undefined;
-  private readonly inFlight = new Map<number, Started>();
+  private readonly inFlight = new Map<number, CommandLabels>();
   private readonly listeners: Array<[string, Listener]> = [];
   private client: EventEmitter | undefined;
 
@@ -120,11 +128,15 @@ export class MongoCommandMetrics {
     milliseconds: number,
     failure?: unknown,
   ): void {
-    const name = mongoCommandName(command);
+    this.observe(labelsOf(mongoCommandName(command), command, ns.db), milliseconds, failure);
+  }
+
+  /** One command's duration under its labels; `error_type` from `failure` when it failed. */
+  private observe(labels: CommandLabels, milliseconds: number, failure?: unknown): void {
     this.durations.observe(
-      mongoOperationName(name),
+      labels.operation,
       milliseconds / 1000,
-      { collection: mongoCollectionOf(name, command), namespace: ns.db },
+      labels.target,
       failure === undefined ? '' : mongoErrorType(failure),
     );
   }
@@ -132,32 +144,19 @@ export class MongoCommandMetrics {
   /** The fallback: the driver's command events, paired by request id. */
   private listen(): void {
     this.on('commandStarted', (e: mongo.CommandStartedEvent) => {
-      this.inFlight.set(e.requestId, {
-        operation: mongoOperationName(e.commandName),
-        target: {
-          collection: mongoCollectionOf(e.commandName, e.command),
-          namespace: e.databaseName,
-        },
-      });
+      this.inFlight.set(e.requestId, labelsOf(e.commandName, e.command, e.databaseName));
     });
     this.on('commandSucceeded', (e: mongo.CommandSucceededEvent) => {
-      const started = this.take(e.requestId);
-      if (started) this.durations.observe(started.operation, e.duration / 1000, started.target);
+      const labels = this.take(e.requestId);
+      if (labels) this.observe(labels, e.duration);
     });
     this.on('commandFailed', (e: mongo.CommandFailedEvent) => {
-      const started = this.take(e.requestId);
-      if (started) {
-        this.durations.observe(
-          started.operation,
-          e.duration / 1000,
-          started.target,
-          mongoErrorType(e.failure),
-        );
-      }
+      const labels = this.take(e.requestId);
+      if (labels) this.observe(labels, e.duration, e.failure);
     });
   }
 
-  private take(requestId: number): Started | undefined {
+  private take(requestId: number): CommandLabels | undefined {
     const started = this.inFlight.get(requestId);
     this.inFlight.delete(requestId);
     return started;
