@@ -72,6 +72,30 @@ async function closedLoop(fn, inFlight, ms) {
   return { rps: done / seconds, failed, cpuUs: (used.user + used.system) / Math.max(1, done) };
 }
 
+/**
+ * Each client's warm-up, then ROUNDS interleaved rounds per in-flight level, the clients taking
+ * turns so a change in machine load hits them alike: `rounds['name@inFlight']` lists the rounds.
+ */
+async function interleavedRounds(clients, names = Object.keys(clients)) {
+  const rounds = {};
+  for (const inFlight of IN_FLIGHT) {
+    for (const name of names) await closedLoop(clients[name], inFlight, WARMUP_MS);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const name of names) {
+        const r = await closedLoop(clients[name], inFlight, MEASURE_MS / ROUNDS);
+        (rounds[`${name}@${inFlight}`] ??= []).push(r);
+      }
+    }
+  }
+  return rounds;
+}
+
+/** a's req/s over b's per round (measured back to back), then the median, as `0.00`. */
+const roundRatio = (rounds, a, b, inFlight) =>
+  median(
+    rounds[`${a}@${inFlight}`].map((r, i) => r.rps / rounds[`${b}@${inFlight}`][i].rps),
+  ).toFixed(2);
+
 export default async function run() {
   const [
     { NestFactory },
@@ -122,16 +146,7 @@ export default async function run() {
 
   const only = process.env.HTTP_BENCH_ONLY;
   const names = Object.keys(clients).filter((name) => !only || name.includes(only));
-  const rounds = {};
-  for (const inFlight of IN_FLIGHT) {
-    for (const name of names) await closedLoop(clients[name], inFlight, WARMUP_MS);
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const name of names) {
-        const r = await closedLoop(clients[name], inFlight, MEASURE_MS / ROUNDS);
-        (rounds[`${name}@${inFlight}`] ??= []).push(r);
-      }
-    }
-  }
+  const rounds = await interleavedRounds(clients, names);
 
   console.log(
     `\nGET ${url} (small JSON), ${MEASURE_MS} ms per cell in ${ROUNDS} interleaved rounds ` +
@@ -148,11 +163,7 @@ export default async function run() {
       console.log(`| ${name} | ${inFlight} | ${Math.round(rps)} | ${cpu.toFixed(0)} | ${failed} |`);
     }
   }
-  // Ratios per round (clients measured back to back), then the median.
-  const ratio = (a, b, inFlight) =>
-    median(
-      rounds[`${a}@${inFlight}`].map((r, i) => r.rps / rounds[`${b}@${inFlight}`][i].rps),
-    ).toFixed(2);
+  const ratio = (a, b, inFlight) => roundRatio(rounds, a, b, inFlight);
   console.log('\n| in flight | pooled / stock | pooled / raw undici | native / raw undici |');
   console.log('|---:|---:|---:|---:|');
   for (const inFlight of only ? [] : IN_FLIGHT) {
@@ -217,17 +228,7 @@ async function throughProxy({
       return res.body.json();
     },
   };
-  const rounds = {};
-  for (const inFlight of IN_FLIGHT) {
-    for (const name of Object.keys(clients)) await closedLoop(clients[name], inFlight, WARMUP_MS);
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const name of Object.keys(clients)) {
-        (rounds[`${name}@${inFlight}`] ??= []).push(
-          await closedLoop(clients[name], inFlight, MEASURE_MS / ROUNDS),
-        );
-      }
-    }
-  }
+  const rounds = await interleavedRounds(clients);
   console.log(`\nThrough a forward proxy (${proxyUrl}), same upstream and loop`);
   console.log('| client | in flight | req/s | failed |');
   console.log('|---|---:|---:|---:|');
@@ -243,9 +244,13 @@ async function throughProxy({
   console.log('\n| in flight | native via proxy / raw undici via proxy |');
   console.log('|---:|---:|');
   for (const inFlight of IN_FLIGHT) {
-    const a = rounds[`HttpPoolRequester via proxy@${inFlight}`];
-    const b = rounds[`raw undici ProxyAgent@${inFlight}`];
-    console.log(`| ${inFlight} | ${median(a.map((r, i) => r.rps / b[i].rps)).toFixed(2)}× |`);
+    const ratio = roundRatio(
+      rounds,
+      'HttpPoolRequester via proxy',
+      'raw undici ProxyAgent',
+      inFlight,
+    );
+    console.log(`| ${inFlight} | ${ratio}× |`);
   }
   await agent.close();
   await app.close();
