@@ -217,7 +217,7 @@ export class UndiciTransport implements PooledTransport {
   /**
    * One request of the native client (`HttpPoolRequester`) on undici's `request()`: the same
    * sockets, `poolLimit` slots, proxies and error codes as the axios path. The slot stays taken
-   * until the response body closes (read to the end, dumped or destroyed).
+   * until the response body ends or closes (read to the end, dumped or destroyed).
    */
   readonly sendNative = (attempt: NativeAttempt): Promise<UndiciPoolResponse> =>
     this.dispatchWith(attempt, undefined, nativeRequestInfo, (dispatcher, release) =>
