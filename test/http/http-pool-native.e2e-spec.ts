@@ -15,6 +15,7 @@ import {
 import {
   type ForwardProxy,
   getFreePort,
+  type HttpTestUpstream,
   startForwardProxy,
   startHttpUpstream,
   waitFor,
@@ -50,8 +51,11 @@ async function failure(request: Promise<unknown>): Promise<unknown> {
 describe.each(['undici', 'http'] as const)('HttpPoolRequester (%s transport)', (transport) => {
   let harness: HttpHarness;
   let clients: Requesters;
+  /** A second origin, for cross-origin redirects. */
+  let other: HttpTestUpstream;
 
   beforeAll(async () => {
+    other = await startHttpUpstream();
     harness = await startHttpHarness({
       upstream: {
         routes: {
@@ -61,6 +65,18 @@ describe.each(['undici', 'http'] as const)('HttpPoolRequester (%s transport)', (
           '/post-busy': { status: [503, 200] },
           '/missing': { status: 404, body: '{"error":"nope"}' },
           '/big': { bodySize: 256 * 1024 },
+          '/moved': { status: 302, headers: { location: '/landed' } },
+          '/cut': { bodySize: 256 * 1024, reset: 'mid-response' },
+          '/see-other': { status: 303, headers: { location: '/landed' } },
+          '/hop/*': (req, res) => {
+            const n = Number(req.url?.split('/')[2] ?? 0);
+            res.writeHead(302, { location: `/hop/${n + 1}` });
+            res.end();
+          },
+          '/elsewhere': (_req, res) => {
+            res.writeHead(307, { location: `${other.url}/landed` });
+            res.end();
+          },
         },
       },
       pools: ({ url: baseURL }) => [
@@ -71,8 +87,14 @@ describe.each(['undici', 'http'] as const)('HttpPoolRequester (%s transport)', (
     });
     clients = harness.moduleRef.get(Requesters);
   });
-  afterAll(() => harness?.close());
-  beforeEach(() => harness.upstream.resetCounters());
+  afterAll(async () => {
+    await harness?.close();
+    await other?.close();
+  });
+  beforeEach(() => {
+    harness.upstream.resetCounters();
+    other.resetCounters();
+  });
 
   const count = (path: string) => harness.upstream.requests.filter((r) => r.path === path).length;
 
@@ -118,8 +140,9 @@ describe.each(['undici', 'http'] as const)('HttpPoolRequester (%s transport)', (
     expect(harness.upstream.totalConnections - connectionsBefore).toBeLessThanOrEqual(1);
   });
 
-  it('holds a poolLimit slot until the body is read: the next request waits for it', async () => {
-    const first = await clients.narrow.get('/seq');
+  it('holds a poolLimit slot while a body waits to be read: the next request waits for it', async () => {
+    // 256 KiB nobody reads: the transfer pauses (its socket and slot stay taken).
+    const first = await clients.narrow.get('/big');
     let secondDone = false;
     const second = clients.narrow.get('/seq').then((res) => {
       secondDone = true;
@@ -128,11 +151,105 @@ describe.each(['undici', 'http'] as const)('HttpPoolRequester (%s transport)', (
     const client = harness.moduleRef.get<HttpPoolClient>(getHttpPoolClientToken('narrow'));
     await waitFor(() => client.stats().pending === 1, { description: 'the second request queued' });
     expect(secondDone).toBe(false);
-    expect(count('/seq')).toBe(1);
+    expect(count('/seq')).toBe(0);
     await first.dump();
     const res = await second;
     await res.dump();
-    expect(count('/seq')).toBe(2);
+    expect(count('/seq')).toBe(1);
+  });
+
+  if (transport === 'undici') {
+    it('gives the slot back once a small body has arrived, read or not', async () => {
+      const client = harness.moduleRef.get<HttpPoolClient>(getHttpPoolClientToken('narrow'));
+      const res = await clients.narrow.get('/seq');
+      await waitFor(() => client.stats().acquired === 0, {
+        description: 'the slot of the unread response came back',
+      });
+      // The next request is sent at once, although the first body is still unread.
+      const next = await clients.narrow.get('/seq');
+      expect(await next.json()).toMatchObject({ path: '/seq' });
+      expect(await res.json()).toMatchObject({ path: '/seq' });
+    });
+  }
+
+  it('gives the slot and socket back when the caller destroys the body stream', async () => {
+    const big = await clients.narrow.get('/big');
+    const stream = big.body;
+    await new Promise((resolve) => stream.once('readable', resolve));
+    stream.destroy();
+    const res = await clients.narrow.get('/seq');
+    expect(res.statusCode).toBe(200);
+    await res.dump();
+  });
+
+  it('fails a body cut mid-response with an AxiosError, and frees the slot', async () => {
+    const res = await clients.narrow.get('/cut');
+    expect(res.statusCode).toBe(200);
+    const error = await failure(res.arrayBuffer());
+    expect(error).toHaveProperty('message');
+    if (transport === 'undici') expect(error).toBeInstanceOf(AxiosError);
+    const next = await clients.narrow.get('/seq');
+    expect(next.statusCode).toBe(200);
+    await next.dump();
+  });
+
+  it('aborts a body being read when the caller signal fires, and frees the slot', async () => {
+    const controller = new AbortController();
+    const res = await clients.narrow.get('/big', { signal: controller.signal });
+    const reading = res.text();
+    controller.abort();
+    const error = await failure(reading);
+    if (transport === 'undici') expect((error as AxiosError).code).toBe('ERR_CANCELED');
+    else expect(error).toBeInstanceOf(Error);
+    const next = await clients.narrow.get('/seq');
+    expect(next.statusCode).toBe(200);
+    await next.dump();
+  });
+
+  it('reads a body once: a second reader fails with a TypeError, nothing hangs', async () => {
+    const res = await clients.api.get('/once');
+    expect(await res.json()).toMatchObject({ path: '/once' });
+    if (transport === 'undici') {
+      await expect(res.text()).rejects.toThrow(/already read with json\(\)/);
+      expect(() => res.body).toThrow(TypeError);
+    }
+  });
+
+  it('follows redirects up to the client maxRedirects, and fails past it', async () => {
+    const moved = await clients.api.get('/moved');
+    expect(moved.statusCode).toBe(200);
+    expect(await moved.json()).toMatchObject({ method: 'GET', path: '/landed' });
+    expect(count('/moved')).toBe(1);
+
+    const chain = await failure(clients.api.get('/hop/0'));
+    expect((chain as AxiosError).code).toBe('ERR_FR_TOO_MANY_REDIRECTS');
+    // The first request and the 5 redirects of maxRedirects' default.
+    expect(harness.upstream.requests.filter((r) => r.path.startsWith('/hop/')).length).toBe(6);
+  });
+
+  it('turns a POST into a GET without its body on 303, and keeps credentials on its origin', async () => {
+    const res = await clients.api.post(
+      '/see-other',
+      { a: 1 },
+      { headers: { authorization: 'Bearer secret-token', cookie: 'sid=1' } },
+    );
+    expect(res.statusCode).toBe(200);
+    await res.dump();
+    const landed = harness.upstream.lastRequest!;
+    expect(landed).toMatchObject({ method: 'GET', path: '/landed', bodyBytes: 0 });
+    expect(landed.headers['content-type']).toBeUndefined();
+    expect(landed.headers['authorization']).toBe('Bearer secret-token');
+
+    const away = await clients.api.get('/elsewhere', {
+      headers: { authorization: 'Bearer secret-token', cookie: 'sid=1' },
+    });
+    expect(away.statusCode).toBe(200);
+    await away.dump();
+    const there = other.lastRequest!;
+    expect(there.path).toBe('/landed');
+    expect(there.headers['authorization']).toBeUndefined();
+    expect(there.headers['cookie']).toBeUndefined();
+    expect(there.headers['x-client']).toBe('api');
   });
 
   it('retries a GET on 503 per the client rules, never a POST (which gets the 503)', async () => {
@@ -246,6 +363,24 @@ describe('HttpPoolRequester: circuit breaker, proxy and shutdown', () => {
       await res.dump();
       expect(proxy.counts(target)).toEqual({ requests: 1, connects: 0 });
       expect(upstream.requestsTo('/via')).toBe(1);
+    } finally {
+      await moduleRef.close();
+      await upstream.close();
+    }
+  });
+
+  it('dumps a short body on the same connection, cuts one over 128 KiB', async () => {
+    const upstream = await startHttpUpstream({ routes: { '/big': { bodySize: 256 * 1024 } } });
+    const { moduleRef, api } = await boot({ baseURL: upstream.url, limitPerHost: 1, retries: 0 });
+    try {
+      await (await api.get('/short')).dump();
+      await (await api.get('/big')).dump();
+      await (await api.get('/after')).dump();
+      const [first, cut, next] = ['/short', '/big', '/after'].map(
+        (path) => upstream.requests.find((r) => r.path === path)!.connectionId,
+      );
+      expect(cut).toBe(first);
+      expect(next).not.toBe(cut);
     } finally {
       await moduleRef.close();
       await upstream.close();

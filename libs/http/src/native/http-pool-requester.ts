@@ -87,7 +87,7 @@ const NATIVE_VIEW: ResponseView<UndiciPoolResponse> = {
     const url = (error as { config?: { url?: unknown } } | undefined)?.config?.url;
     return typeof url === 'string' ? new URL(url) : undefined;
   },
-  // dump() keeps the connection when the body is short; the slot is given back when it closes.
+  // dump() keeps the connection when the body is short; the slot comes back once it is in.
   discard: (response) => void response.dump().catch(() => undefined),
 };
 
@@ -144,7 +144,7 @@ export class UndiciRoute implements NativeRoute {
     }
     // The total timeout ends with the headers; the caller's signal keeps aborting the body.
     unlink(true);
-    if (request.signal) response.body.once('close', () => unlink(false));
+    if (request.signal) response.whenFinished(() => unlink(false));
     return response;
   }
 
@@ -184,7 +184,7 @@ export class AxiosRoute implements NativeRoute {
 }
 
 /**
- * The native request API of a pooled client: undici's `request()` behind the client's sockets,
+ * The native request API of a pooled client: undici's dispatch API behind the client's sockets,
  * limits, retry rules, circuit breakers, metrics and shutdown — without axios's per-request work.
  * Responses are handed out whatever their status; read or dump every body. Inject it with
  * `InjectHttpPoolRequester(name)`; `HttpService` (`InjectHttpPool(name)`) stays the default API.

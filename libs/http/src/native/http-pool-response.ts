@@ -2,14 +2,15 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 
 import type { AxiosResponse } from 'axios';
-import type { Dispatcher } from 'undici';
+
+import type { NativeBody } from './native-body.js';
 
 /**
  * A response of {@link HttpPoolRequester}, whatever its status (it never throws for a 4xx or a
- * 5xx; the retry rules still apply to 429/502/503/504 before it is handed out). The body is a
- * Node `Readable`: read it once, with {@link json}, {@link text}, {@link arrayBuffer} or as a
- * stream, or {@link dump} it. Until the body is read to the end or destroyed, the request keeps
- * its socket and its slot of the client's `poolLimit`.
+ * 5xx; the retry rules still apply to 429/502/503/504 before it is handed out). Read the body
+ * once, with {@link json}, {@link text}, {@link arrayBuffer} or as the {@link body} stream, or
+ * {@link dump} it. Until the body has arrived in full (or is dumped or destroyed), the request
+ * keeps its socket and its slot of the client's `poolLimit`.
  */
 export interface HttpPoolResponse {
   /** Status code of the final response (after redirects). */
@@ -17,8 +18,9 @@ export interface HttpPoolResponse {
   /** Response headers, lower-case names (repeated headers as arrays, as Node gives them). */
   readonly headers: IncomingHttpHeaders;
   /**
-   * The body as a Node `Readable`. On the undici transport this is undici's own body stream
-   * (`BodyReadable`), which also offers `body.json()` / `body.text()`.
+   * The body as a Node `Readable`, with backpressure onto the socket. On the undici transport it
+   * is made on first use, what has arrived so far first; after `json()` / `text()` /
+   * `arrayBuffer()` / `dump()` it throws a `TypeError` (a body is read once).
    */
   readonly body: Readable;
   /** Reads the whole body and parses it as JSON. */
@@ -31,39 +33,44 @@ export interface HttpPoolResponse {
   dump(): Promise<void>;
 }
 
-/** An undici `request()` response as an {@link HttpPoolResponse}; the body is undici's. */
+/** A response of the undici route: the status and headers, and the body its handler feeds. */
 export class UndiciPoolResponse implements HttpPoolResponse {
-  readonly statusCode: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: Dispatcher.ResponseData['body'];
-
   /**
-   * @param data undici's response
+   * @param statusCode status of the final response
+   * @param headers its headers, as undici parsed them
    * @param origin the origin the request was sent to (retry metric labels)
+   * @param content the body, fed by the dispatch handler
    */
   constructor(
-    data: Dispatcher.ResponseData,
+    readonly statusCode: number,
+    readonly headers: IncomingHttpHeaders,
     readonly origin: URL,
-  ) {
-    this.statusCode = data.statusCode;
-    this.headers = data.headers;
-    this.body = data.body;
+    private readonly content: NativeBody,
+  ) {}
+
+  /** Calls `fn` once the body has arrived in full or failed. */
+  whenFinished(fn: () => void): void {
+    this.content.whenFinished(fn);
+  }
+
+  get body(): Readable {
+    return this.content.stream();
   }
 
   json<T = unknown>(): Promise<T> {
-    return this.body.json() as Promise<T>;
+    return this.content.json<T>();
   }
 
   text(): Promise<string> {
-    return this.body.text();
+    return this.content.text();
   }
 
   arrayBuffer(): Promise<ArrayBuffer> {
-    return this.body.arrayBuffer();
+    return this.content.arrayBuffer();
   }
 
   dump(): Promise<void> {
-    return this.body.dump();
+    return this.content.dump();
   }
 }
 

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { redactUrl } from '@nest-pools/core';
 import { AxiosError } from 'axios';
 
-import type { NativeBody } from './native-attempt.js';
+import type { NativeRequestBody } from './native-attempt.js';
 
 /** Query parameters of a native request; `undefined` and `null` values are left out. */
 export type HttpPoolQuery =
@@ -124,7 +124,7 @@ export function serializeQuery(query: HttpPoolQuery): string {
 
 /** A serialized body and whether it is JSON the client produced. */
 export interface SerializedBody {
-  body: NativeBody | undefined;
+  body: NativeRequestBody | undefined;
   json: boolean;
   /** A stream: sent once, never retried. */
   stream: boolean;

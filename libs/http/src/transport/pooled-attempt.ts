@@ -43,6 +43,14 @@ export class PooledAttempt implements TransportAttempt {
     this.listener = listener;
   }
 
+  /**
+   * Removes `listener` if it is still the one set: a request that ends after the attempt moved on
+   * (a retried response still draining) must not drop the listener of the send after it.
+   */
+  offAbort(listener: (reason: unknown) => void): void {
+    if (this.listener === listener) this.listener = undefined;
+  }
+
   abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;

@@ -113,6 +113,8 @@ function causeOf(error: unknown): Record<string, unknown> | undefined {
 export class UndiciProxies {
   /** The client's routed dispatcher (redirects followed), when it has proxies. */
   readonly routed: Dispatcher | undefined;
+  /** The same routes without undici's redirect interceptor, for the native client. */
+  private readonly routesAgent: Dispatcher | undefined;
   private readonly routes: ProxyRoutes | undefined;
   private readonly agents: Dispatcher[] = [];
   private readonly perRequest = new Map<string, Dispatcher>();
@@ -154,8 +156,14 @@ export class UndiciProxies {
       const { uri: _unused, ...agentOptions } = this.agentOptions;
       const agent = new EnvHttpProxyAgent({ ...agentOptions, ...this.routes });
       this.agents.push(agent);
+      this.routesAgent = agent;
       this.routed = agent.compose(interceptors.redirect());
     }
+  }
+
+  /** The native client's dispatcher: the client's routes, or `direct` without any. */
+  nativeRoute(direct: Dispatcher): Dispatcher {
+    return this.routesAgent ?? direct;
   }
 
   /** The client's proxies, credentials masked; undefined when every request goes direct. */

@@ -40,8 +40,12 @@ export function sendBuffered(
   });
 }
 
-/** Runs `fn` one event-loop turn after undici's own post-response `setImmediate`. */
-function afterUndiciTurn(fn: () => void): void {
+/**
+ * Runs `fn` one event-loop turn after undici's own post-response `setImmediate`, which is when
+ * undici marks the socket free (HTTP/1.1 without pipelining). Whoever sends the next request
+ * from `fn` on finds the socket free instead of opening a second connection.
+ */
+export function afterUndiciTurn(fn: () => void): void {
   // Scheduled from a tick, so after undici queued the Immediate that marks the socket free.
   process.nextTick(setImmediate, fn);
 }
@@ -169,8 +173,6 @@ class BufferedAttempt implements Dispatcher.DispatchHandler {
     this.settled = true;
     this.attempt.onAbort(undefined);
     response.data = data;
-    // undici marks the socket free one turn after the body ended; a caller sending its next
-    // request at once would find it busy and open a second connection.
     afterUndiciTurn(() => {
       this.exchange.release();
       this.resolve(response);

@@ -1,10 +1,15 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
+
 import type { Dispatcher } from 'undici';
 
 import { UndiciPoolResponse } from '../native/http-pool-response.js';
-import type { NativeAttempt } from '../native/native-attempt.js';
+import type { NativeAttempt, NativeRequestBody } from '../native/native-attempt.js';
+import { type BodyFlow, NativeBody } from '../native/native-body.js';
 import { toAxiosError } from './axios-errors.js';
 import type { ReleaseSlot } from './pool-limiter.js';
 import type { TransportAttempt } from './transport.interface.js';
+import { afterUndiciTurn } from './undici-transport.buffered-response.js';
 import type { UndiciRequestInfo } from './undici-transport.request.js';
 
 /** axios's `request` stand-in of a native attempt, built only when an error needs it. */
@@ -14,39 +19,230 @@ export function nativeRequestInfo(attempt: TransportAttempt): UndiciRequestInfo 
   return { method, protocol: url.protocol, host: url.host, path, responseURL: url.origin + path };
 }
 
+/** Statuses whose `Location` is followed (as undici's and the fetch spec's redirect rules). */
+const REDIRECT_STATUSES = new Set([300, 301, 302, 303, 307, 308]);
+
+/** One request line of a native attempt: the first one, or a redirect's. */
+interface Hop {
+  origin: string;
+  path: string;
+  method: string;
+  headers: string[];
+  body: NativeRequestBody | undefined;
+}
+
 /**
- * Sends one native attempt with undici's `request()` and hands out its response with undici's
- * body stream. The attempt itself is the `signal`; the `poolLimit` slot is given back when the
- * body ends or closes, or at once when the request fails before a response.
+ * Sends one native attempt on undici's dispatch API and resolves at the response headers; the
+ * body is then fed to the response as it arrives. Redirects are followed here, up to the
+ * attempt's `maxRedirections`, on the same `poolLimit` slot, which is given back once undici is
+ * done with the request: the body arrived in full, failed, or was cut.
  */
-export async function sendNative(
+export function sendNative(
   dispatcher: Dispatcher,
   attempt: NativeAttempt,
   release: ReleaseSlot,
 ): Promise<UndiciPoolResponse> {
-  let handedOut = false;
-  try {
-    const data = await dispatcher.request({
+  return new Promise<UndiciPoolResponse>((resolve, reject) => {
+    new NativeExchange(dispatcher, attempt, release, resolve, reject).start();
+  });
+}
+
+/**
+ * The dispatch handler of one native attempt, across its redirects. Aborts (the total timeout
+ * before the headers, the caller's signal until the body's end) come through the attempt.
+ */
+class NativeExchange implements Dispatcher.DispatchHandler, BodyFlow {
+  private controller: Dispatcher.DispatchController | undefined;
+  private hop: Hop;
+  private redirects = 0;
+  /** While a 3xx body drains: the hop to send at its end, or the error to fail with. */
+  private next: Hop | Error | undefined;
+  private content: NativeBody | undefined;
+  private settled = false;
+  private done = false;
+  private readonly onAbort = (reason: unknown): void => {
+    if (this.content === undefined) this.settle(reason);
+    // Before a socket is assigned there is no controller yet: onRequestStart aborts then.
+    this.controller?.abort(reason as Error);
+  };
+
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly attempt: NativeAttempt,
+    private readonly release: ReleaseSlot,
+    private readonly resolve: (response: UndiciPoolResponse) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {
+    this.hop = {
       origin: attempt.url.origin,
       path: attempt.path,
       method: attempt.method,
       headers: attempt.headers,
       body: attempt.body,
-      signal: attempt,
-      maxRedirections: attempt.maxRedirections,
-      throwOnMaxRedirect: true,
-    } as Dispatcher.RequestOptions);
-    // At the body's end, not only at its close (a turn later): a caller that reads the body and
-    // sends its next request at once finds the slot free instead of queueing for its own.
-    data.body.once('end', release);
-    data.body.once('close', release);
-    handedOut = true;
-    return new UndiciPoolResponse(data, attempt.url);
-  } catch (error) {
-    throw attempt.aborted
+    };
+  }
+
+  start(): void {
+    if (this.attempt.aborted) {
+      this.finish();
+      this.settle(this.attempt.reason);
+      return;
+    }
+    this.attempt.onAbort(this.onAbort);
+    this.dispatch();
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.attempt.aborted) controller.abort(this.attempt.reason as Error);
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+  ): void {
+    if (statusCode < 200 || this.attempt.aborted) return;
+    const location = headers.location;
+    if (REDIRECT_STATUSES.has(statusCode) && typeof location === 'string') {
+      this.next = this.redirect(statusCode, location);
+      if (this.next) return;
+    }
+    const content = new NativeBody(this);
+    this.content = content;
+    this.settle(undefined, new UndiciPoolResponse(statusCode, headers, this.attempt.url, content));
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    // A redirect's own body is read and dropped, so its connection is kept.
+    if (this.next === undefined) this.content?.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    const next = this.next;
+    if (next === undefined) {
+      // The body is complete once the socket is free again, so a caller that reads it and sends
+      // its next request at once reuses this connection.
+      afterUndiciTurn(() => {
+        this.finish();
+        this.content?.end();
+      });
+      return;
+    }
+    this.next = undefined;
+    if (next instanceof Error) {
+      this.finish();
+      this.settle(this.failure(next));
+      return;
+    }
+    this.hop = next;
+    this.dispatch();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    this.next = undefined;
+    this.finish();
+    const failure = this.failure(error);
+    if (this.content) this.content.fail(failure);
+    else this.settle(failure);
+  }
+
+  // BodyFlow: the response body's hold on the socket.
+  pause(): void {
+    this.controller?.pause();
+  }
+
+  resume(): void {
+    this.controller?.resume();
+  }
+
+  abort(reason: Error): void {
+    this.controller?.abort(reason);
+  }
+
+  private dispatch(): void {
+    const { origin, path, method, headers, body } = this.hop;
+    try {
+      this.dispatcher.dispatch({ origin, path, method, headers, body }, this);
+    } catch (error) {
+      this.onResponseError(undefined, error as Error);
+    }
+  }
+
+  /**
+   * The next hop of a redirect, undici's and the fetch spec's rules: 301/302 turn a POST into a
+   * GET and 303 anything but HEAD, without the body and its `content-*` headers; `Host` is never
+   * carried over, credentials and cookies not to another origin. Past `maxRedirections` the
+   * error to fail with; undefined when the 3xx is handed out (no redirects allowed, a stream
+   * body that cannot be sent again, or a `Location` that is no http(s) URL).
+   */
+  private redirect(statusCode: number, location: string): Hop | Error | undefined {
+    const max = this.attempt.maxRedirections;
+    if (max <= 0) return undefined;
+    if (this.redirects >= max) return new Error('max redirects');
+    const hop = this.hop;
+    let url: URL;
+    try {
+      url = new URL(location, hop.origin + hop.path);
+    } catch {
+      return undefined;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    let { method, body } = hop;
+    const toGet =
+      ((statusCode === 301 || statusCode === 302) && method === 'POST') ||
+      (statusCode === 303 && method !== 'HEAD');
+    if (toGet) {
+      method = 'GET';
+      body = undefined;
+    } else if (body instanceof Readable) {
+      return undefined;
+    }
+    this.redirects++;
+    const crossOrigin = url.origin !== hop.origin;
+    return {
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method,
+      headers: redirectHeaders(hop.headers, toGet, crossOrigin),
+      body,
+    };
+  }
+
+  private failure(error: unknown): unknown {
+    const { attempt } = this;
+    return attempt.aborted
       ? attempt.reason
       : toAxiosError(error, attempt.config, nativeRequestInfo(attempt));
-  } finally {
-    if (!handedOut) release();
   }
+
+  /** undici is done with the request: the slot goes back, aborts no longer concern it. */
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.attempt.offAbort(this.onAbort);
+    this.release();
+  }
+
+  private settle(error: unknown, response?: UndiciPoolResponse): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (response) this.resolve(response);
+    else this.reject(error);
+  }
+}
+
+const CREDENTIALS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+
+/** A redirect's request headers from the previous hop's flat `[name, value, …]` list. */
+function redirectHeaders(headers: string[], dropContent: boolean, crossOrigin: boolean): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = (headers[i] as string).toLowerCase();
+    if (name === 'host') continue;
+    if (dropContent && name.startsWith('content-')) continue;
+    if (crossOrigin && CREDENTIALS.has(name)) continue;
+    out.push(headers[i] as string, headers[i + 1] as string);
+  }
+  return out;
 }

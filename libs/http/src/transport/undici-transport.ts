@@ -89,6 +89,8 @@ export class UndiciTransport implements PooledTransport {
   readonly agent: Agent;
   private readonly limiter: PoolLimiter;
   private readonly dispatcher: Dispatcher;
+  /** The native client's direct dispatcher: it follows redirects itself ({@link sendNative}). */
+  private readonly nativeDispatcher: Dispatcher;
   private readonly proxies: UndiciProxies;
   private readonly upstreamKeepAlive = new Map<string, number>();
   private readonly lastKeepAliveHeader = new Map<string, string>();
@@ -130,6 +132,7 @@ export class UndiciTransport implements PooledTransport {
       options.dnsCacheTtlMs > 0
         ? this.agent.compose(interceptors.dns({ maxTTL: options.dnsCacheTtlMs }))
         : this.agent;
+    this.nativeDispatcher = base;
     this.dispatcher = base.compose(interceptors.redirect());
   }
 
@@ -215,21 +218,30 @@ export class UndiciTransport implements PooledTransport {
   }
 
   /**
-   * One request of the native client (`HttpPoolRequester`) on undici's `request()`: the same
+   * One request of the native client (`HttpPoolRequester`) on undici's dispatch API: the same
    * sockets, `poolLimit` slots, proxies and error codes as the axios path. The slot stays taken
-   * until the response body ends or closes (read to the end, dumped or destroyed).
+   * until the response body is in (or cut); redirects are followed by {@link sendNative}.
    */
   readonly sendNative = (attempt: NativeAttempt): Promise<UndiciPoolResponse> =>
-    this.dispatchWith(attempt, undefined, nativeRequestInfo, (dispatcher, release) =>
-      sendNative(dispatcher, attempt, release),
+    this.dispatchWith(
+      attempt,
+      this.nativeDispatcher,
+      this.proxies.nativeRoute(this.nativeDispatcher),
+      nativeRequestInfo,
+      (dispatcher, release) => sendNative(dispatcher, attempt, release),
     );
 
   private sendAttempt(attempt: TransportAttempt): Promise<AxiosResponse> {
     const { config } = attempt;
     const request = requestInfo(attempt);
+    // Chosen before a slot is taken: a malformed per-request `proxy` fails without holding one.
+    const dispatcher = this.closing
+      ? this.dispatcher
+      : this.proxies.dispatcherFor(config.proxy, this.dispatcher, config);
     return this.dispatchWith(
       attempt,
-      config.proxy,
+      this.dispatcher,
+      dispatcher,
       () => request,
       (dispatcher, release) => {
         const exchange: UndiciExchange = {
@@ -247,13 +259,14 @@ export class UndiciTransport implements PooledTransport {
   }
 
   /**
-   * What both request APIs share around one attempt: refusal once closing, the dispatcher for
-   * the route (direct or a proxy), a `poolLimit` slot, and failures explained (proxy, TLS alert).
+   * What both request APIs share around one attempt: refusal once closing, a `poolLimit` slot,
+   * and failures explained (proxy, TLS alert). `dispatcher` is the route (`direct` or a proxy's);
    * `requestOf` builds axios's `request` stand-in for error reports.
    */
   private async dispatchWith<T>(
     attempt: TransportAttempt,
-    proxy: unknown,
+    direct: Dispatcher,
+    dispatcher: Dispatcher,
     requestOf: (attempt: TransportAttempt) => unknown,
     send: (dispatcher: Dispatcher, release: ReleaseSlot) => Promise<T>,
   ): Promise<T> {
@@ -266,15 +279,13 @@ export class UndiciTransport implements PooledTransport {
         requestOf(attempt),
       );
     }
-    // Chosen before a slot is taken: a malformed per-request `proxy` fails without holding one.
-    const dispatcher = this.proxies.dispatcherFor(proxy, this.dispatcher, config);
     const release: ReleaseSlot =
       this.limiter.tryAcquire() ??
       (await this.limiter.acquire(attempt.signal, url.origin).catch(rethrowAbort(attempt.signal)));
     const sent = send(dispatcher, release);
-    if (dispatcher !== this.dispatcher) {
+    if (dispatcher !== direct) {
       return sent.catch((error: unknown) => {
-        throw this.proxies.explain(error, url, proxy, config, requestOf(attempt));
+        throw this.proxies.explain(error, url, config.proxy, config, requestOf(attempt));
       });
     }
     return url.protocol === 'https:' ? this.reportTlsAlert(sent, attempt, requestOf) : sent;
