@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 import { POOL_METRICS_REGISTRY } from '@nest-pools/core';
 import {
   getHttpPoolClientToken,
@@ -139,5 +141,39 @@ describe('HttpPoolModule: connection reuse, limits, HttpService interop', () => 
     expect(text).toMatch(
       /http_client_request_duration_seconds_count\{[^}]*pool_name="default"[^}]*http_request_method="GET"[^}]*http_response_status_code="200"[^}]*error_type=""[^}]*server_address="127\.0\.0\.1"/,
     );
+  });
+});
+
+describe('HttpPoolModule: connection reuse after a body cut mid-way', () => {
+  let upstream: HttpTestUpstream;
+  let moduleRef: TestingModule;
+
+  beforeAll(async () => {
+    upstream = await startHttpUpstream({ routes: { '/big': { bodySize: 256 * 1024 } } });
+    moduleRef = await Test.createTestingModule({
+      imports: [HttpPoolModule.forRoot({ ignoreEnv: true, baseURL: upstream.url, retries: 0 })],
+    }).compile();
+    await moduleRef.init();
+  });
+
+  afterAll(async () => {
+    await moduleRef?.close();
+    await upstream?.close();
+  });
+
+  it('goes back to one connection for sequential requests after a stream is destroyed', async () => {
+    // Destroying a body before its end closes its socket. undici's Agent, counting the origin's
+    // sockets by origin, used to count the closed pool's late reconnect against its successor
+    // and close that one in turn, so from then on every request opened a connection.
+    const http = moduleRef.get(HttpService);
+    const cut = await firstValueFrom(http.get<Readable>('/big', { responseType: 'stream' }));
+    await new Promise((resolve) => cut.data.once('readable', resolve));
+    cut.data.destroy();
+    for (let i = 0; i < 6; i++) await firstValueFrom(http.get('/seq', { params: { i } }));
+    const connections = upstream.requests
+      .filter((r) => r.path === '/seq')
+      .map((r) => r.connectionId);
+    // The first requests may still ride a socket of the pool that is closing.
+    expect(new Set(connections.slice(2)).size).toBe(1);
   });
 });

@@ -4,9 +4,10 @@ import { redactUrl } from '@nest-pools/core';
 import type { AxiosProxyConfig, InternalAxiosRequestConfig } from 'axios';
 import { AxiosError } from 'axios';
 import type { Dispatcher } from 'undici';
-import { Client, EnvHttpProxyAgent, interceptors, Pool, ProxyAgent } from 'undici';
+import { type Client, EnvHttpProxyAgent, interceptors, type Pool, ProxyAgent } from 'undici';
 
 import type { HttpPoolProxySummary } from '../interfaces/http-pool-stats.interface.js';
+import { originPool } from './undici-origin-pool.js';
 
 /** The proxy keys of a client's resolved config (`HTTP_PROXY_URL`, `http(s)_proxy`, `no_proxy`). */
 export interface UndiciProxyOptions {
@@ -135,10 +136,8 @@ export class UndiciProxies {
   ) {
     const factory = (origin: string | URL, opts: object): Dispatcher => {
       const merged: Pool.Options = { ...this.poolOptions, ...opts };
-      const dispatcher =
-        merged.connections === 1 ? new Client(origin, merged) : new Pool(origin, merged);
+      const dispatcher = originPool(origin, merged, (pool) => this.connectionWatcher?.(pool));
       this.tracked.add({ origin: new URL(String(origin)).origin, dispatcher });
-      this.connectionWatcher?.(dispatcher);
       return dispatcher;
     };
     this.agentOptions = {

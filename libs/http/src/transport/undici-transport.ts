@@ -3,7 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import { waitAtMost } from '@nest-pools/core';
 import type { AxiosResponse } from 'axios';
 import { AxiosError } from 'axios';
-import type { Dispatcher, Pool } from 'undici';
+import type { Client, Dispatcher, Pool } from 'undici';
 import { Agent, interceptors } from 'undici';
 
 import type {
@@ -19,6 +19,7 @@ import { PoolLimiter } from './pool-limiter.js';
 import { TlsAlertLog } from './tls-alerts.js';
 import type { PoolTlsOptions } from './tls-options.js';
 import type { PooledTransport, SendAttempt, TransportAttempt } from './transport.interface.js';
+import { originPool } from './undici-origin-pool.js';
 import { UndiciProxies, type UndiciProxyOptions } from './undici-proxy.js';
 import { sendBuffered } from './undici-transport.buffered-response.js';
 import { nativeRequestInfo, sendNative } from './undici-transport.native.js';
@@ -97,6 +98,10 @@ export class UndiciTransport implements PooledTransport {
   private readonly tlsAlerts = new TlsAlertLog();
   private readonly http1Origins = new Set<string>();
   private closing: Promise<void> | undefined;
+  /** Watches the connections of each origin's socket pool (set by {@link watchConnections}). */
+  private connectionWatch: ((pool: Dispatcher) => void) | undefined;
+  /** Pools made before {@link watchConnections} was called. */
+  private readonly unwatched = new Set<Pool | Client>();
 
   constructor(options: UndiciTransportSettings) {
     this.limiter = new PoolLimiter(options.poolLimit);
@@ -118,7 +123,10 @@ export class UndiciTransport implements PooledTransport {
       headersTimeout: options.readTimeoutMs,
       bodyTimeout: options.readTimeoutMs,
     };
-    this.agent = new Agent(poolOptions);
+    this.agent = new Agent({
+      ...poolOptions,
+      factory: (origin, opts) => originPool(origin, opts, (pool) => this.watchPool(pool)),
+    });
     // Requests on the proxy routes skip the DNS cache: the proxy resolves the names it is sent,
     // and undici's routing agent sends NO_PROXY hosts through a direct agent of its own. Their
     // pools get the TLS settings as plain options, which undici also applies to the upstream
@@ -187,8 +195,10 @@ export class UndiciTransport implements PooledTransport {
 
   watchConnections(closed: (origin: string, seconds: number) => void): void {
     // undici reports each socket of each origin's clients as 'connect' / 'disconnect' on the
-    // agent (and on each socket pool a proxy opened: to the proxy, or through a CONNECT tunnel to
-    // the upstream); the last target is the client that owns the socket (one socket at a time).
+    // origin's socket pool (the agent's, and each one a proxy opened: to the proxy, or through a
+    // CONNECT tunnel to the upstream); the last target is the client that owns the socket (one
+    // socket at a time). Pools are watched directly: a closing pool's events stay out of the
+    // agent's own count (see originPool).
     const openedAt = new WeakMap<Dispatcher, number>();
     const watch = (emitter: Dispatcher): void => {
       emitter.on('connect', (_origin, targets) => {
@@ -203,8 +213,20 @@ export class UndiciTransport implements PooledTransport {
         closed(origin.origin, (performance.now() - at) / 1000);
       });
     };
-    watch(this.agent);
+    this.connectionWatch = watch;
+    for (const pool of this.unwatched) watch(pool);
+    this.unwatched.clear();
     this.proxies.watchConnections(watch);
+  }
+
+  private watchPool(pool: Pool | Client): void {
+    if (this.connectionWatch) {
+      this.connectionWatch(pool);
+      return;
+    }
+    for (const known of this.unwatched)
+      if (known.closed || known.destroyed) this.unwatched.delete(known);
+    this.unwatched.add(pool);
   }
 
   close(timeoutMs: number): Promise<void> {
