@@ -43,6 +43,10 @@ describe('HttpPoolModule: timeouts, abort, streams', () => {
           res.writeHead(302, { location: '/final' });
           res.end();
         },
+        '/see-other': (_req, res) => {
+          res.writeHead(303, { location: '/final' });
+          res.end();
+        },
         '/loop': (_req, res) => {
           res.writeHead(302, { location: '/loop' });
           res.end();
@@ -193,5 +197,16 @@ describe('HttpPoolModule: timeouts, abort, streams', () => {
     expect(upstream.requests.filter((r) => r.path.startsWith('/hop/')).length).toBe(6);
     const loop = await failure(() => firstValueFrom(http.get('/loop')));
     expect(loop.error.code).toBe('ERR_FR_TOO_MANY_REDIRECTS');
+  });
+
+  it('turns a POST into a GET without its body on 303, and reports the final URL', async () => {
+    const res = await firstValueFrom(
+      http.post<{ method: string; path: string }>('/see-other', { snippet: 'x' }),
+    );
+    expect(res.data).toMatchObject({ method: 'GET', path: '/final' });
+    const landed = upstream.lastRequest!;
+    expect(landed).toMatchObject({ method: 'GET', path: '/final', bodyBytes: 0 });
+    expect(landed.headers['content-type']).toBeUndefined();
+    expect((res.request as { responseURL: string }).responseURL).toBe(`${upstream.url}/final`);
   });
 });

@@ -4,7 +4,7 @@ import { redactUrl } from '@nest-pools/core';
 import type { AxiosProxyConfig, InternalAxiosRequestConfig } from 'axios';
 import { AxiosError } from 'axios';
 import type { Dispatcher } from 'undici';
-import { type Client, EnvHttpProxyAgent, interceptors, type Pool, ProxyAgent } from 'undici';
+import { type Client, EnvHttpProxyAgent, type Pool, ProxyAgent } from 'undici';
 
 import type { HttpPoolProxySummary } from '../interfaces/http-pool-stats.interface.js';
 import { originPool } from './undici-origin-pool.js';
@@ -112,10 +112,8 @@ function causeOf(error: unknown): Record<string, unknown> | undefined {
  * connections, keep-alive, timeouts) and tracked, so stats and metrics include them.
  */
 export class UndiciProxies {
-  /** The client's routed dispatcher (redirects followed), when it has proxies. */
-  readonly routed: Dispatcher | undefined;
-  /** The same routes without undici's redirect interceptor, for the native client. */
-  private readonly routesAgent: Dispatcher | undefined;
+  /** The client's routes (undici's `EnvHttpProxyAgent`), when it has proxies. */
+  private readonly routed: Dispatcher | undefined;
   private readonly routes: ProxyRoutes | undefined;
   private readonly agents: Dispatcher[] = [];
   private readonly perRequest = new Map<string, Dispatcher>();
@@ -155,14 +153,8 @@ export class UndiciProxies {
       const { uri: _unused, ...agentOptions } = this.agentOptions;
       const agent = new EnvHttpProxyAgent({ ...agentOptions, ...this.routes });
       this.agents.push(agent);
-      this.routesAgent = agent;
-      this.routed = agent.compose(interceptors.redirect());
+      this.routed = agent;
     }
-  }
-
-  /** The native client's dispatcher: the client's routes, or `direct` without any. */
-  nativeRoute(direct: Dispatcher): Dispatcher {
-    return this.routesAgent ?? direct;
   }
 
   /** The client's proxies, credentials masked; undefined when every request goes direct. */
@@ -200,9 +192,8 @@ export class UndiciProxies {
     }
     let dispatcher = this.perRequest.get(url);
     if (!dispatcher) {
-      const agent = new ProxyAgent({ ...this.agentOptions, uri: url });
-      this.agents.push(agent);
-      dispatcher = agent.compose(interceptors.redirect());
+      dispatcher = new ProxyAgent({ ...this.agentOptions, uri: url });
+      this.agents.push(dispatcher);
       this.perRequest.set(url, dispatcher);
     }
     return dispatcher;

@@ -5,8 +5,9 @@ import type { Dispatcher } from 'undici';
 
 import { toAxiosError } from './axios-errors.js';
 import type { TransportAttempt } from './transport.interface.js';
+import { RedirectFollower } from './undici-redirects.js';
 import type { UndiciExchange } from './undici-transport.request.js';
-import { undiciRequestOptions } from './undici-transport.request.js';
+import { maxRedirectsOf, undiciRequestOptions } from './undici-transport.request.js';
 import {
   bufferedData,
   contentLengthError,
@@ -19,7 +20,8 @@ import {
 /**
  * One attempt whose body is handed out whole (every `responseType` but `stream`), on a dispatch
  * handler of its own: chunks are collected and joined once, with no body stream in between
- * unless the body has to be decoded.
+ * unless the body has to be decoded; redirects are followed by the handler ({@link
+ * RedirectFollower}), so `dispatcher` is one without undici's redirect interceptor.
  */
 export function sendBuffered(
   dispatcher: Dispatcher,
@@ -27,16 +29,12 @@ export function sendBuffered(
 ): Promise<AxiosResponse> {
   const { attempt } = exchange;
   return new Promise<AxiosResponse>((resolve, reject) => {
-    const handler = new BufferedAttempt(exchange, resolve, reject);
+    const handler = new BufferedAttempt(dispatcher, exchange, resolve, reject);
     if (attempt.aborted) {
       handler.fail(attempt.reason);
       return;
     }
-    try {
-      dispatcher.dispatch(undiciRequestOptions(exchange), handler);
-    } catch (error) {
-      handler.fail(error);
-    }
+    handler.start();
   });
 }
 
@@ -57,6 +55,9 @@ export function afterUndiciTurn(fn: () => void): void {
  */
 class BufferedAttempt implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
+  private redirects: RedirectFollower<Dispatcher.DispatchOptions['body']> | undefined;
+  /** While a 3xx body drains: true (send the redirect's hop at its end), or the error to fail with. */
+  private next: true | Error | undefined;
   private context: unknown;
   private response: AxiosResponse | undefined;
   private chunks: Buffer[] = [];
@@ -72,6 +73,7 @@ class BufferedAttempt implements Dispatcher.DispatchHandler {
   };
 
   constructor(
+    private readonly dispatcher: Dispatcher,
     private readonly exchange: UndiciExchange,
     private readonly resolve: (response: AxiosResponse) => void,
     private readonly reject: (error: unknown) => void,
@@ -80,6 +82,32 @@ class BufferedAttempt implements Dispatcher.DispatchHandler {
     this.config = exchange.attempt.config;
     this.maxContentLength = exchange.attempt.config.maxContentLength ?? -1;
     if (!this.attempt.aborted) this.attempt.onAbort(this.onAbort);
+  }
+
+  /** Sends the first hop; the request options are built here, so bad data fails the attempt. */
+  start(): void {
+    try {
+      const { origin, path, method, headers, body } = undiciRequestOptions(this.exchange);
+      this.redirects = new RedirectFollower(
+        { origin: String(origin), path, method, headers: headers as string[], body },
+        maxRedirectsOf(this.exchange.attempt.config),
+      );
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    const hop = this.redirects?.hop;
+    if (hop === undefined) return;
+    const { origin, path, method, headers, body } = hop;
+    try {
+      this.dispatcher.dispatch({ origin, path, method, headers, body }, this);
+    } catch (error) {
+      this.fail(error);
+    }
   }
 
   onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
@@ -95,12 +123,18 @@ class BufferedAttempt implements Dispatcher.DispatchHandler {
     statusMessage?: string,
   ): void {
     if (this.settled || statusCode < 200) return;
+    const redirects = this.redirects;
+    const follow = redirects?.follow(statusCode, headers['location']) ?? false;
+    if (follow !== false) {
+      this.next = follow;
+      return;
+    }
     const { response, decode } = startResponse(
       this.exchange,
       statusCode,
       statusMessage,
       headers,
-      this.context,
+      redirects?.redirected ? { history: [new URL(redirects.url)] } : this.context,
     );
     this.response = response;
     if (decode) {
@@ -120,7 +154,8 @@ class BufferedAttempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.settled) return;
+    // A redirect's own body is read and dropped, so its connection is kept.
+    if (this.settled || this.next !== undefined) return;
     if (this.decoding) {
       if (!this.decoding.push(chunk)) controller.pause();
       return;
@@ -135,6 +170,13 @@ class BufferedAttempt implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     if (this.settled) return;
+    const next = this.next;
+    if (next !== undefined) {
+      this.next = undefined;
+      if (next instanceof Error) this.fail(next);
+      else this.dispatch();
+      return;
+    }
     if (this.decoding) {
       this.decoding.push(null);
       return;
@@ -143,6 +185,7 @@ class BufferedAttempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.next = undefined;
     this.decoding?.destroy(error);
     this.fail(error);
   }

@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { Readable } from 'node:stream';
 
 import type { Dispatcher } from 'undici';
 
@@ -9,6 +8,7 @@ import { type BodyFlow, NativeBody } from '../native/native-body.js';
 import { toAxiosError } from './axios-errors.js';
 import type { ReleaseSlot } from './pool-limiter.js';
 import type { TransportAttempt } from './transport.interface.js';
+import { RedirectFollower } from './undici-redirects.js';
 import { afterUndiciTurn } from './undici-transport.buffered-response.js';
 import type { UndiciRequestInfo } from './undici-transport.request.js';
 
@@ -17,18 +17,6 @@ export function nativeRequestInfo(attempt: TransportAttempt): UndiciRequestInfo 
   const { url, method } = attempt;
   const path = (attempt as NativeAttempt).path;
   return { method, protocol: url.protocol, host: url.host, path, responseURL: url.origin + path };
-}
-
-/** Statuses whose `Location` is followed (as undici's and the fetch spec's redirect rules). */
-const REDIRECT_STATUSES = new Set([300, 301, 302, 303, 307, 308]);
-
-/** One request line of a native attempt: the first one, or a redirect's. */
-interface Hop {
-  origin: string;
-  path: string;
-  method: string;
-  headers: string[];
-  body: NativeRequestBody | undefined;
 }
 
 /**
@@ -53,10 +41,9 @@ export function sendNative(
  */
 class NativeExchange implements Dispatcher.DispatchHandler, BodyFlow {
   private controller: Dispatcher.DispatchController | undefined;
-  private hop: Hop;
-  private redirects = 0;
-  /** While a 3xx body drains: the hop to send at its end, or the error to fail with. */
-  private next: Hop | Error | undefined;
+  private readonly redirects: RedirectFollower<NativeRequestBody>;
+  /** While a 3xx body drains: true (send the redirect's hop at its end), or the error to fail with. */
+  private next: true | Error | undefined;
   private content: NativeBody | undefined;
   private settled = false;
   private done = false;
@@ -73,13 +60,16 @@ class NativeExchange implements Dispatcher.DispatchHandler, BodyFlow {
     private readonly resolve: (response: UndiciPoolResponse) => void,
     private readonly reject: (error: unknown) => void,
   ) {
-    this.hop = {
-      origin: attempt.url.origin,
-      path: attempt.path,
-      method: attempt.method,
-      headers: attempt.headers,
-      body: attempt.body,
-    };
+    this.redirects = new RedirectFollower(
+      {
+        origin: attempt.url.origin,
+        path: attempt.path,
+        method: attempt.method,
+        headers: attempt.headers,
+        body: attempt.body,
+      },
+      attempt.maxRedirections,
+    );
   }
 
   start(): void {
@@ -103,10 +93,10 @@ class NativeExchange implements Dispatcher.DispatchHandler, BodyFlow {
     headers: IncomingHttpHeaders,
   ): void {
     if (statusCode < 200 || this.attempt.aborted) return;
-    const location = headers.location;
-    if (REDIRECT_STATUSES.has(statusCode) && typeof location === 'string') {
-      this.next = this.redirect(statusCode, location);
-      if (this.next) return;
+    const follow = this.redirects.follow(statusCode, headers.location);
+    if (follow !== false) {
+      this.next = follow;
+      return;
     }
     const content = new NativeBody(this);
     this.content = content;
@@ -135,7 +125,6 @@ class NativeExchange implements Dispatcher.DispatchHandler, BodyFlow {
       this.settle(this.failure(next));
       return;
     }
-    this.hop = next;
     this.dispatch();
   }
 
@@ -161,52 +150,12 @@ class NativeExchange implements Dispatcher.DispatchHandler, BodyFlow {
   }
 
   private dispatch(): void {
-    const { origin, path, method, headers, body } = this.hop;
+    const { origin, path, method, headers, body } = this.redirects.hop;
     try {
       this.dispatcher.dispatch({ origin, path, method, headers, body }, this);
     } catch (error) {
       this.onResponseError(undefined, error as Error);
     }
-  }
-
-  /**
-   * The next hop of a redirect, undici's and the fetch spec's rules: 301/302 turn a POST into a
-   * GET and 303 anything but HEAD, without the body and its `content-*` headers; `Host` is never
-   * carried over, credentials and cookies not to another origin. Past `maxRedirections` the
-   * error to fail with; undefined when the 3xx is handed out (no redirects allowed, a stream
-   * body that cannot be sent again, or a `Location` that is no http(s) URL).
-   */
-  private redirect(statusCode: number, location: string): Hop | Error | undefined {
-    const max = this.attempt.maxRedirections;
-    if (max <= 0) return undefined;
-    if (this.redirects >= max) return new Error('max redirects');
-    const hop = this.hop;
-    let url: URL;
-    try {
-      url = new URL(location, hop.origin + hop.path);
-    } catch {
-      return undefined;
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-    let { method, body } = hop;
-    const toGet =
-      ((statusCode === 301 || statusCode === 302) && method === 'POST') ||
-      (statusCode === 303 && method !== 'HEAD');
-    if (toGet) {
-      method = 'GET';
-      body = undefined;
-    } else if (body instanceof Readable) {
-      return undefined;
-    }
-    this.redirects++;
-    const crossOrigin = url.origin !== hop.origin;
-    return {
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method,
-      headers: redirectHeaders(hop.headers, toGet, crossOrigin),
-      body,
-    };
   }
 
   private failure(error: unknown): unknown {
@@ -230,19 +179,4 @@ class NativeExchange implements Dispatcher.DispatchHandler, BodyFlow {
     if (response) this.resolve(response);
     else this.reject(error);
   }
-}
-
-const CREDENTIALS = new Set(['authorization', 'cookie', 'proxy-authorization']);
-
-/** A redirect's request headers from the previous hop's flat `[name, value, …]` list. */
-function redirectHeaders(headers: string[], dropContent: boolean, crossOrigin: boolean): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = (headers[i] as string).toLowerCase();
-    if (name === 'host') continue;
-    if (dropContent && name.startsWith('content-')) continue;
-    if (crossOrigin && CREDENTIALS.has(name)) continue;
-    out.push(headers[i] as string, headers[i + 1] as string);
-  }
-  return out;
 }

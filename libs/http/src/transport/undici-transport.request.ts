@@ -60,9 +60,14 @@ export function undiciRequestOptions({
     method,
     headers,
     body: toRequestBody(config.data, config),
-    maxRedirections: config.maxRedirects ?? 21,
+    maxRedirections: maxRedirectsOf(config),
     throwOnMaxRedirect: true,
   } as Dispatcher.DispatchOptions;
+}
+
+/** Redirects one attempt follows: axios's `maxRedirects` (21, follow-redirects' default, unset). */
+export function maxRedirectsOf(config: TransportAttempt['config']): number {
+  return config.maxRedirects ?? 21;
 }
 
 /**

@@ -89,9 +89,13 @@ export class UndiciTransport implements PooledTransport {
   readonly kind = 'undici' as const;
   readonly agent: Agent;
   private readonly limiter: PoolLimiter;
-  private readonly dispatcher: Dispatcher;
-  /** The native client's direct dispatcher: it follows redirects itself ({@link sendNative}). */
-  private readonly nativeDispatcher: Dispatcher;
+  /**
+   * The direct route (DNS cache included). Buffered and native requests follow redirects in
+   * their own dispatch handlers; only streamed ones go through undici's redirect interceptor.
+   */
+  private readonly direct: Dispatcher;
+  /** Each route with undici's redirect interceptor, for streamed responses (`request()`). */
+  private readonly redirecting = new WeakMap<Dispatcher, Dispatcher>();
   private readonly proxies: UndiciProxies;
   private readonly upstreamKeepAlive = new Map<string, number>();
   private readonly lastKeepAliveHeader = new Map<string, string>();
@@ -140,8 +144,7 @@ export class UndiciTransport implements PooledTransport {
       options.dnsCacheTtlMs > 0
         ? this.agent.compose(interceptors.dns({ maxTTL: options.dnsCacheTtlMs }))
         : this.agent;
-    this.nativeDispatcher = base;
-    this.dispatcher = base.compose(interceptors.redirect());
+    this.direct = base;
   }
 
   readonly send: SendAttempt = (attempt) => this.sendAttempt(attempt);
@@ -247,8 +250,7 @@ export class UndiciTransport implements PooledTransport {
   readonly sendNative = (attempt: NativeAttempt): Promise<UndiciPoolResponse> =>
     this.dispatchWith(
       attempt,
-      this.nativeDispatcher,
-      this.proxies.nativeRoute(this.nativeDispatcher),
+      this.proxies.dispatcherFor(undefined, this.direct, attempt.config),
       nativeRequestInfo,
       (dispatcher, release) => sendNative(dispatcher, attempt, release),
     );
@@ -257,13 +259,13 @@ export class UndiciTransport implements PooledTransport {
     const { config } = attempt;
     const request = requestInfo(attempt);
     // Chosen before a slot is taken: a malformed per-request `proxy` fails without holding one.
-    const dispatcher = this.closing
-      ? this.dispatcher
-      : this.proxies.dispatcherFor(config.proxy, this.dispatcher, config);
+    const route = this.closing
+      ? this.direct
+      : this.proxies.dispatcherFor(config.proxy, this.direct, config);
+    const streamed = config.responseType === 'stream';
     return this.dispatchWith(
       attempt,
-      this.dispatcher,
-      dispatcher,
+      route,
       () => request,
       (dispatcher, release) => {
         const exchange: UndiciExchange = {
@@ -273,8 +275,8 @@ export class UndiciTransport implements PooledTransport {
           release,
           keepAliveHint: (header) => this.recordKeepAliveHint(attempt.url.origin, header),
         };
-        return config.responseType === 'stream'
-          ? sendStreamed(dispatcher, exchange)
+        return streamed
+          ? sendStreamed(this.withRedirects(dispatcher), exchange)
           : sendBuffered(dispatcher, exchange);
       },
     );
@@ -282,12 +284,11 @@ export class UndiciTransport implements PooledTransport {
 
   /**
    * What both request APIs share around one attempt: refusal once closing, a `poolLimit` slot,
-   * and failures explained (proxy, TLS alert). `dispatcher` is the route (`direct` or a proxy's);
-   * `requestOf` builds axios's `request` stand-in for error reports.
+   * and failures explained (proxy, TLS alert). `dispatcher` is the route (the direct one or a
+   * proxy's); `requestOf` builds axios's `request` stand-in for error reports.
    */
   private async dispatchWith<T>(
     attempt: TransportAttempt,
-    direct: Dispatcher,
     dispatcher: Dispatcher,
     requestOf: (attempt: TransportAttempt) => unknown,
     send: (dispatcher: Dispatcher, release: ReleaseSlot) => Promise<T>,
@@ -305,12 +306,22 @@ export class UndiciTransport implements PooledTransport {
       this.limiter.tryAcquire() ??
       (await this.limiter.acquire(attempt.signal, url.origin).catch(rethrowAbort(attempt.signal)));
     const sent = send(dispatcher, release);
-    if (dispatcher !== direct) {
+    if (dispatcher !== this.direct) {
       return sent.catch((error: unknown) => {
         throw this.proxies.explain(error, url, config.proxy, config, requestOf(attempt));
       });
     }
     return url.protocol === 'https:' ? this.reportTlsAlert(sent, attempt, requestOf) : sent;
+  }
+
+  /** `route` with undici's redirect interceptor (made once per route). */
+  private withRedirects(route: Dispatcher): Dispatcher {
+    let composed = this.redirecting.get(route);
+    if (composed === undefined) {
+      composed = route.compose(interceptors.redirect());
+      this.redirecting.set(route, composed);
+    }
+    return composed;
   }
 
   /** A TLS alert the upstream sent replaces the `other side closed` undici reports for it. */
