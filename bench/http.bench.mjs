@@ -1,15 +1,17 @@
-// HTTP client throughput: stock @nestjs/axios HttpService vs HttpPoolModule's HttpService vs a
-// raw undici Agent, against one local upstream running in a child process (so the server does
-// not share the clients' event loop). Each client runs the same closed loop: N requests in
-// flight, each GET parsing a small JSON body. One run; ratios are taken within it. The clients
-// take turns in interleaved rounds, so a change in machine load mid-run hits all of them alike;
-// each cell reports the median over the rounds.
+// HTTP client throughput: stock @nestjs/axios HttpService vs HttpPoolModule's HttpService and its
+// native requester vs a raw undici Agent, against a local upstream running in a child process (so
+// the server does not share the clients' event loop): a 71-byte JSON body at once, then a 2 KB
+// JSON body after 1 ms of latency; then the native requester through a forward proxy. Each client
+// runs the same closed loop: N requests in flight, each GET parsing the JSON body. One run; ratios
+// are taken within it. The clients take turns in interleaved rounds, so a change in machine load
+// mid-run hits all of them alike; each cell reports the median over the rounds.
 import 'reflect-metadata';
 
 import { Buffer } from 'node:buffer';
 import { fork } from 'node:child_process';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 
 const UPSTREAM_FLAG = '--http-bench-upstream';
@@ -23,18 +25,48 @@ if (process.argv.includes(PROXY_FLAG)) {
   process.on('disconnect', () => void proxy.close().then(() => process.exit(0)));
 }
 
+/** The second configuration: a 2 KB JSON body after 1 ms, closer to a real API than 71 bytes at once. */
+const SECOND = { bodyBytes: 2048, latencyMs: 1 };
+
+/** A JSON array of snippet records `bytes` long once serialised. */
+function jsonBody(bytes) {
+  const records = [];
+  for (let id = 1; JSON.stringify(records).length < bytes - 200; id++) {
+    records.push({ id, name: `snippet-${id}`, lang: 'ts', tags: ['nest', 'pool'], stars: id * 7 });
+  }
+  const filler = { id: 0, note: '' };
+  records.push(filler);
+  filler.note = 'x'.repeat(bytes - JSON.stringify(records).length);
+  return JSON.stringify(records);
+}
+
 if (process.argv.includes(UPSTREAM_FLAG)) {
-  const body = JSON.stringify({ id: 42, name: 'snippet', tags: ['ts', 'nest'], ok: true });
-  const server = http.createServer((_req, res) => {
-    res.writeHead(200, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
-    });
+  // `--http-bench-upstream [bodyBytes latencyMs]`: without them, a 71-byte JSON body at once.
+  const [bytes, latency] = process.argv.slice(process.argv.indexOf(UPSTREAM_FLAG) + 1).map(Number);
+  const body = bytes
+    ? jsonBody(bytes)
+    : JSON.stringify({ id: 42, name: 'snippet', tags: ['ts', 'nest'], ok: true });
+  const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+  const answer = (res) => {
+    res.writeHead(200, headers);
     res.end(body);
-  });
+  };
+  // Node's timers fire no earlier than asked, often up to a millisecond later.
+  const server = http.createServer((_req, res) =>
+    latency ? setTimeout(answer, latency, res) : answer(res),
+  );
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () => process.send?.({ port: server.address().port }));
   process.on('disconnect', () => server.close(() => process.exit(0)));
+}
+
+/** Starts an upstream child process; resolves with its origin and a stop function. */
+async function startUpstream(args = []) {
+  const child = fork(fileURLToPath(import.meta.url), [UPSTREAM_FLAG, ...args.map(String)], {
+    stdio: 'inherit',
+  });
+  const { port } = await new Promise((resolve) => child.once('message', resolve));
+  return { origin: `http://127.0.0.1:${port}`, stop: () => child.disconnect() };
 }
 
 const WARMUP_MS = 1500;
@@ -90,6 +122,21 @@ async function interleavedRounds(clients, names = Object.keys(clients)) {
   return rounds;
 }
 
+/** Median req/s and client CPU per request of each client and in-flight level. */
+function printRounds(rounds, names) {
+  console.log('| client | in flight | req/s | client CPU µs/req | failed |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const inFlight of IN_FLIGHT) {
+    for (const name of names) {
+      const rs = rounds[`${name}@${inFlight}`];
+      const rps = median(rs.map((r) => r.rps));
+      const cpu = median(rs.map((r) => r.cpuUs));
+      const failed = rs.reduce((sum, r) => sum + r.failed, 0);
+      console.log(`| ${name} | ${inFlight} | ${Math.round(rps)} | ${cpu.toFixed(0)} | ${failed} |`);
+    }
+  }
+}
+
 /** a's req/s over b's per round (measured back to back), then the median, as `0.00`. */
 const roundRatio = (rounds, a, b, inFlight) =>
   median(
@@ -113,11 +160,6 @@ export default async function run() {
     import('rxjs'),
   ]);
 
-  const child = fork(fileURLToPath(import.meta.url), [UPSTREAM_FLAG], { stdio: 'inherit' });
-  const { port } = await new Promise((resolve) => child.once('message', resolve));
-  const origin = `http://127.0.0.1:${port}`;
-  const url = `${origin}/snippet`;
-
   class StockModule {}
   Module({ imports: [HttpModule] })(StockModule);
   class PooledModule {}
@@ -134,45 +176,51 @@ export default async function run() {
   const requester = pooledApp.get(getHttpPoolRequesterToken());
   const agent = new undici.Agent({ connections: 64 });
 
-  const clients = {
-    'stock @nestjs/axios HttpService': () => rx.firstValueFrom(stock.get(url)),
-    'HttpPoolModule HttpService': () => rx.firstValueFrom(pooled.get(url)),
-    'HttpPoolRequester (native)': async () => (await requester.get(url)).json(),
-    'raw undici Agent': async () => {
-      const res = await agent.request({ origin, path: '/snippet', method: 'GET' });
-      return res.body.json();
-    },
+  // The same four clients against each upstream; every client parses the JSON body.
+  const clientsFor = (origin) => {
+    const url = `${origin}/snippet`;
+    return {
+      'stock @nestjs/axios HttpService': () => rx.firstValueFrom(stock.get(url)),
+      'HttpPoolModule HttpService': () => rx.firstValueFrom(pooled.get(url)),
+      'HttpPoolRequester (native)': async () => (await requester.get(url)).json(),
+      'raw undici Agent': async () => {
+        const res = await agent.request({ origin, path: '/snippet', method: 'GET' });
+        return res.body.json();
+      },
+    };
   };
-
   const only = process.env.HTTP_BENCH_ONLY;
-  const names = Object.keys(clients).filter((name) => !only || name.includes(only));
-  const rounds = await interleavedRounds(clients, names);
-
-  console.log(
-    `\nGET ${url} (small JSON), ${MEASURE_MS} ms per cell in ${ROUNDS} interleaved rounds ` +
-      `after ${WARMUP_MS} ms warm-up; medians over the rounds`,
-  );
-  console.log('| client | in flight | req/s | client CPU µs/req | failed |');
-  console.log('|---|---:|---:|---:|---:|');
-  for (const inFlight of IN_FLIGHT) {
-    for (const name of names) {
-      const rs = rounds[`${name}@${inFlight}`];
-      const rps = median(rs.map((r) => r.rps));
-      const cpu = median(rs.map((r) => r.cpuUs));
-      const failed = rs.reduce((sum, r) => sum + r.failed, 0);
-      console.log(`| ${name} | ${inFlight} | ${Math.round(rps)} | ${cpu.toFixed(0)} | ${failed} |`);
-    }
-  }
-  const ratio = (a, b, inFlight) => roundRatio(rounds, a, b, inFlight);
-  console.log('\n| in flight | pooled / stock | pooled / raw undici | native / raw undici |');
-  console.log('|---:|---:|---:|---:|');
-  for (const inFlight of only ? [] : IN_FLIGHT) {
-    const pooled = 'HttpPoolModule HttpService';
+  const configurations = [
+    { args: [], label: 'small JSON (71 bytes) at once' },
+    {
+      args: [SECOND.bodyBytes, SECOND.latencyMs],
+      label: `${SECOND.bodyBytes}-byte JSON after ${SECOND.latencyMs} ms of upstream latency`,
+    },
+  ];
+  let first;
+  for (const { args, label } of configurations) {
+    const upstream = await startUpstream(args);
+    const clients = clientsFor(upstream.origin);
+    const names = Object.keys(clients).filter((name) => !only || name.includes(only));
+    const rounds = await interleavedRounds(clients, names);
     console.log(
-      `| ${inFlight} | ${ratio(pooled, 'stock @nestjs/axios HttpService', inFlight)}× | ` +
-        `${ratio(pooled, 'raw undici Agent', inFlight)}× | ` +
-        `${ratio('HttpPoolRequester (native)', 'raw undici Agent', inFlight)}× |`,
+      `\nGET ${upstream.origin}/snippet, ${label}: ${MEASURE_MS} ms per cell in ${ROUNDS} ` +
+        `interleaved rounds after ${WARMUP_MS} ms warm-up; medians over the rounds`,
     );
+    printRounds(rounds, names);
+    const ratio = (a, b, inFlight) => roundRatio(rounds, a, b, inFlight);
+    console.log('\n| in flight | pooled / stock | pooled / raw undici | native / raw undici |');
+    console.log('|---:|---:|---:|---:|');
+    for (const inFlight of only ? [] : IN_FLIGHT) {
+      const pooled = 'HttpPoolModule HttpService';
+      console.log(
+        `| ${inFlight} | ${ratio(pooled, 'stock @nestjs/axios HttpService', inFlight)}× | ` +
+          `${ratio(pooled, 'raw undici Agent', inFlight)}× | ` +
+          `${ratio('HttpPoolRequester (native)', 'raw undici Agent', inFlight)}× |`,
+      );
+    }
+    if (first) upstream.stop();
+    else first = upstream;
   }
   if (!only)
     await throughProxy({
@@ -181,13 +229,13 @@ export default async function run() {
       HttpPoolModule,
       getHttpPoolRequesterToken,
       undici,
-      origin,
+      origin: first.origin,
     });
 
   await agent.close();
   await pooledApp.close();
   await stockApp.close();
-  child.disconnect();
+  first.stop();
 }
 
 /**
@@ -219,7 +267,9 @@ async function throughProxy({
   })(ProxiedModule);
   const app = await NestFactory.createApplicationContext(ProxiedModule, { logger: false });
   const requester = app.get(getHttpPoolRequesterToken());
-  const agent = new undici.ProxyAgent({ uri: proxyUrl, connections: 64 });
+  // The client's mode for http:// targets: forwarded in absolute-URI form, no CONNECT tunnel
+  // (undici's default tunnels them, which leaves the proxy only bytes to copy).
+  const agent = new undici.ProxyAgent({ uri: proxyUrl, connections: 64, proxyTunnel: false });
   const url = `${origin}/snippet`;
   const clients = {
     'HttpPoolRequester via proxy': async () => (await requester.get(url)).json(),
@@ -230,17 +280,7 @@ async function throughProxy({
   };
   const rounds = await interleavedRounds(clients);
   console.log(`\nThrough a forward proxy (${proxyUrl}), same upstream and loop`);
-  console.log('| client | in flight | req/s | failed |');
-  console.log('|---|---:|---:|---:|');
-  for (const inFlight of IN_FLIGHT) {
-    for (const name of Object.keys(clients)) {
-      const rs = rounds[`${name}@${inFlight}`];
-      const failed = rs.reduce((sum, r) => sum + r.failed, 0);
-      console.log(
-        `| ${name} | ${inFlight} | ${Math.round(median(rs.map((r) => r.rps)))} | ${failed} |`,
-      );
-    }
-  }
+  printRounds(rounds, Object.keys(clients));
   console.log('\n| in flight | native via proxy / raw undici via proxy |');
   console.log('|---:|---:|');
   for (const inFlight of IN_FLIGHT) {

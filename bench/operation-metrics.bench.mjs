@@ -14,8 +14,10 @@ import { NestFactory } from '@nestjs/core';
 
 import { startServer as startMongoServer } from './mongo.bench.mjs';
 
-const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 500);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+// Many short rounds: the median of per-round ratios settles to about ±1 % where a few long rounds
+// leave the machine's ±5 % swings in it.
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 300);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 31);
 const DOCS = 100;
 // OPERATION_METRICS_CONTROL=1 turns operation metrics on for the "off" pools too: the two columns
 // then differ only by chance, which shows how far a ratio moves on this machine without any cost.
@@ -39,7 +41,9 @@ async function sample(op, inFlight) {
   return { ops: ops / elapsed, cpuUs: (used.user + used.system) / ops };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The value at fraction `q` of the sorted values (0.5: the median). */
+const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * q + 0.5)];
+const median = (xs) => quantile(xs, 0.5);
 
 /** Rounds of off/on samples (order alternating); medians of the per-round ratios on / off. */
 async function onVersusOff(off, on, inFlight) {
@@ -60,6 +64,8 @@ async function onVersusOff(off, on, inFlight) {
   }
   return {
     opsRatio: median(ratios.ops),
+    // The middle half of the per-round ratios: how far one round strays.
+    opsSpread: [quantile(ratios.ops, 0.25), quantile(ratios.ops, 0.75)],
     cpuRatio: median(ratios.cpu),
     off: median(abs.off.map((x) => x.ops)),
     on: median(abs.on.map((x) => x.ops)),
@@ -80,6 +86,7 @@ const pct = (ratio) => `${((ratio - 1) * 100).toFixed(1)} %`;
 function row(name, inFlight, r) {
   console.log(
     `| ${name} | ${inFlight} | ${fmt(r.off)} | ${fmt(r.on)} | ${r.opsRatio.toFixed(3)} (${pct(r.opsRatio)}) | ` +
+      `${r.opsSpread.map((x) => x.toFixed(3)).join('–')} | ` +
       `${r.offCpu.toFixed(1)} | ${r.onCpu.toFixed(1)} | ${r.cpuRatio.toFixed(3)} |`,
   );
 }
@@ -140,9 +147,9 @@ export default async function run() {
         (CONTROL ? '; CONTROL RUN: metrics on in both columns' : ''),
     );
     console.log(
-      '| operation | in flight | off ops/s | on ops/s | on / off | off CPU µs/op | on CPU µs/op | CPU on / off |',
+      '| operation | in flight | off ops/s | on ops/s | on / off | middle half of rounds | off CPU µs/op | on CPU µs/op | CPU on / off |',
     );
-    console.log('|---|---|---|---|---|---|---|---|');
+    console.log('|---|---|---|---|---|---|---|---|---|');
     for (const inFlight of [16, 64]) {
       row(
         'Redis GET',
