@@ -21,6 +21,7 @@ import { getModelToken, MongooseModule } from '@nestjs/mongoose';
 import { TerminusModule } from '@nestjs/terminus';
 
 import { ApiKeyGuard } from './auth/api-key.guard.js';
+import { closeEveryConnection, connectionPerCommand } from './bench/defeated-pooling.js';
 import { BotService } from './bot/bot.service.js';
 import { TelegramWebhookController } from './bot/telegram-webhook.controller.js';
 import {
@@ -150,7 +151,13 @@ export class AppModule implements NestModule {
         { provide: APP_CONFIG, useValue: config },
         { provide: EMBEDDED_SERVICES, useValue: embedded },
         { provide: TRACING, useValue: tracing ?? null },
-        { provide: CODEBOT_REDIS, useExisting: getRedisPoolToken() },
+        // CODEBOT_BENCH_DEFEAT_POOLING (benchmarks only, refused in production): no shared client.
+        config.benchDefeatPooling
+          ? {
+              provide: CODEBOT_REDIS,
+              useFactory: () => connectionPerCommand(process.env.REDIS_URL ?? ''),
+            }
+          : { provide: CODEBOT_REDIS, useExisting: getRedisPoolToken() },
         { provide: SNIPPET_MODEL_TOKEN, useExisting: getModelToken(SNIPPET_MODEL) },
         {
           provide: TelegramClient,
@@ -160,7 +167,11 @@ export class AppModule implements NestModule {
         {
           provide: GistsClient,
           inject: [getHttpPoolToken(GITHUB_POOL)],
-          useFactory: (http: HttpService) => new GistsClient(http, config.githubToken),
+          useFactory: (http: HttpService) =>
+            new GistsClient(
+              config.benchDefeatPooling ? closeEveryConnection(http) : http,
+              config.githubToken,
+            ),
         },
         SnippetsService,
         SnippetImportService,

@@ -77,4 +77,28 @@ describe('parseAppConfig', () => {
       apiTokenPreviousSecret: `old-${SECRET}`,
     });
   });
+
+  it('keeps pooling unless the benchmark switch is set, and refuses the switch in production', () => {
+    expect(parseAppConfig({}, 'staging').config).toBeUndefined();
+    expect(parseAppConfig({}, 'development').config?.benchDefeatPooling).toBe(false);
+    expect(
+      parseAppConfig({ CODEBOT_BENCH_DEFEAT_POOLING: '1' }, 'development').config
+        ?.benchDefeatPooling,
+    ).toBe(true);
+    expect(
+      parseAppConfig({ CODEBOT_BENCH_DEFEAT_POOLING: 'yes' }, 'development').issues.map(
+        (i) => i.variable,
+      ),
+    ).toEqual(['CODEBOT_BENCH_DEFEAT_POOLING']);
+    const production = parseAppConfig(
+      {
+        CODEBOT_BENCH_DEFEAT_POOLING: '1',
+        TELEGRAM_BOT_TOKEN: '1:abc',
+        API_TOKEN_SECRET: SECRET,
+      },
+      'production',
+    );
+    expect(production.config).toBeUndefined();
+    expect(production.issues.map((i) => i.variable)).toEqual(['CODEBOT_BENCH_DEFEAT_POOLING']);
+  });
 });

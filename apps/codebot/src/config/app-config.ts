@@ -81,6 +81,13 @@ export interface AppConfig {
    * @default 86400000
    */
   updateDedupeTtlMs: number;
+  /**
+   * Benchmarks only (`CODEBOT_BENCH_DEFEAT_POOLING=1`, refused when `APP_ENV=production`): every
+   * Redis command opens and quits its own connection, and GitHub requests ask for
+   * `Connection: close`, so `npm run bench -- load` can measure the app without pooling.
+   * @default false
+   */
+  benchDefeatPooling: boolean;
 }
 
 const TOKEN_PATTERN = /^\d+:[A-Za-z0-9_-]+$/;
@@ -148,6 +155,11 @@ export const APP_ENV_VARIABLES = {
   TELEGRAM_DEDUPE_TTL_MS: {
     schema: int(1000, 7 * 86_400_000),
     allowed: 'milliseconds 1000..604800000',
+  },
+  CODEBOT_BENCH_DEFEAT_POOLING: {
+    schema: z.literal('1'),
+    allowed:
+      '1 (benchmarks only: no Redis or GitHub connection reuse; refused when APP_ENV=production)',
   },
 } as const;
 
@@ -222,6 +234,13 @@ export function parseAppConfig(
       allowed: `a port other than PORT (${port})`,
     });
   }
+  if (parsed.CODEBOT_BENCH_DEFEAT_POOLING !== undefined && appEnv === 'production') {
+    issues.push({
+      variable: 'CODEBOT_BENCH_DEFEAT_POOLING',
+      given: env.CODEBOT_BENCH_DEFEAT_POOLING,
+      allowed: 'unset when APP_ENV=production (it turns connection reuse off, for benchmarks only)',
+    });
+  }
   if (issues.length > 0) return { issues };
 
   return {
@@ -244,6 +263,7 @@ export function parseAppConfig(
       rateLimitWindowMs: parsed.RATE_LIMIT_WINDOW_MS ?? 60_000,
       snippetCacheTtlMs: parsed.SNIPPET_CACHE_TTL_MS ?? 300_000,
       updateDedupeTtlMs: parsed.TELEGRAM_DEDUPE_TTL_MS ?? 86_400_000,
+      benchDefeatPooling: parsed.CODEBOT_BENCH_DEFEAT_POOLING !== undefined,
     },
   };
 }
