@@ -7,9 +7,8 @@
 // the benchmarks as a child process; it prints the same ready line as CodeBot.
 import 'reflect-metadata';
 
-import { InjectRedis, RedisHealthIndicator, RedisHealthModule, RedisModule } from '@nestjs-modules/ioredis';
 import { HttpModule, HttpService } from '@nestjs/axios';
-import { Controller, Get, Inject, Module } from '@nestjs/common';
+import { Controller, Get, Module } from '@nestjs/common';
 import { APP_FILTER, NestFactory } from '@nestjs/core';
 import { MongooseModule } from '@nestjs/mongoose';
 import {
@@ -18,6 +17,12 @@ import {
   MongooseHealthIndicator,
   TerminusModule,
 } from '@nestjs/terminus';
+import {
+  InjectRedis,
+  RedisHealthIndicator,
+  RedisHealthModule,
+  RedisModule,
+} from '@nestjs-modules/ioredis';
 
 import { ApiKeyGuard } from '../../apps/codebot/dist/auth/api-key.guard.js';
 import { CODEBOT_REDIS, SNIPPET_MODEL_TOKEN } from '../../apps/codebot/dist/codebot.tokens.js';
@@ -56,7 +61,11 @@ class ReadyController {
   }
 }
 Controller('health')(ReadyController);
-Get('ready')(ReadyController.prototype, 'ready', Object.getOwnPropertyDescriptor(ReadyController.prototype, 'ready'));
+Get('ready')(
+  ReadyController.prototype,
+  'ready',
+  Object.getOwnPropertyDescriptor(ReadyController.prototype, 'ready'),
+);
 Reflect.defineMetadata(
   'design:paramtypes',
   [HealthCheckService, MongooseHealthIndicator, RedisHealthIndicator, HttpHealthIndicator],

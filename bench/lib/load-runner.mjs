@@ -67,10 +67,7 @@ export async function runLoad({
     }
     progress.update(`${done.toLocaleString('en-US')} requests  ${Math.round(rate)} req/s`);
   }, 250);
-  const backstop = setTimeout(
-    () => instance.stop(),
-    ((durationS ?? 600) + timeoutS + 5) * 1000,
-  );
+  const backstop = setTimeout(() => instance.stop(), ((durationS ?? 600) + timeoutS + 5) * 1000);
   const result = await new Promise((resolve, reject) => {
     instance.once('done', resolve);
     instance.once('error', reject);

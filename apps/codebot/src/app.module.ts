@@ -21,7 +21,7 @@ import { getModelToken, MongooseModule } from '@nestjs/mongoose';
 import { TerminusModule } from '@nestjs/terminus';
 
 import { ApiKeyGuard } from './auth/api-key.guard.js';
-import { closeEveryConnection, connectionPerCommand } from './bench/defeated-pooling.js';
+import { connectionPerCommand } from './bench/defeated-pooling.js';
 import { BotService } from './bot/bot.service.js';
 import { TelegramWebhookController } from './bot/telegram-webhook.controller.js';
 import {
@@ -167,11 +167,7 @@ export class AppModule implements NestModule {
         {
           provide: GistsClient,
           inject: [getHttpPoolToken(GITHUB_POOL)],
-          useFactory: (http: HttpService) =>
-            new GistsClient(
-              config.benchDefeatPooling ? closeEveryConnection(http) : http,
-              config.githubToken,
-            ),
+          useFactory: (http: HttpService) => new GistsClient(http, config.githubToken),
         },
         SnippetsService,
         SnippetImportService,

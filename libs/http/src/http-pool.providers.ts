@@ -1,4 +1,9 @@
-import { createPoolConfigProvider, PoolMetrics, ShutdownCoordinator } from '@nest-pools/core';
+import {
+  createPoolConfigProvider,
+  PoolMetrics,
+  poolMetricsFor,
+  ShutdownCoordinator,
+} from '@nest-pools/core';
 import { HttpService } from '@nestjs/axios';
 import type { Provider } from '@nestjs/common';
 
@@ -33,7 +38,13 @@ export function createHttpPoolProviders(name: string): Provider[] {
         metrics: PoolMetrics,
         service: HttpPoolService,
         coordinator?: ShutdownCoordinator,
-      ) => new HttpPoolClient(config, metrics, service.registry, coordinator),
+      ) =>
+        new HttpPoolClient(
+          config,
+          poolMetricsFor(metrics, config.poolMetrics),
+          service.registry,
+          coordinator,
+        ),
       inject: [
         HTTP_POOL_CONFIG,
         PoolMetrics,

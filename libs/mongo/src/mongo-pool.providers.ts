@@ -1,4 +1,9 @@
-import { createPoolConfigProvider, PoolMetrics, ShutdownCoordinator } from '@nest-pools/core';
+import {
+  createPoolConfigProvider,
+  PoolMetrics,
+  poolMetricsFor,
+  ShutdownCoordinator,
+} from '@nest-pools/core';
 import type { Provider } from '@nestjs/common';
 
 import { MONGO_POOL_DEFINITION, type MongoPoolConfig } from './config/index.js';
@@ -36,7 +41,13 @@ export function createMongoPoolProviders(name: string): Provider[] {
         metrics: PoolMetrics,
         service: MongoPoolService,
         coordinator?: ShutdownCoordinator,
-      ): MongoPoolInstance => new MongoPoolInstance(config, metrics, service.registry, coordinator),
+      ): MongoPoolInstance =>
+        new MongoPoolInstance(
+          config,
+          poolMetricsFor(metrics, config.poolMetrics),
+          service.registry,
+          coordinator,
+        ),
       inject: [
         getMongoPoolConfigToken(name),
         PoolMetrics,

@@ -2,6 +2,7 @@ import {
   createPoolConfigProvider,
   POOL_CONFIG_IMPORTS,
   PoolMetrics,
+  poolMetricsFor,
   PoolMetricsModule,
   ShutdownCoordinator,
 } from '@nest-pools/core';
@@ -40,7 +41,14 @@ export function createRedisPoolProviders(name: string): Provider[] {
         metrics: PoolMetrics,
         service: RedisPoolService,
         coordinator: ShutdownCoordinator | undefined,
-      ) => new RedisPoolInstance(name, config, metrics, service.registry, coordinator ?? undefined),
+      ) =>
+        new RedisPoolInstance(
+          name,
+          config,
+          poolMetricsFor(metrics, config.poolMetrics),
+          service.registry,
+          coordinator ?? undefined,
+        ),
       inject: [
         getRedisPoolConfigToken(name),
         PoolMetrics,

@@ -1,4 +1,3 @@
-import type { HttpService } from '@nestjs/axios';
 import { Redis } from 'ioredis';
 
 import type { RedisCommands } from '../redis/redis-commands.js';
@@ -28,17 +27,4 @@ export function connectionPerCommand(url: string): RedisCommands {
       once((c) => (c.eval as (...a: unknown[]) => Promise<unknown>)(...args)),
   };
   return commands as unknown as RedisCommands;
-}
-
-/**
- * Benchmarks only (`CODEBOT_BENCH_DEFEAT_POOLING=1`): every request of `http` asks for
- * `Connection: close`, so each one opens a new socket. Only the `http` transport
- * (`HTTP_TRANSPORT=http`) sends the header; the undici transport drops hop-by-hop headers.
- */
-export function closeEveryConnection(http: HttpService): HttpService {
-  http.axiosRef.interceptors.request.use((request) => {
-    request.headers.set('Connection', 'close');
-    return request;
-  });
-  return http;
 }

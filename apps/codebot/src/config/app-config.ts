@@ -83,8 +83,9 @@ export interface AppConfig {
   updateDedupeTtlMs: number;
   /**
    * Benchmarks only (`CODEBOT_BENCH_DEFEAT_POOLING=1`, refused when `APP_ENV=production`): every
-   * Redis command opens and quits its own connection, and GitHub requests ask for
-   * `Connection: close`, so `npm run bench -- load` can measure the app without pooling.
+   * Redis command of the cache and rate limit opens and quits its own connection, so
+   * `npm run bench -- load` can measure the app without pooling (with `MONGODB_MAX_POOL_SIZE=1`
+   * and `HTTP_KEEPALIVE_TIMEOUT=0` for the other two pools).
    * @default false
    */
   benchDefeatPooling: boolean;
@@ -158,8 +159,7 @@ export const APP_ENV_VARIABLES = {
   },
   CODEBOT_BENCH_DEFEAT_POOLING: {
     schema: z.literal('1'),
-    allowed:
-      '1 (benchmarks only: no Redis or GitHub connection reuse; refused when APP_ENV=production)',
+    allowed: '1 (benchmarks only: a Redis connection per command; refused when APP_ENV=production)',
   },
 } as const;
 

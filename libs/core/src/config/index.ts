@@ -31,6 +31,7 @@ export {
   type PoolField,
   type PoolFields,
   type PoolFieldValue,
+  poolMetricsField,
   type PoolOptionsOf,
   type PoolVariableMeta,
   type PoolVariableUnit,

@@ -359,6 +359,20 @@ export function operationMetricsField(env: string): PoolField<boolean, false> {
   });
 }
 
+/**
+ * `*_POOL_METRICS`: whether the pool records its metrics (connection counts, wait, use and create
+ * times, timeouts, errors, breaker state) on the application's registry. On by default; `false`
+ * leaves the pool out of `/metrics` entirely, e.g. to measure what recording costs.
+ */
+export function poolMetricsField(env: string): PoolField<boolean, true> {
+  return booleanField({
+    env,
+    default: true,
+    description:
+      "Pool metrics on the application's registry; false records and exports nothing for this pool.",
+  });
+}
+
 /** `*_BREAKER_ENABLED`: whether the pool's circuit breaker may open. On by default everywhere. */
 export function breakerEnabledField(env: string): PoolField<boolean, true> {
   return booleanField({

@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, register as globalRegistry, Registry } from 
 
 import { PoolError } from '../errors/pool.error.js';
 import { POOL_METRIC_NAMES, POOL_METRICS_REGISTRY } from './pool-metrics.constants.js';
-import { PoolMetrics } from './pool-metrics.js';
+import { PoolMetrics, poolMetricsFor } from './pool-metrics.js';
 import { PoolMetricsModule } from './pool-metrics.module.js';
 
 const EXPECTED: Record<keyof typeof POOL_METRIC_NAMES, { type: string; labels: string[] }> = {
@@ -197,5 +197,35 @@ describe('PoolMetricsModule', () => {
     first.get(PoolMetrics).leaks.inc({ pool_name: 'a', pool_system: 'redis' });
     expect(await other.metrics()).not.toContain('pool_name="a"');
     expect(await registry.metrics()).toContain('pool_leak_detections_total{pool_name="a"');
+  });
+});
+
+describe('PoolMetrics.silent / poolMetricsFor', () => {
+  it('takes every family write and records nothing on any registry', async () => {
+    const registry = new Registry();
+    const shared = new PoolMetrics(registry);
+    expect(poolMetricsFor(shared, true)).toBe(shared);
+    const silent = poolMetricsFor(shared, false);
+    expect(silent).not.toBe(shared);
+    const db = { db_client_connection_pool_name: 'p', db_system_name: 'redis' };
+    silent.connectionCount.set({ ...db, db_client_connection_state: 'idle' }, 3);
+    silent.waitTime.observe(db, 0.1);
+    silent.timeouts.inc(db);
+    silent.initPoolCounters('p', 'redis', { connectionPool: true, clearable: true });
+    silent.forgetPool('p');
+    const written = (await registry.getMetricsAsJSON()).flatMap((m) => m.values);
+    expect(written).toEqual([]);
+    expect(await silent.registry.getMetricsAsJSON()).toEqual([]);
+  });
+});
+
+describe('PoolMetrics.silent under the hot-path writers', () => {
+  it('lets OperationDurations observe without recording', async () => {
+    const { OperationDurations } = await import('./operation-durations.js');
+    const silent = PoolMetrics.silent();
+    const ops = new OperationDurations(silent, 'p', 'redis');
+    ops.series('get').observe(0.001);
+    ops.series('get').observe(0.002);
+    expect(await silent.registry.getMetricsAsJSON()).toEqual([]);
   });
 });

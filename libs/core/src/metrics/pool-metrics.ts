@@ -49,6 +49,26 @@ export type PoolLabel = 'pool_name' | 'pool_system';
 export type HttpServerLabel = 'pool_name' | 'server_address' | 'server_port';
 
 type Family = Gauge<string> | Counter<string> | Histogram<string>;
+
+/** The writes a family and each of its label sets (`labels(…)`) take. */
+const SILENT_WRITES = {
+  inc: () => undefined,
+  dec: () => undefined,
+  set: () => undefined,
+  observe: () => undefined,
+  remove: () => undefined,
+  reset: () => undefined,
+  zero: () => undefined,
+};
+
+/**
+ * What every family of {@link PoolMetrics.silent} is: each write (`inc`, `dec`, `set`, `observe`,
+ * `remove`, `reset`, `zero`, also on `labels(…)`) does nothing. Frozen and stateless.
+ */
+const SILENT_FAMILY = Object.freeze({
+  ...SILENT_WRITES,
+  labels: () => Object.freeze({ ...SILENT_WRITES }),
+});
 type FamilyClass = typeof Gauge | typeof Counter | typeof Histogram;
 
 /** prom-client keeps every label set of a family in `hashMap`; `forgetPool` walks it. */
@@ -241,6 +261,25 @@ export class PoolMetrics {
   }
 
   /**
+   * A `PoolMetrics` that records and exports nothing, for a pool whose metrics are turned off
+   * (`MONGODB_POOL_METRICS`, `REDIS_POOL_METRICS`, `HTTP_POOL_METRICS` = false): every family
+   * write is a no-op, nothing is put on the application's registry, and the pool's own work
+   * (leak detection, health statistics, the circuit breaker) goes on unchanged.
+   *
+   * @example
+   * const metrics = config.poolMetrics ? shared : PoolMetrics.silent();
+   */
+  static silent(): PoolMetrics {
+    const silent = Object.create(PoolMetrics.prototype) as PoolMetrics;
+    for (const key of Object.keys(POOL_METRIC_NAMES)) {
+      Object.defineProperty(silent, key, { value: SILENT_FAMILY });
+    }
+    Object.defineProperty(silent, 'families', { value: [] });
+    Object.defineProperty(silent, 'registry', { value: new Registry() });
+    return silent;
+  }
+
+  /**
    * Writes 0 to the counters of a new pool whose labels are all known up front (timeouts, leaks,
    * reconnects and, where the pool can be cleared, clears), so the series exists from the first
    * scrape: `increase()` and `rate()` then see the pool's first event, which they miss on a series
@@ -344,4 +383,15 @@ export class PoolMetrics {
     }
     return found as M;
   }
+}
+
+/**
+ * The metrics a pool writes to: the application's `metrics` when its `*_POOL_METRICS` setting is
+ * on, else a {@link PoolMetrics.silent} stand-in of its own.
+ *
+ * @param metrics the application's pool metrics
+ * @param enabled the pool's resolved `poolMetrics` setting
+ */
+export function poolMetricsFor(metrics: PoolMetrics, enabled: boolean): PoolMetrics {
+  return enabled ? metrics : PoolMetrics.silent();
 }

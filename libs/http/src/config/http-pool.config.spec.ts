@@ -19,6 +19,7 @@ const EVERY_VARIABLE: Array<[string, string, keyof HttpPoolConfig, unknown]> = [
   ['HTTP_DNS_CACHE_TTL', '0', 'dnsCacheTtlMs', 0],
   ['HTTP_MAX_REDIRECTS', '0', 'maxRedirects', 0],
   ['HTTP_USER_AGENT', 'codebot/1.0', 'userAgent', 'codebot/1.0'],
+  ['HTTP_POOL_METRICS', 'false', 'poolMetrics', false],
   ['HTTP_TRANSPORT', 'HTTP', 'transport', 'http'],
   ['HTTP_HEALTH_URL', 'http://127.0.0.1:8080/health', 'healthUrl', 'http://127.0.0.1:8080/health'],
   ['HTTP_HEALTH_TIMEOUT_MS', '400', 'healthTimeoutMs', 400],
@@ -159,7 +160,25 @@ describe('parseHttpPoolConfig', () => {
       breakerEnabled: true,
       breakerFailures: 5,
       breakerHalfOpenMs: 1000,
+      poolMetrics: true,
     } satisfies HttpPoolConfig);
+  });
+
+  it('takes HTTP_KEEPALIVE_TIMEOUT=0 as keep-alive off and names the variable for a negative one', () => {
+    expect(parseHttpPoolConfig({ HTTP_KEEPALIVE_TIMEOUT: '0' }).keepAliveTimeoutMs).toBe(0);
+    const issue = configErrorOf(() => parseHttpPoolConfig({ HTTP_KEEPALIVE_TIMEOUT: '-1' }))
+      .issues[0];
+    expect(issue?.variable).toBe('HTTP_KEEPALIVE_TIMEOUT');
+    expect(issue?.given).toBe('"-1"');
+    expect(issue?.allowed).toMatch(/0 = keep-alive off/);
+  });
+
+  it('takes HTTP_POOL_METRICS=false and refuses a value that is not a boolean', () => {
+    expect(parseHttpPoolConfig({ HTTP_POOL_METRICS: 'false' }).poolMetrics).toBe(false);
+    const issue = configErrorOf(() => parseHttpPoolConfig({ HTTP_POOL_METRICS: 'sometimes' }))
+      .issues[0];
+    expect([issue?.variable, issue?.given]).toEqual(['HTTP_POOL_METRICS', '"sometimes"']);
+    expect(issue?.allowed).toMatch(/boolean/);
   });
 
   it('takes headers as an option only, and lowers a preset per-host limit to a smaller total', () => {

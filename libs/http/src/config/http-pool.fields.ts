@@ -8,6 +8,7 @@ import {
   enumField,
   type PoolField,
   type PoolFields,
+  poolMetricsField,
   textField,
   urlField,
 } from '@nest-pools/core';
@@ -121,14 +122,17 @@ export const HTTP_POOL_FIELDS = {
   }),
   /**
    * Idle keep-alive sockets close after this; keep it below the upstream's keep-alive timeout.
-   * Env `HTTP_KEEPALIVE_TIMEOUT` (seconds).
+   * 0 turns keep-alive off: each request sends `Connection: close` on a new connection (for
+   * upstreams that mishandle reuse, and to measure what reuse is worth). Env
+   * `HTTP_KEEPALIVE_TIMEOUT` (seconds).
    * @default 4000
    */
   keepAliveTimeoutMs: durationField({
     env: 'HTTP_KEEPALIVE_TIMEOUT',
     envUnit: 'seconds',
     default: 4000,
-    minMs: 1,
+    minMs: 0,
+    zeroMeans: 'keep-alive off: every request opens its own connection and closes it',
     description: "Idle keep-alive sockets close after this; keep it below the upstream's.",
   }),
   /**
@@ -259,6 +263,13 @@ export const HTTP_POOL_FIELDS = {
     minMs: 1,
     description: 'How long closing the agents may take at shutdown.',
   }),
+  /**
+   * Record this client's metrics (request durations, open sockets, pending requests, retries,
+   * errors, breaker state) on the application's registry; `false` records and exports nothing
+   * for it. Env `HTTP_POOL_METRICS`.
+   * @default true
+   */
+  poolMetrics: poolMetricsField('HTTP_POOL_METRICS'),
   /**
    * Headers sent with every request (options only; values are masked when shown).
    * @default undefined

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 
 import { waitAtMost } from '@nest-pools/core';
 import type { AxiosAdapter, AxiosResponse } from 'axios';
-import axios, { AxiosError } from 'axios';
+import axios, { AxiosError, AxiosHeaders } from 'axios';
 
 import type { HttpPoolOriginStats } from '../interfaces/http-pool-stats.interface.js';
 import { withTlsHint } from './tls-errors.js';
@@ -28,7 +28,10 @@ export interface NodeHttpTransportOptions {
   poolLimit: number;
   /** Sockets per origin (`maxSockets`, also the idle sockets kept per origin). */
   limitPerHost: number;
-  /** Idle socket timeout (the agent's `timeout`); Node also honours `Keep-Alive: timeout=`. */
+  /**
+   * Idle socket timeout (the agent's `timeout`); Node also honours `Keep-Alive: timeout=`. 0: no
+   * reuse, every request sends `Connection: close`.
+   */
   keepAliveTimeoutMs: number;
   /** Longest silence on the socket during one attempt (axios's own per-request `timeout`). */
   readTimeoutMs: number;
@@ -52,7 +55,7 @@ export class NodeHttpTransport implements PooledTransport {
 
   constructor(private readonly options: NodeHttpTransportOptions) {
     const agentOptions: http.AgentOptions = {
-      keepAlive: true,
+      keepAlive: options.keepAliveTimeoutMs > 0,
       maxSockets: options.limitPerHost,
       maxTotalSockets: options.poolLimit,
       maxFreeSockets: options.limitPerHost,
@@ -94,6 +97,9 @@ export class NodeHttpTransport implements PooledTransport {
     try {
       const response: AxiosResponse = await this.stock({
         ...config,
+        ...(this.options.keepAliveTimeoutMs > 0
+          ? {}
+          : { headers: AxiosHeaders.from(config.headers).set('Connection', 'close') }),
         signal,
         cancelToken: undefined,
         // The caller's timeout is the total budget and is enforced above this transport.

@@ -37,7 +37,10 @@ export interface UndiciTransportOptions {
   connectTimeoutMs: number;
   /** Longest wait for response headers, and longest silence while reading the body; 0 disables. */
   readTimeoutMs: number;
-  /** Idle time after which a pooled socket is closed; also caps an upstream's longer hint. */
+  /**
+   * Idle time after which a pooled socket is closed; also caps an upstream's longer hint. 0: no
+   * reuse, every request asks for `Connection: close` (undici's `reset`) on a socket of its own.
+   */
   keepAliveTimeoutMs: number;
   /** DNS answers cached for this long (undici's `interceptors.dns`); 0 disables the cache. */
   dnsCacheTtlMs: number;
@@ -78,6 +81,10 @@ function originFigures(s: UndiciOriginStats): { connected: number; idle: number;
   const p = s;
   return { connected: p.connected, idle: p.free, pending: p.pending + p.queued };
 }
+
+/** Keep-alive off: each dispatch sends `Connection: close` and its socket closes after it. */
+const closeEach: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (options, handler) =>
+  dispatch({ ...options, reset: true }, handler);
 
 /**
  * Pooled transport on an undici {@link Agent}: `limitPerHost` connections per origin, a total
@@ -120,8 +127,9 @@ export class UndiciTransport implements PooledTransport {
         tlsConnect,
         options.allowH2 ? (socket, origin) => this.checkAlpn(socket, origin, options) : undefined,
       ),
-      keepAliveTimeout: options.keepAliveTimeoutMs,
-      keepAliveMaxTimeout: options.keepAliveTimeoutMs,
+      // undici refuses a keep-alive timeout of 0; with reuse off (below) it never applies.
+      keepAliveTimeout: Math.max(1, options.keepAliveTimeoutMs),
+      keepAliveMaxTimeout: Math.max(1, options.keepAliveTimeoutMs),
       keepAliveTimeoutThreshold: KEEP_ALIVE_THRESHOLD_MS,
       connectTimeout: options.connectTimeoutMs,
       headersTimeout: options.readTimeoutMs,
@@ -140,10 +148,11 @@ export class UndiciTransport implements PooledTransport {
       options,
       options.connectTimeoutMs,
     );
+    const reuse = options.keepAliveTimeoutMs > 0 ? this.agent : this.agent.compose(closeEach);
     const base =
       options.dnsCacheTtlMs > 0
-        ? this.agent.compose(interceptors.dns({ maxTTL: options.dnsCacheTtlMs }))
-        : this.agent;
+        ? reuse.compose(interceptors.dns({ maxTTL: options.dnsCacheTtlMs }))
+        : reuse;
     this.direct = base;
   }
 

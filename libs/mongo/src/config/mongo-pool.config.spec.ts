@@ -33,6 +33,7 @@ const EVERY_VARIABLE: Array<[string, string, keyof MongoPoolConfig, unknown]> = 
   ['MONGODB_BREAKER_FAILURES', '3', 'breakerFailures', 3],
   ['MONGODB_BREAKER_HALF_OPEN_MS', '2500', 'breakerHalfOpenMS', 2500],
   ['MONGODB_OPERATION_METRICS', 'true', 'operationMetrics', true],
+  ['MONGODB_POOL_METRICS', 'false', 'poolMetrics', false],
 ];
 
 describe('parseMongoPoolConfig', () => {
@@ -72,6 +73,7 @@ describe('parseMongoPoolConfig', () => {
       breakerFailures: 5,
       breakerHalfOpenMS: 1000,
       operationMetrics: false,
+      poolMetrics: true,
     } satisfies MongoPoolConfig);
   });
 

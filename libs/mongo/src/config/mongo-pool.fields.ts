@@ -8,6 +8,7 @@ import {
   listField,
   operationMetricsField,
   type PoolFields,
+  poolMetricsField,
   textField,
   urlField,
 } from '@nest-pools/core';
@@ -293,4 +294,11 @@ export const MONGO_POOL_FIELDS = {
    * @default false
    */
   operationMetrics: operationMetricsField('MONGODB_OPERATION_METRICS'),
+  /**
+   * Record this pool's metrics (connection counts, wait/use/create times, timeouts, errors,
+   * breaker state) on the application's registry; `false` records and exports nothing for it.
+   * Env `MONGODB_POOL_METRICS`.
+   * @default true
+   */
+  poolMetrics: poolMetricsField('MONGODB_POOL_METRICS'),
 } satisfies PoolFields;

@@ -36,6 +36,7 @@ const EVERY_VARIABLE: Array<[string, string, keyof RedisPoolConfig, unknown]> = 
   ['REDIS_FAIL_FAST', 'on', 'failFast', true],
   ['REDIS_BREAKER_ENABLED', 'off', 'breakerEnabled', false],
   ['REDIS_OPERATION_METRICS', 'true', 'operationMetrics', true],
+  ['REDIS_POOL_METRICS', 'false', 'poolMetrics', false],
   ['REDIS_BREAKER_FAILURES', '3', 'breakerFailures', 3],
   ['REDIS_BREAKER_HALF_OPEN_MS', '2500', 'breakerHalfOpenMs', 2500],
   [
@@ -108,6 +109,7 @@ describe('parseRedisPoolConfig', () => {
       breakerFailures: 5,
       breakerHalfOpenMs: 1000,
       operationMetrics: false,
+      poolMetrics: true,
     } satisfies RedisPoolConfig);
   });
 

@@ -9,6 +9,7 @@ import {
   hostListField,
   operationMetricsField,
   type PoolFields,
+  poolMetricsField,
   textField,
   urlField,
 } from '@nest-pools/core';
@@ -359,4 +360,11 @@ export const REDIS_POOL_FIELDS = {
    * @default false
    */
   operationMetrics: operationMetricsField('REDIS_OPERATION_METRICS'),
+  /**
+   * Record this pool's metrics (connection counts, wait/use/create times, timeouts, errors,
+   * breaker state) on the application's registry; `false` records and exports nothing for it.
+   * Env `REDIS_POOL_METRICS`.
+   * @default true
+   */
+  poolMetrics: poolMetricsField('REDIS_POOL_METRICS'),
 } satisfies PoolFields;
