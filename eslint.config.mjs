@@ -55,6 +55,7 @@ export default tseslint.config(
         setInterval: 'readonly',
         clearInterval: 'readonly',
         setImmediate: 'readonly',
+        fetch: 'readonly',
       },
     },
   },
