@@ -17,6 +17,7 @@ import { knob, markdownTable, startSession } from './lib/session.mjs';
 import { startStack } from './lib/stack.mjs';
 
 const KNEE_SHARE = 0.9;
+const WARM_UP_MS = 1000;
 const list = (name, fallback) => (process.env[name] ?? fallback).split(',').map((s) => s.trim());
 
 /** Percentile of a sorted array. */
@@ -202,11 +203,11 @@ export default async function run() {
               process.stderr.write(
                 `  ${label}  ${session.elapsedS()} s  ${done} ops  ${Math.round(done / ((performance.now() - started) / 1000))} ops/s\n`,
               );
-            // A short warm-up fills the pool up to what this concurrency uses.
+            // The warm-up opens the connections this concurrency uses (drivers open a few at a time).
             await closedLoop(
               setup.op,
               concurrency,
-              300,
+              WARM_UP_MS,
               () => undefined,
               () => undefined,
             );
