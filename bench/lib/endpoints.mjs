@@ -33,10 +33,18 @@ export const APPS = {
 /** The stack's proxy-set name of an app (no spaces). */
 export const stackName = (app) => app.replace(/\W+/g, '-');
 
-/** Starts `app` (a key of {@link APPS}) against its proxies; `extraEnv` wins over both. */
-export function startBenchApp(stack, app, extraEnv = {}, options = {}) {
+/**
+ * Starts `app` (a key of {@link APPS}) against the stack's proxy set `proxies` (by default the
+ * app's own); `extraEnv` wins over both.
+ */
+export function startBenchApp(
+  stack,
+  app,
+  extraEnv = {},
+  { proxies = stackName(app), ...options } = {},
+) {
   const { kind, env } = APPS[app];
-  return startApp(kind, commonEnv({ ...stack.envFor(stackName(app)), ...env, ...extraEnv }), {
+  return startApp(kind, commonEnv({ ...stack.envFor(proxies), ...env, ...extraEnv }), {
     label: app,
     ...options,
   });

@@ -28,7 +28,7 @@ export function progressLine(label) {
 /**
  * Runs autocannon against `url` with `connections` concurrent callers for `durationS` seconds
  * (or `amount` requests, stopped after `maxS` seconds at the latest). `requests` is autocannon's request list (method, path, headers, body,
- * setupRequest). `okStatuses` are the statuses that count as a success (others are errors).
+ * setupRequest); `onResponse(done)` sees the count after every answer. `okStatuses` are the statuses that count as a success (others are errors).
  */
 export async function runLoad({
   url,
@@ -40,6 +40,7 @@ export async function runLoad({
   label = '',
   timeoutS = 10,
   maxS = 600,
+  onResponse,
 }) {
   let done = 0;
   let windowStart = Date.now();
@@ -58,6 +59,7 @@ export async function runLoad({
   instance.on('response', () => {
     done++;
     windowCount++;
+    onResponse?.(done);
   });
   const ticker = setInterval(() => {
     const now = Date.now();
