@@ -17,7 +17,7 @@ import { loadChart, writeSvg } from './lib/charts.mjs';
 import { summarizeProfileDir } from './lib/cpu-profile.mjs';
 import { APPS, endpoints, seed, stackName, startBenchApp } from './lib/endpoints.mjs';
 import { runLoad } from './lib/load-runner.mjs';
-import { knob, markdownTable, startSession } from './lib/session.mjs';
+import { knob, markdownTable, printGoals, startSession } from './lib/session.mjs';
 import { newConnections, startStack } from './lib/stack.mjs';
 
 const list = (name, fallback) =>
@@ -48,7 +48,6 @@ export default async function run() {
       apps[name] = await startBenchApp(stack, name, {}, { cpuProfDir });
       session.track(() => apps[name].stop());
     }
-    const loadStartedMs = Date.now();
     const endpointsOf = Object.fromEntries(
       appNames.map((name) => [
         name,
@@ -71,6 +70,7 @@ export default async function run() {
       }
     }
 
+    const loadStartedMs = Date.now();
     const rows = [];
     const cells = latencies.length * wanted.length * concurrencies.length * appNames.length;
     for (const latencyMs of latencies) {
@@ -138,7 +138,8 @@ export default async function run() {
     if (profile) {
       for (const [name, dir] of Object.entries(profileDirs)) {
         await apps[name].stop();
-        profiles[name] = summarizeProfileDir(dir, { skipMs: 0 });
+        // The measured cells only: start-up, seeding and warm-up are left out.
+        profiles[name] = summarizeProfileDir(dir, { skipMs: loadStartedMs - apps[name].spawnedAt });
         rmSync(dir, { recursive: true, force: true });
       }
     }
@@ -149,9 +150,7 @@ export default async function run() {
       rows,
       ratios,
       goals,
-      ...(profile
-        ? { profiles, profileNote: `load from ${new Date(loadStartedMs).toISOString()}` }
-        : {}),
+      ...(profile ? { profiles } : {}),
     });
     if (!profile) {
       await writeSvg(session.file('load-throughput.svg'), await loadChart(rows, { metric: 'rps' }));
@@ -243,13 +242,7 @@ function printTables(rows, ratios, goals, appNames) {
       ]),
     ),
   );
-  console.log('\n### Goals\n');
-  console.log(
-    markdownTable(
-      ['goal', 'measured', 'met'],
-      goals.map((g) => [g.goal, g.value, g.met ? 'yes' : 'no']),
-    ),
-  );
+  printGoals(goals);
 }
 
 function groupCells(rows, appNames) {

@@ -10,7 +10,7 @@
 import { soakChart, writeSvg } from './lib/charts.mjs';
 import { endpoints, seed, startBenchApp } from './lib/endpoints.mjs';
 import { runLoad } from './lib/load-runner.mjs';
-import { knob, markdownTable, startSession } from './lib/session.mjs';
+import { knob, markdownTable, printGoals, startSession } from './lib/session.mjs';
 import { startStack } from './lib/stack.mjs';
 
 const SAMPLE_EVERY_MS = 5000;
@@ -213,13 +213,7 @@ export default async function run() {
         ],
       ),
     );
-    console.log('\n### Goals\n');
-    console.log(
-      markdownTable(
-        ['goal', 'measured', 'met'],
-        summary.goals.map((g) => [g.goal, g.value, g.met ? 'yes' : 'no']),
-      ),
-    );
+    printGoals(summary.goals);
     const path = session.writeJson({
       settings: { amount, warmupS, connections },
       summary,

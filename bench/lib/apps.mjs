@@ -46,6 +46,7 @@ export async function startApp(kind, env, { cpuProfDir, readyTimeoutMs = 60_000,
     mkdirSync(cpuProfDir, { recursive: true });
     execArgv.push('--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`);
   }
+  const spawnedAt = Date.now();
   const child = spawn(process.execPath, [...execArgv, ENTRY[kind]], {
     cwd: ROOT,
     env,
@@ -82,6 +83,8 @@ export async function startApp(kind, env, { cpuProfDir, readyTimeoutMs = 60_000,
     label: label ?? kind,
     pid: child.pid,
     port,
+    /** `Date.now()` when the process was spawned (its CPU profile starts about then). */
+    spawnedAt,
     url: `http://127.0.0.1:${port}`,
     output: () => output,
     /** SIGTERM (the app's graceful shutdown, which also writes the CPU profile), SIGKILL after 20 s. */

@@ -8,6 +8,7 @@ import { serveIpc } from './ipc.mjs';
 const server = await MongoWireServer.create({ port: 0 });
 
 serveIpc({
+  commands: () => server.commandsSeen,
   async restart() {
     await server.stop();
     await server.start();

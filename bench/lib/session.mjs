@@ -105,3 +105,14 @@ export function median(values) {
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/** Prints a bench's goals (`{ goal, value, met }`) as a Markdown table under `title`. */
+export function printGoals(goals, title = 'Goals') {
+  console.log(`\n### ${title}\n`);
+  console.log(
+    markdownTable(
+      ['goal', 'measured', 'met'],
+      goals.map((g) => [g.goal, g.value, g.met ? 'yes' : 'no']),
+    ),
+  );
+}

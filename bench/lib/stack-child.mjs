@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 
 import { startFaultProxy, startRedis } from '@nest-pools/testing';
+import { Redis } from 'ioredis';
 
 import { GitHubStandIn } from '../../apps/codebot/dist/dev/github-stand-in.js';
 import { TelegramStandIn } from '../../apps/codebot/dist/dev/telegram-stand-in.js';
@@ -17,6 +18,12 @@ const telegramToken = process.env.BENCH_TELEGRAM_TOKEN ?? '100000:bench-token';
 
 const mongo = await forkWithIpc(fileURLToPath(new URL('./mongo-child.mjs', import.meta.url)));
 const redis = await startRedis();
+// Straight to redis-server (no proxy), for INFO only; it reconnects by itself after a restart.
+const redisAdmin = new Redis(redis.port, '127.0.0.1', {
+  lazyConnect: false,
+  maxRetriesPerRequest: 1,
+});
+redisAdmin.on('error', () => undefined);
 const github = new GitHubStandIn();
 const telegram = new TelegramStandIn(telegramToken);
 await Promise.all([github.start(), telegram.start()]);
@@ -64,6 +71,7 @@ function counts() {
 let stopping;
 async function stopAll() {
   stopping ??= (async () => {
+    redisAdmin.disconnect();
     await Promise.all(all().map((proxy) => proxy.close()));
     await Promise.all([redis.stop(), mongo.stop(), github.close(), telegram.close()]);
   })();
@@ -75,6 +83,18 @@ serveIpc({
     await Promise.all(all().map((proxy) => (ms > 0 ? proxy.latency(ms) : proxy.heal())));
   },
   counts,
+  /** Health pings each server has answered: MongoDB `ping`, Redis PING, `GET /` on the stand-ins. */
+  async pings() {
+    const commands = await mongo.call('commands');
+    const stats = await redisAdmin.info('commandstats');
+    const redisPings = Number(/cmdstat_ping:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+    return {
+      mongo: commands.ping ?? 0,
+      redis: redisPings,
+      github: github.requestsSeen()['GET /'] ?? 0,
+      telegram: telegram.requestsSeen()['GET /'] ?? 0,
+    };
+  },
   async 'restart-redis'() {
     await redis.restart();
   },

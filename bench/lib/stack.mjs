@@ -19,6 +19,8 @@ export async function startStack(apps) {
     latency: (ms) => stack.call('latency', { ms }),
     /** `{ app: { mongo: { total, open }, redis: …, github: …, telegram: … } }`. */
     counts: () => stack.call('counts'),
+    /** `{ mongo, redis, github, telegram }`: health pings each server answered so far. */
+    pings: () => stack.call('pings'),
     restartRedis: () => stack.call('restart-redis'),
     restartMongo: () => stack.call('restart-mongo'),
     pids: () => ({ stack: stack.child.pid, redis: info.redisPid }),

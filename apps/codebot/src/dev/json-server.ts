@@ -30,12 +30,20 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 export abstract class LocalJsonServer {
   private server?: Server;
   private baseUrl?: string;
+  private readonly requests = new Map<string, number>();
+
+  /** Requests received so far, by method and path without the query (`GET /`), e.g. to count health probes. */
+  requestsSeen(): Record<string, number> {
+    return Object.fromEntries(this.requests);
+  }
 
   protected abstract handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 
   /** Starts listening; returns the base URL (`http://127.0.0.1:<port>`). */
   async start(port = 0, host = '127.0.0.1'): Promise<string> {
     const server = createServer((req, res) => {
+      const key = `${req.method ?? 'GET'} ${(req.url ?? '/').split('?')[0]}`;
+      this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
       this.handle(req, res).catch((error: unknown) => {
         if (!res.headersSent) sendJson(res, 500, { ok: false, description: String(error) });
         else res.destroy();
