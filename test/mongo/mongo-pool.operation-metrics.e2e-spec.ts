@@ -119,4 +119,25 @@ describe('MongoDB per-operation metrics', () => {
       await booted.close();
     }
   });
+
+  it('records no metric at all for a pool with pool metrics off (MONGODB_POOL_METRICS=false)', async () => {
+    const booted = await bootPool({
+      url: backend.url('opoff'),
+      minPoolSize: 2,
+      operationMetrics: true,
+      poolMetrics: false,
+      ignoreEnv: true,
+    });
+    try {
+      const Item = booted.pool.connection.model('Item', new Schema({ n: Number }), 'items');
+      await Item.create({ n: 1 });
+      await Item.find({}).lean();
+      expect((await healthStatus(booted.health)).status).toBe('up');
+      const registry = booted.app.get<Registry>(POOL_METRICS_REGISTRY);
+      const series = (await registry.getMetricsAsJSON()).flatMap((m) => m.values);
+      expect(series).toEqual([]);
+    } finally {
+      await booted.close();
+    }
+  });
 });

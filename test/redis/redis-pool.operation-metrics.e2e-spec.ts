@@ -34,6 +34,13 @@ describe('Redis per-operation metrics (real redis-server)', () => {
           maxConnections: 1,
         },
         { name: 'quiet', url: redis.url, healthCheckIntervalMs: 0 },
+        {
+          name: 'unmetered',
+          url: redis.url,
+          healthCheckIntervalMs: 0,
+          operationMetrics: true,
+          poolMetrics: false,
+        },
       ],
     });
     pools = harness.pools;
@@ -112,5 +119,19 @@ describe('Redis per-operation metrics (real redis-server)', () => {
     await quiet.set('q', '1');
     await quiet.get('q');
     expect((await operations(harness, 'quiet')).size).toBe(0);
+  });
+
+  it('records no metric of a pool with pool metrics off (REDIS_POOL_METRICS=false)', async () => {
+    await (pools.getClient('unmetered') as Redis).set('off:k', 'v');
+    await pools.withConnection('unmetered', (conn) => conn.get('off:k'));
+    const labelled = (await harness.registry.getMetricsAsJSON())
+      .flatMap((m) => m.values)
+      .filter(
+        (v) =>
+          v.labels['pool_name'] === 'unmetered' ||
+          v.labels['db_client_connection_pool_name'] === 'unmetered',
+      );
+    expect(labelled).toEqual([]);
+    expect((await operations(harness, 'timed')).size).toBeGreaterThan(0);
   });
 });
