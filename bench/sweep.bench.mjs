@@ -4,7 +4,9 @@
 // are a closed loop in this process on the pool modules themselves (a findOne, a GET on a
 // dedicated connection, a GET to the GitHub stand-in); the servers run in the stack's child
 // processes. Per cell: throughput, p99, the mean wait for a connection and the timeouts. The knee
-// of a curve is the smallest pool size that reaches 90 % of that curve's best throughput.
+// of a curve is the smallest pool size that reaches 90 % of that curve's best throughput. Each
+// pool starts at its size (min = max), so the sweep measures the size, not how fast it grows;
+// circuit breakers are off, so a saturated pool shows its timeouts instead of failing fast.
 //
 // Knobs: SWEEP_CELL_MS (measured time per cell, default 1500), SWEEP_POOLS (e.g. "mongo"),
 // SWEEP_SIZES (e.g. "1,10,100"), SWEEP_CONCURRENCY, SWEEP_LATENCIES.
@@ -104,14 +106,17 @@ export default async function run() {
           mongo.MongoPoolModule.forRoot({
             url: env.MONGODB_URL,
             maxPoolSize: size,
-            minPoolSize: 0,
+            minPoolSize: size,
             waitQueueTimeoutMS: 2000,
+            breakerEnabled: false,
           }),
         );
         const app = await NestFactory.createApplicationContext(mod, { logger: false });
         const connection = app.get(mongo.getMongoPoolToken());
         const collection = connection.collection('sweep');
         await collection.updateOne({ _id: 'k' }, { $set: { v: 1 } }, { upsert: true });
+        const pools = app.get(mongo.MongoPoolService);
+        await filled(async () => (await pools.getPoolStats()).current, size);
         return {
           app,
           op: () => collection.findOne({ _id: 'k' }),
@@ -128,12 +133,14 @@ export default async function run() {
           redis.RedisPoolModule.forRoot({
             url: env.REDIS_URL,
             maxConnections: size,
-            minConnections: 0,
+            minConnections: size,
             acquireTimeoutMs: 2000,
+            breakerEnabled: false,
           }),
         );
         const app = await NestFactory.createApplicationContext(mod, { logger: false });
         const service = app.get(redis.RedisPoolService);
+        await filled(() => service.getPoolStats().created, size);
         return {
           app,
           op: () => service.withConnection('default', (c) => c.get('sweep')),
@@ -153,6 +160,7 @@ export default async function run() {
             poolLimit: Math.max(size, 100),
             retries: 0,
             timeoutTotalMs: 2000,
+            breakerEnabled: false,
           }),
         );
         const app = await NestFactory.createApplicationContext(mod, { logger: false });
@@ -179,6 +187,18 @@ export default async function run() {
         };
       },
     };
+
+    /**
+     * Waits (10 s at most) until the pool holds `size` connections: pools start at their size
+     * (`min` = `max`), opened on loopback before any latency is added, so a cell measures the
+     * size and not how fast a driver grows its pool.
+     */
+    async function filled(count, size) {
+      const until = Date.now() + 10_000;
+      while ((await count()) < size && Date.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
 
     function moduleOf(poolModule) {
       class SweepModule {}

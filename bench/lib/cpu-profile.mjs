@@ -13,9 +13,20 @@ function shortUrl(url) {
   return project >= 0 ? path.slice(project + 1) : path.replace(/^node:/, 'node:');
 }
 
+/** The package a short URL belongs to: `pkg` or `@scope/pkg`, `libs/x`, `apps/x`, `node:`, native. */
+function packageOf(where) {
+  if (where.startsWith('(')) return 'V8 / native';
+  if (where.startsWith('node:')) return 'node: internals';
+  const parts = where.split('/');
+  if (parts[0] === 'libs' || parts[0] === 'apps' || parts[0] === 'bench')
+    return `${parts[0]}/${parts[1]}`;
+  return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+}
+
 /**
  * Self time per function of one `.cpuprofile`, skipping the first `skipMs` of the profile (the
- * app's start-up). Returns `{ totalMs, top: [{ fn, where, selfMs, percent }] }`.
+ * app's start-up). Returns `{ totalMs, top: [{ fn, where, selfMs, percent }], packages: [{ name,
+ * selfMs, percent }] }` (packages: self time summed per npm package, project lib or Node itself).
  */
 export function topSelfTime(profile, { skipMs = 0, limit = 12 } = {}) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -46,7 +57,20 @@ export function topSelfTime(profile, { skipMs = 0, limit = 12 } = {}) {
         percent: Math.round((1000 * us) / total) / 10,
       };
     });
-  return { totalMs: Math.round(total / 1000), top };
+  const perPackage = new Map();
+  for (const [key, us] of self) {
+    const name = packageOf(key.split('\t')[1]);
+    perPackage.set(name, (perPackage.get(name) ?? 0) + us);
+  }
+  const packages = [...perPackage.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 2 * limit)
+    .map(([name, us]) => ({
+      name,
+      selfMs: Math.round(us / 1000),
+      percent: Math.round((1000 * us) / total) / 10,
+    }));
+  return { totalMs: Math.round(total / 1000), top, packages };
 }
 
 /** {@link topSelfTime} of the newest `.cpuprofile` in `dir`. */
