@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { processCpuMs } from './lib/apps.mjs';
 import { loadChart, writeSvg } from './lib/charts.mjs';
 import { summarizeProfileDir } from './lib/cpu-profile.mjs';
 import { APPS, endpoints, seed, stackName, startBenchApp } from './lib/endpoints.mjs';
@@ -81,6 +82,7 @@ export default async function run() {
         for (const concurrency of concurrencies) {
           for (const name of appNames) {
             const before = await stack.counts();
+            const cpuBefore = processCpuMs(apps[name].pid);
             const result = await runLoad({
               url: apps[name].url,
               connections: concurrency,
@@ -88,6 +90,7 @@ export default async function run() {
               ...endpointsOf[name][endpoint],
               label: `[${rows.length + 1}/${cells}] +${latencyMs} ms ${endpoint} @${concurrency} ${name}`,
             });
+            const cpuMs = processCpuMs(apps[name].pid) - cpuBefore;
             const opened = newConnections(before, await stack.counts())[stackName(name)];
             rows.push({
               app: name,
@@ -101,6 +104,8 @@ export default async function run() {
               errors: result.errors,
               requests: result.requests,
               newConnections: opened,
+              // The app's CPU (all its threads) per answer: what caps req/s once a core is full.
+              cpuMsPerRequest: Math.round((cpuMs / Math.max(1, result.requests)) * 1000) / 1000,
             });
           }
         }
@@ -130,6 +135,10 @@ export default async function run() {
             vsAnchors: ratio(ours.reqPerSec, anchors.reqPerSec),
             vsDefeated: ratio(ours.reqPerSec, defeated.reqPerSec),
             p99Ms: { 'nest-pools': ours.p99Ms, anchors: anchors.p99Ms, defeated: defeated.p99Ms },
+            cpuMsPerRequest: {
+              'nest-pools': ours.cpuMsPerRequest,
+              anchors: anchors.cpuMsPerRequest,
+            },
           });
         }
       }
@@ -240,6 +249,7 @@ function printTables(rows, ratios, goals, appNames) {
         '× anchors',
         '× pooling defeated',
         'p99 nest-pools / anchors (ms)',
+        'app CPU ms per request nest-pools / anchors',
       ],
       ratios.map((r) => [
         `+${r.latencyMs} ms`,
@@ -248,6 +258,7 @@ function printTables(rows, ratios, goals, appNames) {
         r.vsAnchors,
         r.vsDefeated,
         `${r.p99Ms['nest-pools']} / ${r.p99Ms.anchors}`,
+        `${r.cpuMsPerRequest['nest-pools']} / ${r.cpuMsPerRequest.anchors}`,
       ]),
     ),
   );

@@ -3,7 +3,7 @@
 // prints `CODEBOT_READY port=<n>` when it serves, and can write a CPU profile (--cpu-prof).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -96,4 +96,18 @@ export async function startApp(kind, env, { cpuProfDir, readyTimeoutMs = 60_000,
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * CPU time (user + system, all threads: GC and libuv helpers included) process `pid` has used so
+ * far, in ms, from /proc (Linux); undefined elsewhere.
+ */
+export function processCpuMs(pid) {
+  try {
+    // Fields after the command name: state is the 1st, utime the 12th, stime the 13th (ticks).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
 }
