@@ -5,11 +5,14 @@ import autocannon from 'autocannon';
 
 const round = (n, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-/** A progress line on stderr: rewritten in place on a terminal, one line every 5 s otherwise. */
+/**
+ * A progress line on stderr: rewritten in place on a terminal; otherwise one line every 5 s and a
+ * last one when the run ends.
+ */
 export function progressLine(label) {
   const tty = process.stderr.isTTY;
   const started = Date.now();
-  let lastPrinted = 0;
+  let lastPrinted = started;
   return {
     update(text, force = false) {
       const now = Date.now();
@@ -19,8 +22,9 @@ export function progressLine(label) {
       if (tty) process.stderr.write(`\r\x1b[2K${line}`);
       else process.stderr.write(`${line}\n`);
     },
-    done() {
+    done(text) {
       if (tty) process.stderr.write('\r\x1b[2K');
+      else if (text) this.update(text, true);
     },
   };
 }
@@ -68,8 +72,14 @@ export async function runLoad({
       windowStart = now;
       windowCount = 0;
     }
-    progress.update(`${done.toLocaleString('en-US')} requests  ${Math.round(rate)} req/s`);
+    progress.update(line());
   }, 250);
+  const runStarted = Date.now();
+  // Before the first full second the rate so far stands in for the last second's.
+  const line = () => {
+    const current = rate || (done * 1000) / Math.max(1, Date.now() - runStarted);
+    return `${done.toLocaleString('en-US')} requests  ${Math.round(current)} req/s`;
+  };
   const backstop = setTimeout(() => instance.stop(), ((durationS ?? maxS) + timeoutS + 5) * 1000);
   const result = await new Promise((resolve, reject) => {
     instance.once('done', resolve);
@@ -77,7 +87,7 @@ export async function runLoad({
   }).finally(() => {
     clearInterval(ticker);
     clearTimeout(backstop);
-    progress.done();
+    progress.done(`${line()} (done)`);
   });
   return summarize(result, okStatuses);
 }
