@@ -89,6 +89,7 @@ export function loadChart(rows, { metric }) {
  */
 export function sweepChart(rows, knees, { metric }) {
   const sizes = [...new Set(rows.map((r) => r.poolSize))].sort((a, b) => a - b);
+  const callers = [...new Set(rows.map((r) => r.concurrency))].sort((a, b) => a - b);
   const label = (r) => ({ ...r, added: `+${r.latencyMs} ms`, callers: `${r.concurrency} callers` });
   return renderSvg({
     title: `Pool-size sweep: ${metric === 'p99' ? 'p99 latency' : 'throughput'} (knee marked)`,
@@ -96,6 +97,7 @@ export function sweepChart(rows, knees, { metric }) {
     data: {
       values: rows.map((r) => ({
         ...label(r),
+        labelRow: callers.indexOf(r.concurrency),
         isKnee: knees.some(
           (k) =>
             k.pool === r.pool &&
@@ -107,7 +109,7 @@ export function sweepChart(rows, knees, { metric }) {
     },
     facet: latencyFacet('pool'),
     spec: {
-      width: 170,
+      width: 220,
       height: 130,
       layer: [
         {
@@ -117,7 +119,7 @@ export function sweepChart(rows, knees, { metric }) {
               field: 'poolSize',
               type: 'quantitative',
               title: 'pool size',
-              scale: { type: 'log', domain: [sizes[0], sizes.at(-1)] },
+              scale: { type: 'log', domain: [sizes[0], sizes.at(-1)], nice: false },
               axis: { values: sizes },
             },
             y: metricAxis(metric, 'ops'),
@@ -136,11 +138,13 @@ export function sweepChart(rows, knees, { metric }) {
           transform: [
             { filter: 'datum.isKnee' },
             { calculate: "'knee ' + datum.poolSize", as: 'kneeLabel' },
+            // One label row per concurrency, so two knees at nearby sizes do not overprint.
+            { calculate: '2 + 12 * datum.labelRow', as: 'labelY' },
           ],
           mark: { type: 'text', align: 'left', dx: 3, dy: -4, fontSize: 10, baseline: 'top' },
           encoding: {
             x: { field: 'poolSize', type: 'quantitative' },
-            y: { value: 2 },
+            y: { field: 'labelY', type: 'quantitative', scale: null },
             text: { field: 'kneeLabel', type: 'nominal' },
             color: { field: 'callers', type: 'nominal' },
           },
