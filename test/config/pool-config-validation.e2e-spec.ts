@@ -660,7 +660,7 @@ describe('poolEnvVariableNames', () => {
     expect(poolEnvVariableNames('http')).toEqual(
       expect.arrayContaining(['AIOHTTP_POOL_LIMIT', 'REQUESTS_RETRY_BACKOFF']),
     );
-    expect(poolEnvVariableNames('redis')).toHaveLength(2 + 30);
+    expect(poolEnvVariableNames('redis')).toHaveLength(2 + 31);
   });
 
   it('is enough to reproduce every issue from a filtered env', () => {
