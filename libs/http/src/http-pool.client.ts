@@ -18,7 +18,6 @@ import {
   HTTP_POOL_DEGRADED_ERROR_RATIO,
   HTTP_POOL_ERROR_MIN_SAMPLES,
   HTTP_POOL_ERROR_WINDOW_MS,
-  HTTP_POOL_GAUGE_REFRESH_MS,
   HTTP_POOL_HEALTH_CACHE_TTL_MS,
   HTTP_SHUTDOWN_ORDER,
   HTTP_SHUTDOWN_PHASE,
@@ -82,7 +81,7 @@ export class HttpPoolClient extends PoolLifecycle {
   private readonly window = new ErrorWindow(HTTP_POOL_ERROR_WINDOW_MS);
   private readonly health: SharedHealthCheck<HttpPoolHealthDetails>;
   private readonly probe: AxiosInstance;
-  private readonly gaugeTimer: NodeJS.Timeout;
+  private readonly stopGaugeRefresh: () => void;
   private closing: Promise<void> | undefined;
 
   /**
@@ -184,8 +183,14 @@ export class HttpPoolClient extends PoolLifecycle {
           ? 'degraded'
           : 'up',
     });
-    this.gaugeTimer = setInterval(() => this.refreshGauges(), HTTP_POOL_GAUGE_REFRESH_MS);
-    this.gaugeTimer.unref();
+    // The socket gauges are read off the transport whenever either is scraped, so they are
+    // exact at that moment (one refresh writes both).
+    const refresh = () => this.refreshGauges();
+    const stops = [
+      metrics.onCollect(metrics.httpOpenConnections, refresh),
+      metrics.onCollect(metrics.httpPendingRequests, refresh),
+    ];
+    this.stopGaugeRefresh = () => stops.forEach((stop) => stop());
     const proxy = this.transport.proxySummary?.();
     if (proxy) {
       const noProxy = proxy.noProxy ? `; direct for ${proxy.noProxy}` : '';
@@ -259,13 +264,13 @@ export class HttpPoolClient extends PoolLifecycle {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      clearInterval(this.gaugeTimer);
       const started = Date.now();
       await Promise.all([
         this.transport.close(this.config.shutdownTimeoutMs),
         this.probeTransport.close(this.config.shutdownTimeoutMs),
       ]);
       this.refreshGauges();
+      this.stopGaugeRefresh();
       this.logger.log(`closed in ${Date.now() - started} ms`);
     })();
     return this.closing;

@@ -7,9 +7,6 @@ export const HTTP_POOL_MODULE_OPTIONS = 'nest-pools:HttpPoolModuleOptions';
 /** Module-local token of the resolved {@link HttpPoolConfig} of one `HttpPoolModule` import. */
 export const HTTP_POOL_CONFIG = 'nest-pools:HttpPoolConfig';
 
-/** How often socket gauges (`http_client_open_connections`, pending requests) are refreshed. */
-export const HTTP_POOL_GAUGE_REFRESH_MS = 1000;
-
 /** Span of recent attempts behind the pool-level health (error ratio). */
 export const HTTP_POOL_ERROR_WINDOW_MS = 60_000;
 

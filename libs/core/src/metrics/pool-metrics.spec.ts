@@ -162,6 +162,62 @@ describe('PoolMetrics', () => {
   });
 });
 
+describe('PoolMetrics.onCollect', () => {
+  const labels = { pool_name: 'p', server_address: 'h', server_port: '1' };
+
+  it('writes the gauge when it is scraped, for every instance on the registry, until removed', async () => {
+    const registry = new Registry();
+    const first = new PoolMetrics(registry);
+    const second = new PoolMetrics(registry);
+    let open = 0;
+    let queued = 0;
+    const stopOpen = first.onCollect(first.httpPendingRequests, () =>
+      first.httpPendingRequests.set({ ...labels, pool_name: 'a' }, open),
+    );
+    second.onCollect(second.httpPendingRequests, () =>
+      second.httpPendingRequests.set({ ...labels, pool_name: 'b' }, queued),
+    );
+    open = 3;
+    queued = 5;
+    let text = await registry.metrics();
+    expect(text).toContain(
+      'http_client_pending_requests{pool_name="a",server_address="h",server_port="1"} 3',
+    );
+    expect(text).toContain(
+      'http_client_pending_requests{pool_name="b",server_address="h",server_port="1"} 5',
+    );
+    stopOpen();
+    open = 7;
+    queued = 6;
+    text = await registry.metrics();
+    expect(text).toContain('pool_name="a",server_address="h",server_port="1"} 3');
+    expect(text).toContain('pool_name="b",server_address="h",server_port="1"} 6');
+  });
+
+  it('keeps the scrape going when one hook throws', async () => {
+    const registry = new Registry();
+    const metrics = new PoolMetrics(registry);
+    metrics.onCollect(metrics.httpPendingRequests, () => {
+      throw new Error('pool gone');
+    });
+    metrics.onCollect(metrics.httpPendingRequests, () =>
+      metrics.httpPendingRequests.set(labels, 2),
+    );
+    await expect(registry.metrics()).resolves.toContain(
+      'http_client_pending_requests{pool_name="p",server_address="h",server_port="1"} 2',
+    );
+  });
+
+  it('does nothing on a silent instance', async () => {
+    const silent = PoolMetrics.silent();
+    let calls = 0;
+    const stop = silent.onCollect(silent.httpPendingRequests, () => calls++);
+    await silent.registry.metrics();
+    stop();
+    expect(calls).toBe(0);
+  });
+});
+
 describe('PoolMetricsModule', () => {
   @Module({ imports: [PoolMetricsModule] })
   class RedisLikeModule {}

@@ -71,6 +71,10 @@ const SILENT_FAMILY = Object.freeze({
 });
 type FamilyClass = typeof Gauge | typeof Counter | typeof Histogram;
 
+/** Hooks {@link PoolMetrics.onCollect} runs when a family is read, kept on the family itself. */
+const COLLECT_HOOKS = Symbol('nest-pools.collect-hooks');
+type CollectingFamily = { [COLLECT_HOOKS]?: Set<() => void>; collect?: () => void };
+
 /** prom-client keeps every label set of a family in `hashMap`; `forgetPool` walks it. */
 interface LabelSetStore {
   hashMap?: Record<string, { labels?: Record<string, unknown> } | undefined>;
@@ -302,6 +306,41 @@ export class PoolMetrics {
     }
     this.reconnects.inc(pool, 0);
     if (kinds.clearable) this.poolCleared.inc(pool, 0);
+  }
+
+  /**
+   * Runs `refresh` each time `family` is read (a scrape, `registry.metrics()`), so a gauge that
+   * mirrors a pool's state is exact at the moment it is exported instead of as of the last timer
+   * tick. Every `PoolMetrics` on the same registry shares the family and its hooks; a hook that
+   * throws is skipped for that read. On a {@link PoolMetrics.silent} instance it does nothing.
+   *
+   * @param family one of this instance's families
+   * @param refresh writes the family's current values
+   * @returns removes the hook (call it when the pool closes)
+   */
+  onCollect(family: Gauge<string>, refresh: () => void): () => void {
+    if (!this.families.includes(family)) return () => undefined;
+    const target = family as unknown as CollectingFamily;
+    let hooks = target[COLLECT_HOOKS];
+    if (hooks === undefined) {
+      const all = new Set<() => void>();
+      hooks = all;
+      target[COLLECT_HOOKS] = all;
+      target.collect = () => {
+        for (const hook of all) {
+          try {
+            hook();
+          } catch {
+            // A failing pool must not fail the whole scrape; its gauges keep their last values.
+          }
+        }
+      };
+    }
+    const own = hooks;
+    own.add(refresh);
+    return () => {
+      own.delete(refresh);
+    };
   }
 
   /**
