@@ -84,7 +84,7 @@ export default async function run() {
         label: `storm ${name} @${connections}`,
       });
       const during = diff(before, await stack.pings());
-      // In-app time (CodeBot's request histogram, from its middleware to the answer): the share
+      // In-app time (CodeBot's request histogram, from the request's arrival to the answer): the share
       // of storm requests handled within 5 and 10 ms, queueing before the handler excluded.
       let inApp;
       if (bucketsBefore) {

@@ -9,12 +9,7 @@ import { getHttpPoolToken, HttpPoolModule } from '@nest-pools/http';
 import { MongoPoolModule } from '@nest-pools/mongo';
 import { getRedisPoolToken, RedisPoolModule } from '@nest-pools/redis';
 import type { HttpService } from '@nestjs/axios';
-import {
-  type DynamicModule,
-  type MiddlewareConsumer,
-  Module,
-  type NestModule,
-} from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER } from '@nestjs/core';
 import { getModelToken, MongooseModule } from '@nestjs/mongoose';
@@ -39,7 +34,7 @@ import { HealthController } from './health/health.controller.js';
 import { HealthGauges } from './health/health-gauges.js';
 import { StartupState } from './health/startup-state.js';
 import { AppMetrics } from './metrics/app-metrics.service.js';
-import { HttpMetricsMiddleware } from './metrics/http-metrics.middleware.js';
+import { HttpServerMetrics } from './metrics/http-server-metrics.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { MetricsServer } from './metrics/metrics-server.js';
 import { EmbeddedShutdown } from './shutdown/embedded-shutdown.service.js';
@@ -85,7 +80,7 @@ export interface AppModuleOptions {
  * const app = await NestFactory.create(AppModule.register({ config }));
  */
 @Module({})
-export class AppModule implements NestModule {
+export class AppModule {
   /** Builds the application module from validated settings. */
   static register({
     config,
@@ -177,14 +172,11 @@ export class AppModule implements NestModule {
         StartupState,
         HealthGauges,
         AppMetrics,
+        HttpServerMetrics,
         MetricsServer,
         EmbeddedShutdown,
         TracingShutdown,
       ],
     };
-  }
-
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HttpMetricsMiddleware).forRoutes('{*splat}');
   }
 }

@@ -1,4 +1,5 @@
 export * from './interfaces/shutdown-module-options.interface.js';
+export { type HttpRequestEmitter, isHttpRequestEmitter } from './keep-alive-drain.js';
 export * from './readiness-state.js';
 export * from './shutdown.constants.js';
 export * from './shutdown.module.js';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** The part of a Node HTTP(S) server the drain uses. */
-export interface DrainableHttpServer {
+/** The part of a Node HTTP(S) server that request observers listen on. */
+export interface HttpRequestEmitter {
   prependListener(
     event: 'request',
     listener: (req: IncomingMessage, res: ServerResponse) => void,
@@ -10,16 +10,24 @@ export interface DrainableHttpServer {
     event: 'request',
     listener: (req: IncomingMessage, res: ServerResponse) => void,
   ): unknown;
+}
+
+/** True when `server` emits Node's `request` events (a Node HTTP(S) server). */
+export function isHttpRequestEmitter(server: unknown): server is HttpRequestEmitter {
+  const s = server as Partial<Record<keyof HttpRequestEmitter, unknown>> | null | undefined;
+  return typeof s?.prependListener === 'function' && typeof s.removeListener === 'function';
+}
+
+/** The part of a Node HTTP(S) server the drain uses. */
+export interface DrainableHttpServer extends HttpRequestEmitter {
   closeIdleConnections(): void;
 }
 
 /** True when `server` is a Node HTTP(S) server whose keep-alive sockets can be drained. */
 export function isDrainableHttpServer(server: unknown): server is DrainableHttpServer {
-  const s = server as Partial<Record<keyof DrainableHttpServer, unknown>> | null | undefined;
   return (
-    typeof s?.prependListener === 'function' &&
-    typeof s.removeListener === 'function' &&
-    typeof s.closeIdleConnections === 'function'
+    isHttpRequestEmitter(server) &&
+    typeof (server as Partial<DrainableHttpServer>).closeIdleConnections === 'function'
   );
 }
 
@@ -71,12 +79,21 @@ export class KeepAliveDrain {
   private readonly onRequest = (_req: IncomingMessage, res: ServerResponse): void => {
     if (this.phase !== 'serving') res.shouldKeepAlive = false;
     this.inFlight.add(res);
-    res.once('close', () => {
-      this.inFlight.delete(res);
-      // After 'close' the socket is idle (or gone); closeIdleConnections only touches idle ones.
-      if (this.phase === 'closing') setImmediate(() => this.server.closeIdleConnections());
-    });
+    res.on('close', this.onResponseClose);
   };
+
+  /** A response ended: forget it; while closing, its now idle socket is closed too. */
+  private readonly responseClosed = (res: ServerResponse): void => {
+    this.inFlight.delete(res);
+    // After 'close' the socket is idle (or gone); closeIdleConnections only touches idle ones.
+    if (this.phase === 'closing') setImmediate(() => this.server.closeIdleConnections());
+  };
+
+  /** The 'close' listener of every tracked response (emitted once per response). */
+  private readonly onResponseClose = ((closed) =>
+    function (this: ServerResponse): void {
+      closed(this);
+    })(this.responseClosed);
 
   private refuseKeepAlive(): void {
     for (const res of this.inFlight) {
