@@ -38,10 +38,15 @@ export function commonEnv(extra = {}) {
 
 /**
  * Spawns `kind` (codebot | anchors) with `env`; resolves once it printed its ready line.
- * `cpuProfDir` writes a V8 CPU profile there when the process exits.
+ * `cpuProfDir` writes a V8 CPU profile there when the process exits; `nodeArgs` are more Node
+ * options (`--trace-gc`); `onLine(line)` sees every line the app writes to stdout or stderr.
  */
-export async function startApp(kind, env, { cpuProfDir, readyTimeoutMs = 60_000, label } = {}) {
-  const execArgv = ['--import', LOOPBACK];
+export async function startApp(
+  kind,
+  env,
+  { cpuProfDir, readyTimeoutMs = 60_000, label, nodeArgs = [], onLine } = {},
+) {
+  const execArgv = ['--import', LOOPBACK, ...nodeArgs];
   if (cpuProfDir) {
     mkdirSync(cpuProfDir, { recursive: true });
     execArgv.push('--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`);
@@ -59,6 +64,16 @@ export async function startApp(kind, env, { cpuProfDir, readyTimeoutMs = 60_000,
   };
   child.stdout.setEncoding('utf8').on('data', keep);
   child.stderr.setEncoding('utf8').on('data', keep);
+  if (onLine) {
+    for (const stream of [child.stdout, child.stderr]) {
+      let partial = '';
+      stream.on('data', (chunk) => {
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) onLine(line);
+      });
+    }
+  }
   const exited = once(child, 'exit');
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

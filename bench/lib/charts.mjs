@@ -157,13 +157,25 @@ export function sweepChart(rows, knees, { metric }) {
 
 /**
  * `soak`: RSS, heap used and open sockets per pool over time, with the restarts marked.
- * `samples`: `{ t, rssMb, heapUsedMb, sockets: { mongo, redis, github } }`; `events`: `{ t, label }`.
+ * `samples`: `{ t, rssMb, heapUsedMb, heapTotalMb?, sockets: { mongo, redis, github } }`; `events`: `{ t, label }`;
+ * `fullGcs` (optional): `{ t, liveMb }`, the live heap after each full collection.
  */
-export function soakChart(samples, events) {
-  const memory = samples.flatMap((s) => [
-    { t: s.t, series: 'RSS', value: s.rssMb, panel: 'memory (MB)' },
-    { t: s.t, series: 'heap used', value: s.heapUsedMb, panel: 'memory (MB)' },
-  ]);
+export function soakChart(samples, events, fullGcs = []) {
+  const memory = [
+    ...samples.flatMap((s) => [
+      { t: s.t, series: 'RSS', value: s.rssMb, panel: 'memory (MB)' },
+      ...(s.heapTotalMb === undefined
+        ? []
+        : [{ t: s.t, series: 'heap reserved', value: s.heapTotalMb, panel: 'memory (MB)' }]),
+      { t: s.t, series: 'heap used', value: s.heapUsedMb, panel: 'memory (MB)' },
+    ]),
+    ...fullGcs.map((g) => ({
+      t: g.t,
+      series: 'live heap (full GC)',
+      value: g.liveMb,
+      panel: 'memory (MB)',
+    })),
+  ];
   const sockets = samples.flatMap((s) =>
     Object.entries(s.sockets).map(([pool, value]) => ({
       t: s.t,
@@ -183,7 +195,7 @@ export function soakChart(samples, events) {
         encoding: {
           x: { field: 't', type: 'quantitative', title: 'seconds since start' },
           y: { field: 'value', type: 'quantitative', title: name },
-          color: { field: 'series', type: 'nominal', title: null },
+          color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 240 } },
         },
       },
       {

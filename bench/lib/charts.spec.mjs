@@ -93,6 +93,20 @@ describe('bench charts', () => {
     expect(labels.filter((t) => t === 'MongoDB restart')).toHaveLength(2);
   });
 
+  it('adds the reserved heap and the live heap after each full collection when given', async () => {
+    const samples = [0, 5].map((t) => ({
+      t,
+      rssMb: 200,
+      heapUsedMb: 90,
+      heapTotalMb: 150,
+      sockets: { mongo: 10, redis: 1, github: 4 },
+    }));
+    const svg = await soakChart(samples, [], [{ t: 3, liveMb: 48.5 }]);
+    const labels = texts(svg);
+    expect(labels).toEqual(expect.arrayContaining(['heap reserved', 'live heap (full GC)']));
+    expect(svg).toContain('memory (MB): 48.5; series: live heap (full GC)');
+  });
+
   it('draws one bar per group and series', async () => {
     const rows = ['16', '64'].flatMap((group) =>
       ['metrics on', 'metrics off'].map((series, i) => ({ group, series, value: 100 - i })),
