@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 
-import type { PoolMetrics } from '@nest-pools/core';
+import { HistogramSeries, type PoolMetrics } from '@nest-pools/core';
 import type { mongo } from 'mongoose';
 
 import { MONGO_DB_SYSTEM } from './mongo-pool.constants.js';
@@ -73,6 +73,9 @@ export class MongoPoolMonitor {
   private flush: NodeJS.Immediate | undefined;
   private written = { idle: -1, used: -1, waiting: -1 };
   private readonly labels: Labels;
+  /** The pool's wait and use histograms, bound once: observed on every operation. */
+  private readonly waitTime: HistogramSeries;
+  private readonly useTime: HistogramSeries;
   private readonly listeners: Array<[string, Listener]> = [];
   private client: mongo.MongoClient | undefined;
 
@@ -89,6 +92,8 @@ export class MongoPoolMonitor {
       idle: { ...db, db_client_connection_state: 'idle' },
       used: { ...db, db_client_connection_state: 'used' },
     };
+    this.waitTime = new HistogramSeries(metrics.waitTime, db);
+    this.useTime = new HistogramSeries(metrics.useTime, db);
     metrics.connectionMax.set(db, limits.maxPoolSize);
     metrics.connectionIdleMin.set(db, limits.minPoolSize);
     metrics.initPoolCounters(poolName, MONGO_DB_SYSTEM, { connectionPool: true, clearable: true });
@@ -128,7 +133,7 @@ export class MongoPoolMonitor {
       const k = key(e);
       this.waiting = Math.max(0, this.waiting - 1);
       this.checkedOut.set(k, performance.now());
-      this.metrics.waitTime.observe(this.labels.db, e.durationMS / 1000);
+      this.waitTime.observe(e.durationMS / 1000);
       this.leaks?.track(k, e.connectionId, e.address, e.durationMS);
       this.touch();
     });
@@ -151,7 +156,7 @@ export class MongoPoolMonitor {
       const since = this.checkedOut.get(k);
       if (since !== undefined) {
         this.checkedOut.delete(k);
-        this.metrics.useTime.observe(this.labels.db, (performance.now() - since) / 1000);
+        this.useTime.observe((performance.now() - since) / 1000);
       }
       this.leaks?.release(k);
       this.touch();

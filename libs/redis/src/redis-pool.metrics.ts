@@ -1,4 +1,4 @@
-import { type PoolMetrics, PoolTimeoutError } from '@nest-pools/core';
+import { HistogramSeries, type PoolMetrics, PoolTimeoutError } from '@nest-pools/core';
 
 import { REDIS_DB_SYSTEM } from './redis-pool.constants.js';
 import { COMMAND_TIMED_OUT_MESSAGE } from './redis-pool.timeouts.js';
@@ -50,6 +50,9 @@ export interface RedisConnectionCounts {
 export class RedisPoolMetrics {
   private readonly db: { db_client_connection_pool_name: string; db_system_name: string };
   private readonly pool: { pool_name: string; pool_system: string };
+  /** The wait and use histograms of this pool, bound once: observed on every lease. */
+  private readonly waitTime: HistogramSeries;
+  private readonly useTime: HistogramSeries;
 
   /**
    * @param metrics The application's shared pool metrics.
@@ -61,6 +64,8 @@ export class RedisPoolMetrics {
   ) {
     this.db = { db_client_connection_pool_name: poolName, db_system_name: REDIS_DB_SYSTEM };
     this.pool = { pool_name: poolName, pool_system: REDIS_DB_SYSTEM };
+    this.waitTime = new HistogramSeries(metrics.waitTime, this.db);
+    this.useTime = new HistogramSeries(metrics.useTime, this.db);
   }
 
   /** Records the limits (`db_client_connection_max`, `…_idle_min`) and zeroes the counters. */
@@ -93,12 +98,12 @@ export class RedisPoolMetrics {
 
   /** Seconds an acquire waited. */
   waited(seconds: number): void {
-    this.metrics.waitTime.observe(this.db, seconds);
+    this.waitTime.observe(seconds);
   }
 
   /** Seconds a dedicated connection was held. */
   used(seconds: number): void {
-    this.metrics.useTime.observe(this.db, seconds);
+    this.useTime.observe(seconds);
   }
 
   /** Seconds a new dedicated connection took to become ready. */
