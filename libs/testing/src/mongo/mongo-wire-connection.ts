@@ -104,17 +104,32 @@ export function connectionStats(
 /**
  * Resolves after `ms`, unless the connection closes first (then it never resolves). With
  * `wakers`, it also resolves early when the server calls the wakers (a topology change).
+ *
+ * At least `ms` by `performance.now()`: a Node timer fires once the event loop's millisecond clock
+ * passed its delay, which can be up to a millisecond early on a finer clock, so a timer that fires
+ * early is set again for the rest. A replication lag or an added latency is then never shorter
+ * than asked, as a client measuring it sees.
  */
 export function delayOn(conn: WireConnection, ms: number, wakers?: Set<() => void>): Promise<void> {
+  const until = performance.now() + ms;
   return new Promise((resolve) => {
+    let timer: NodeJS.Timeout;
     const wake = (): void => {
       clearTimeout(timer);
       conn.timers.delete(timer);
       wakers?.delete(wake);
       resolve();
     };
-    const timer = setTimeout(wake, ms);
-    conn.timers.add(timer);
+    const arm = (delay: number): void => {
+      timer = setTimeout(() => {
+        conn.timers.delete(timer);
+        const left = until - performance.now();
+        if (left > 0) arm(Math.ceil(left));
+        else wake();
+      }, delay);
+      conn.timers.add(timer);
+    };
+    arm(ms);
     wakers?.add(wake);
   });
 }
