@@ -96,6 +96,29 @@ describe('axios request options', () => {
     expect(refusedOptionsOf(config, 'undici')).toEqual([]);
   });
 
+  it("each client's request check refuses exactly what refusedOptionsOf lists, first one first", () => {
+    const url = new URL('http://x/');
+    const cases: Array<Record<string, unknown>> = [
+      { headers: {} },
+      { socketPath: null, httpAgent: undefined, httpVersion: 1, insecureHTTPParser: false },
+      { insecureHTTPParser: true },
+      { httpVersion: 2, maxRate: 1 },
+      { family: 4, onDownloadProgress: () => undefined },
+      { lookup: () => undefined, fetchOptions: {} },
+    ];
+    for (const kind of ['undici', 'http'] as const) {
+      const check = requestOptionsCheck('default', kind);
+      for (const config of cases) {
+        const [first] = refusedOptionsOf(config, kind);
+        if (first === undefined) {
+          expect(() => check(config, url)).not.toThrow();
+        } else {
+          expect(() => check(config, url)).toThrow(`The axios option ${first} is not supported`);
+        }
+      }
+    }
+  });
+
   it('names the option, the client, the transport and what to use instead', () => {
     expect(refusedOptionMessage('httpsAgent', 'github', 'undici')).toBe(
       `The axios option httpsAgent is not supported by HTTP client "github" (undici transport): ${REFUSED_AXIOS_OPTIONS.httpsAgent?.instead}.`,

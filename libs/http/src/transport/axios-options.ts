@@ -99,17 +99,22 @@ export function refusedAdapterError(config: AxiosRequestConfig): AxiosError {
   );
 }
 
+/** The options a transport refuses, in {@link REFUSED_AXIOS_OPTIONS} order. */
+function refusedOn(kind: TransportKind): ReadonlyArray<readonly [string, RefusedOption]> {
+  return Object.entries(REFUSED_AXIOS_OPTIONS).filter(([, refused]) => refused.on.includes(kind));
+}
+
+/** True when `config` sets `option` to a value the transport refuses (`null` / `undefined`: unset). */
+function setsRefused(config: AxiosRequestConfig, option: string, refused: RefusedOption): boolean {
+  const value = (config as Record<string, unknown>)[option];
+  return value !== undefined && value !== null && !refused.accepts?.(value);
+}
+
 /** The refused options `config` sets (a `null` / `undefined` value means "not set"), in order. */
 export function refusedOptionsOf(config: AxiosRequestConfig, kind: TransportKind): string[] {
-  const found: string[] = [];
-  const record = config as Record<string, unknown>;
-  for (const [option, refused] of Object.entries(REFUSED_AXIOS_OPTIONS)) {
-    const value = record[option];
-    if (value === undefined || value === null || !refused.on.includes(kind)) continue;
-    if (refused.accepts?.(value)) continue;
-    found.push(option);
-  }
-  return found;
+  return refusedOn(kind)
+    .filter(([option, refused]) => setsRefused(config, option, refused))
+    .map(([option]) => option);
 }
 
 /**
@@ -121,13 +126,24 @@ export function refuseUnsupportedOptions(
   client: string,
   kind: TransportKind,
 ): void {
-  const [option] = refusedOptionsOf(config, kind);
-  if (option === undefined) return;
-  throw new AxiosError(
-    refusedOptionMessage(option, client, kind),
-    ERR_POOL_UNSUPPORTED_OPTION,
-    config as never,
-  );
+  refuseFirstOf(refusedOn(kind), config, client, kind);
+}
+
+/** {@link refuseUnsupportedOptions} over the list of a transport's refused options. */
+function refuseFirstOf(
+  refusedList: ReadonlyArray<readonly [string, RefusedOption]>,
+  config: AxiosRequestConfig,
+  client: string,
+  kind: TransportKind,
+): void {
+  for (const [option, refused] of refusedList) {
+    if (!setsRefused(config, option, refused)) continue;
+    throw new AxiosError(
+      refusedOptionMessage(option, client, kind),
+      ERR_POOL_UNSUPPORTED_OPTION,
+      config as never,
+    );
+  }
 }
 
 /**
@@ -189,8 +205,10 @@ export function requestOptionsCheck(
   client: string,
   kind: TransportKind,
 ): (config: AxiosRequestConfig, url: URL) => void {
+  // Listed once per client: the check runs on every request.
+  const refusedList = refusedOn(kind);
   return (config, url) => {
-    refuseUnsupportedOptions(config, client, kind);
+    refuseFirstOf(refusedList, config, client, kind);
     refuseUnsupportedUrl(url, config, client, kind);
     refuseOversizedBody(config);
   };

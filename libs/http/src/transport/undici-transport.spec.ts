@@ -3,10 +3,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 
-import type { AxiosError, AxiosInstance } from 'axios';
-import axios from 'axios';
+import type { AxiosError, AxiosInstance, InternalAxiosRequestConfig } from 'axios';
+import axios, { AxiosHeaders } from 'axios';
 
 import { createPooledAdapter } from './pooled-adapter.js';
+import { PooledAttempt } from './pooled-attempt.js';
 import { UndiciTransport } from './undici-transport.js';
 
 interface Seen {
@@ -14,6 +15,27 @@ interface Seen {
   url: string;
   headers: http.IncomingHttpHeaders;
   body: string;
+}
+
+/** The transport settings of these tests. */
+const SETTINGS = {
+  poolLimit: 4,
+  limitPerHost: 2,
+  connectTimeoutMs: 5000,
+  readTimeoutMs: 300,
+  keepAliveTimeoutMs: 10_000,
+  dnsCacheTtlMs: 0,
+  tls: { rejectUnauthorized: true },
+  allowH2: false,
+};
+const NO_RETRY = { retries: 0, retryNonIdempotent: false, retryAfterMaxMs: 0, backoffMs: () => 0 };
+
+/** Responses of `/hold` requests, answered when a test says so. */
+const held: http.ServerResponse[] = [];
+const holdWaiters: Array<() => void> = [];
+/** Resolves once the upstream holds a `/hold` request. */
+function holding(): Promise<void> {
+  return held.length > 0 ? Promise.resolve() : new Promise((resolve) => holdWaiters.push(resolve));
 }
 
 /** Routes of the local upstream; each request is recorded with its body. */
@@ -47,6 +69,10 @@ function route(req: http.IncomingMessage, res: http.ServerResponse): void {
       return;
     case '/never':
       return; // no answer: the headers timeout ends it
+    case '/hold':
+      held.push(res);
+      for (const wake of holdWaiters.splice(0)) wake();
+      return; // answered by the test
     case '/keep-alive':
       res.setHeader('keep-alive', 'timeout=7');
       res.end('hinted');
@@ -86,18 +112,11 @@ describe('UndiciTransport against a local upstream', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    transport = new UndiciTransport({
-      poolLimit: 4,
-      limitPerHost: 2,
-      connectTimeoutMs: 5000,
-      readTimeoutMs: 300,
-      keepAliveTimeoutMs: 10_000,
-      dnsCacheTtlMs: 0,
-      tls: { rejectUnauthorized: true },
-      allowH2: false,
+    transport = new UndiciTransport(SETTINGS);
+    client = axios.create({
+      baseURL: base,
+      adapter: createPooledAdapter(transport.send, NO_RETRY),
     });
-    const retry = { retries: 0, retryNonIdempotent: false, retryAfterMaxMs: 0, backoffMs: () => 0 };
-    client = axios.create({ baseURL: base, adapter: createPooledAdapter(transport.send, retry) });
   });
 
   afterAll(async () => {
@@ -247,5 +266,41 @@ describe('UndiciTransport against a local upstream', () => {
       }),
     });
     expect((await failure(closed.get('/plain'))).code).toBe('ERR_POOL_CLOSED');
+    // Refused as a rejection, never a synchronous throw.
+    const attempt = new PooledAttempt(
+      { headers: new AxiosHeaders() } as InternalAxiosRequestConfig,
+      new URL(`${base}/plain`),
+      'GET',
+    );
+    let sent: Promise<unknown> | undefined;
+    expect(() => (sent = other.send(attempt))).not.toThrow();
+    expect((await failure(sent as Promise<unknown>)).code).toBe('ERR_POOL_CLOSED');
+  });
+
+  it('queues a request past poolLimit until a slot frees; a cancel while queued takes no slot', async () => {
+    // No read timeout: the held request waits for the test, however slow the machine.
+    const limited = new UndiciTransport({ ...SETTINGS, poolLimit: 1, readTimeoutMs: 0 });
+    const one = axios.create({
+      baseURL: base,
+      adapter: createPooledAdapter(limited.send, NO_RETRY),
+    });
+    try {
+      const first = one.get<string>('/hold');
+      await holding();
+      expect(limited.acquired()).toBe(1);
+      const controller = new AbortController();
+      const cancelled = failure(one.get('/plain', { signal: controller.signal }));
+      const queued = one.get<string>('/plain');
+      controller.abort();
+      expect((await cancelled).code).toBe('ERR_CANCELED');
+      expect(limited.acquired()).toBe(1);
+      held.shift()?.end('released');
+      expect((await first).data).toBe('released');
+      expect((await queued).data).toBe('plain');
+      expect(limited.acquired()).toBe(0);
+      expect(limited.pending()).toBe(0);
+    } finally {
+      await limited.close(1000);
+    }
   });
 });

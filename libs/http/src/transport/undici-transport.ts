@@ -65,7 +65,6 @@ export type UndiciTransportSettings = UndiciTransportOptions & UndiciProxyOption
  */
 export const KEEP_ALIVE_THRESHOLD_MS = 500;
 
-/** What undici's `Agent#stats` holds per origin (a `PoolStats`). */
 /** `Agent#stats` of an origin: a `Pool`'s, or a single `Client`'s when `connections` is 1. */
 type UndiciOriginStats =
   | { connected: number; free: number; pending: number; queued: number }
@@ -296,31 +295,39 @@ export class UndiciTransport implements PooledTransport {
    * and failures explained (proxy, TLS alert). `dispatcher` is the route (the direct one or a
    * proxy's); `requestOf` builds axios's `request` stand-in for error reports.
    */
-  private async dispatchWith<T>(
+  private dispatchWith<T>(
     attempt: TransportAttempt,
     dispatcher: Dispatcher,
     requestOf: (attempt: TransportAttempt) => unknown,
     send: (dispatcher: Dispatcher, release: ReleaseSlot) => Promise<T>,
   ): Promise<T> {
     const { config, url } = attempt;
-    if (this.closing) {
-      throw new AxiosError(
-        'The HTTP client is shutting down; no new requests are sent.',
-        'ERR_POOL_CLOSED',
-        config,
-        requestOf(attempt),
-      );
-    }
-    const release: ReleaseSlot =
-      this.limiter.tryAcquire() ??
-      (await this.limiter.acquire(attempt.signal, url.origin).catch(rethrowAbort(attempt.signal)));
-    const sent = send(dispatcher, release);
-    if (dispatcher !== this.direct) {
+    const sendOn = (release: ReleaseSlot): Promise<T> => {
+      let sent: Promise<T>;
+      try {
+        sent = send(dispatcher, release);
+      } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what send threw, unchanged
+        return Promise.reject(error);
+      }
+      if (dispatcher === this.direct) {
+        return url.protocol === 'https:' ? this.reportTlsAlert(sent, attempt, requestOf) : sent;
+      }
       return sent.catch((error: unknown) => {
         throw this.proxies.explain(error, url, config.proxy, config, requestOf(attempt));
       });
+    };
+    if (this.closing) {
+      const message = 'The HTTP client is shutting down; no new requests are sent.';
+      return Promise.reject(new AxiosError(message, 'ERR_POOL_CLOSED', config, requestOf(attempt)));
     }
-    return url.protocol === 'https:' ? this.reportTlsAlert(sent, attempt, requestOf) : sent;
+    // A free slot (the common case) sends at once, with no promise in between.
+    const release = this.limiter.tryAcquire();
+    if (release) return sendOn(release);
+    return this.limiter
+      .acquire(attempt.signal, url.origin)
+      .catch(rethrowAbort(attempt.signal))
+      .then(sendOn);
   }
 
   /** `route` with undici's redirect interceptor (made once per route). */
