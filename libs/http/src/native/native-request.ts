@@ -31,6 +31,16 @@ export interface NativeTarget {
 
 const ABSOLUTE = /^[a-z][a-z\d+\-.]*:\/\//i;
 
+/**
+ * An absolute URL whose origin has no credentials and whose path and query hold only characters
+ * the URL parser keeps as they are (no dot segments, no fragment, no quote, nothing it would
+ * percent-encode): its target is the text after the origin, byte for byte what `new URL()` gives.
+ */
+const PLAIN_ABSOLUTE =
+  /^([a-z][a-z\d+\-.]*:\/\/[^/?#@\\]+)((?:\/|\?)[A-Za-z0-9\-._~!$&()*+,;=:@/?%]*)?$/i;
+const MAX_WRITTEN_ORIGINS = 256;
+const DOT_SEGMENT = /\/\.\.?(?:[/?]|$)|%2e/i;
+
 /** The error a native request fails with for bad input, naming the option and what is allowed. */
 export function badOption(client: string, option: string, given: string, allowed: string): Error {
   return new AxiosError(
@@ -46,6 +56,8 @@ export function badOption(client: string, option: string, given: string, allowed
  */
 export class NativeTargets {
   private readonly origins = new Map<string, URL>();
+  /** Origins of absolute paths by their text as written (`http://Host:80` and `http://host` apart). */
+  private readonly written = new Map<string, URL>();
   private readonly base: { origin: URL; path: string } | undefined;
 
   constructor(
@@ -70,7 +82,15 @@ export class NativeTargets {
     }
     let origin: URL;
     let target: string;
-    if (ABSOLUTE.test(path)) {
+    const plain = PLAIN_ABSOLUTE.exec(path);
+    if (plain !== null && !DOT_SEGMENT.test(path)) {
+      // The common absolute URL: its origin parsed once, its target taken as written.
+      origin = this.writtenOrigin(plain[1]!, path);
+      let rest = plain[2] ?? '/';
+      // An empty query is no query (`new URL('http://h/a?').search` is '').
+      if (rest.indexOf('?') === rest.length - 1) rest = rest.slice(0, -1);
+      target = rest === '' || rest.startsWith('?') ? `/${rest}` : rest;
+    } else if (ABSOLUTE.test(path)) {
       const url = new URL(path);
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
         throw badOption(this.client, 'path', describe(path), 'must use http: or https:');
@@ -91,6 +111,21 @@ export class NativeTargets {
     const search = query === undefined ? '' : serializeQuery(query);
     if (search !== '') target += (target.includes('?') ? '&' : '?') + search;
     return { origin, path: target };
+  }
+
+  /** The origin of `written` (the start of absolute path `path`), parsed once per spelling. */
+  private writtenOrigin(written: string, path: string): URL {
+    let origin = this.written.get(written);
+    if (origin === undefined) {
+      const url = new URL(written);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw badOption(this.client, 'path', describe(path), 'must use http: or https:');
+      }
+      origin = this.originOf(url);
+      // Bounded: a client sent to ever new hosts parses each one instead.
+      if (this.written.size < MAX_WRITTEN_ORIGINS) this.written.set(written, origin);
+    }
+    return origin;
   }
 
   private originOf(url: URL): URL {
