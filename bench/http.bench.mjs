@@ -4,7 +4,9 @@
 // JSON body after 1 ms of latency; then the native requester through a forward proxy. Each client
 // runs the same closed loop: N requests in flight, each GET parsing the JSON body. One run; ratios
 // are taken within it. The clients take turns in interleaved rounds, so a change in machine load
-// mid-run hits all of them alike; each cell reports the median over the rounds.
+// mid-run hits all of them alike; each cell reports the median over the rounds. Each client runs in
+// a process of its own, as it would in an application (HTTP_BENCH_ONE_PROCESS=1: all in this one,
+// where stock axios and the pooled adapter share axios's compiled code and heap).
 import 'reflect-metadata';
 
 import { Buffer } from 'node:buffer';
@@ -13,6 +15,8 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
+
+import { forkWithIpc, serveIpc } from './lib/ipc.mjs';
 
 const UPSTREAM_FLAG = '--http-bench-upstream';
 const PROXY_FLAG = '--http-bench-proxy';
@@ -107,14 +111,15 @@ async function closedLoop(fn, inFlight, ms) {
 /**
  * Each client's warm-up, then ROUNDS interleaved rounds per in-flight level, the clients taking
  * turns so a change in machine load hits them alike: `rounds['name@inFlight']` lists the rounds.
+ * `clients[name](inFlight, ms)` runs one closed loop of that client (see {@link startClients}).
  */
 async function interleavedRounds(clients, names = Object.keys(clients)) {
   const rounds = {};
   for (const inFlight of IN_FLIGHT) {
-    for (const name of names) await closedLoop(clients[name], inFlight, WARMUP_MS);
+    for (const name of names) await clients[name](inFlight, WARMUP_MS);
     for (let round = 0; round < ROUNDS; round++) {
       for (const name of names) {
-        const r = await closedLoop(clients[name], inFlight, MEASURE_MS / ROUNDS);
+        const r = await clients[name](inFlight, MEASURE_MS / ROUNDS);
         (rounds[`${name}@${inFlight}`] ??= []).push(r);
       }
     }
@@ -143,52 +148,120 @@ const roundRatio = (rounds, a, b, inFlight) =>
     rounds[`${a}@${inFlight}`].map((r, i) => r.rps / rounds[`${b}@${inFlight}`][i].rps),
   ).toFixed(2);
 
-export default async function run() {
-  const [
-    { NestFactory },
-    { Module },
-    { HttpModule, HttpService },
-    { HttpPoolModule, getHttpPoolRequesterToken },
-    undici,
-    rx,
-  ] = await Promise.all([
-    import('@nestjs/core'),
-    import('@nestjs/common'),
-    import('@nestjs/axios'),
-    import('@nest-pools/http'),
-    import('undici'),
-    import('rxjs'),
-  ]);
+/** The clients of the comparison, by name: each is built by {@link makeClient}. */
+const CLIENTS = {
+  stock: 'stock @nestjs/axios HttpService',
+  pooled: 'HttpPoolModule HttpService',
+  native: 'HttpPoolRequester (native)',
+  undici: 'raw undici Agent',
+  nativeProxy: 'HttpPoolRequester via proxy',
+  undiciProxy: 'raw undici ProxyAgent',
+};
 
-  class StockModule {}
-  Module({ imports: [HttpModule] })(StockModule);
-  class PooledModule {}
-  Module({
-    imports: [
-      HttpPoolModule.forRoot({ poolLimit: 64, limitPerHost: 64, retries: 2, dnsCacheTtlMs: 0 }),
-    ],
-  })(PooledModule);
+/**
+ * Builds client `kind` (a key of {@link CLIENTS}) for `origin`, through `proxyUrl` for the proxy
+ * kinds: `{ request, close }`, `request()` being one GET of `/snippet` with its JSON body parsed.
+ */
+async function makeClient(kind, origin, proxyUrl) {
+  const url = `${origin}/snippet`;
   const quiet = { logger: false };
-  const stockApp = await NestFactory.createApplicationContext(StockModule, quiet);
-  const pooledApp = await NestFactory.createApplicationContext(PooledModule, quiet);
-  const stock = stockApp.get(HttpService);
-  const pooled = pooledApp.get(HttpService);
-  const requester = pooledApp.get(getHttpPoolRequesterToken());
-  const agent = new undici.Agent({ connections: 64 });
-
-  // The same four clients against each upstream; every client parses the JSON body.
-  const clientsFor = (origin) => {
-    const url = `${origin}/snippet`;
+  if (kind === 'undici' || kind === 'undiciProxy') {
+    const undici = await import('undici');
+    // Through the proxy, the client's mode for http:// targets: forwarded in absolute-URI form, no
+    // CONNECT tunnel (undici's default tunnels them, which leaves the proxy only bytes to copy).
+    const agent =
+      kind === 'undici'
+        ? new undici.Agent({ connections: 64 })
+        : new undici.ProxyAgent({ uri: proxyUrl, connections: 64, proxyTunnel: false });
     return {
-      'stock @nestjs/axios HttpService': () => rx.firstValueFrom(stock.get(url)),
-      'HttpPoolModule HttpService': () => rx.firstValueFrom(pooled.get(url)),
-      'HttpPoolRequester (native)': async () => (await requester.get(url)).json(),
-      'raw undici Agent': async () => {
+      request: async () => {
         const res = await agent.request({ origin, path: '/snippet', method: 'GET' });
         return res.body.json();
       },
+      close: () => agent.close(),
     };
-  };
+  }
+  const [{ NestFactory }, { Module }, rx] = await Promise.all([
+    import('@nestjs/core'),
+    import('@nestjs/common'),
+    import('rxjs'),
+  ]);
+  class ClientModule {}
+  if (kind === 'stock') {
+    const { HttpModule, HttpService } = await import('@nestjs/axios');
+    Module({ imports: [HttpModule] })(ClientModule);
+    const app = await NestFactory.createApplicationContext(ClientModule, quiet);
+    const http = app.get(HttpService);
+    return { request: () => rx.firstValueFrom(http.get(url)), close: () => app.close() };
+  }
+  const { HttpPoolModule, getHttpPoolRequesterToken } = await import('@nest-pools/http');
+  const { HttpService } = await import('@nestjs/axios');
+  Module({
+    imports: [
+      HttpPoolModule.forRoot({
+        poolLimit: 64,
+        limitPerHost: 64,
+        retries: 2,
+        dnsCacheTtlMs: 0,
+        ...(kind === 'nativeProxy' ? { proxy: proxyUrl } : {}),
+      }),
+    ],
+  })(ClientModule);
+  const app = await NestFactory.createApplicationContext(ClientModule, quiet);
+  if (kind === 'pooled') {
+    const http = app.get(HttpService);
+    return { request: () => rx.firstValueFrom(http.get(url)), close: () => app.close() };
+  }
+  const requester = app.get(getHttpPoolRequesterToken());
+  return { request: async () => (await requester.get(url)).json(), close: () => app.close() };
+}
+
+const CLIENT_ENV = 'HTTP_BENCH_CLIENT';
+if (process.env[CLIENT_ENV]) {
+  // One client in a process of its own, driven over IPC: each `loop` runs one closed loop here.
+  const client = await makeClient(
+    process.env[CLIENT_ENV],
+    process.env.HTTP_BENCH_ORIGIN,
+    process.env.HTTP_BENCH_PROXY_URL,
+  );
+  serveIpc({
+    loop: ({ inFlight, ms }) => closedLoop(client.request, inFlight, ms),
+    stop: async () => {
+      await client.close();
+      setImmediate(() => process.exit(0));
+    },
+  });
+  process.send?.({ ready: true });
+}
+
+/**
+ * Starts the clients `kinds` for `origin`: each a `(inFlight, ms) => closed-loop result`, in a
+ * process of its own (or in this one with HTTP_BENCH_ONE_PROCESS=1). `close()` stops them all.
+ */
+async function startClients(kinds, origin, proxyUrl) {
+  const clients = {};
+  const closers = [];
+  for (const kind of kinds) {
+    if (process.env.HTTP_BENCH_ONE_PROCESS === '1') {
+      const client = await makeClient(kind, origin, proxyUrl);
+      clients[CLIENTS[kind]] = (inFlight, ms) => closedLoop(client.request, inFlight, ms);
+      closers.push(() => client.close());
+      continue;
+    }
+    const worker = await forkWithIpc(fileURLToPath(import.meta.url), {
+      env: {
+        [CLIENT_ENV]: kind,
+        HTTP_BENCH_ORIGIN: origin,
+        ...(proxyUrl ? { HTTP_BENCH_PROXY_URL: proxyUrl } : {}),
+      },
+    });
+    clients[CLIENTS[kind]] = (inFlight, ms) => worker.call('loop', { inFlight, ms }, ms + 60_000);
+    closers.push(() => worker.stop());
+  }
+  return { clients, close: () => Promise.all(closers.map((close) => close())) };
+}
+
+export default async function run() {
   const only = process.env.HTTP_BENCH_ONLY;
   const configurations = [
     { args: [], label: 'small JSON (71 bytes) at once' },
@@ -200,9 +273,13 @@ export default async function run() {
   let first;
   for (const { args, label } of configurations) {
     const upstream = await startUpstream(args);
-    const clients = clientsFor(upstream.origin);
-    const names = Object.keys(clients).filter((name) => !only || name.includes(only));
+    const kinds = ['stock', 'pooled', 'native', 'undici'].filter(
+      (kind) => !only || CLIENTS[kind].includes(only),
+    );
+    const { clients, close } = await startClients(kinds, upstream.origin);
+    const names = Object.keys(clients);
     const rounds = await interleavedRounds(clients, names);
+    await close();
     console.log(
       `\nGET ${upstream.origin}/snippet, ${label}: ${MEASURE_MS} ms per cell in ${ROUNDS} ` +
         `interleaved rounds after ${WARMUP_MS} ms warm-up; medians over the rounds`,
@@ -222,19 +299,7 @@ export default async function run() {
     if (first) upstream.stop();
     else first = upstream;
   }
-  if (!only)
-    await throughProxy({
-      NestFactory,
-      Module,
-      HttpPoolModule,
-      getHttpPoolRequesterToken,
-      undici,
-      origin: first.origin,
-    });
-
-  await agent.close();
-  await pooledApp.close();
-  await stockApp.close();
+  if (!only) await throughProxy(first.origin);
   first.stop();
 }
 
@@ -242,42 +307,11 @@ export default async function run() {
  * The native client and a raw undici `ProxyAgent` through the same forward proxy (the test kit's,
  * in a child process): plain http:// requests forwarded by the proxy, one run, ratios per round.
  */
-async function throughProxy({
-  NestFactory,
-  Module,
-  HttpPoolModule,
-  getHttpPoolRequesterToken,
-  undici,
-  origin,
-}) {
+async function throughProxy(origin) {
   const child = fork(fileURLToPath(import.meta.url), [PROXY_FLAG], { stdio: 'inherit' });
   const { port } = await new Promise((resolve) => child.once('message', resolve));
   const proxyUrl = `http://127.0.0.1:${port}`;
-  class ProxiedModule {}
-  Module({
-    imports: [
-      HttpPoolModule.forRoot({
-        poolLimit: 64,
-        limitPerHost: 64,
-        retries: 2,
-        dnsCacheTtlMs: 0,
-        proxy: proxyUrl,
-      }),
-    ],
-  })(ProxiedModule);
-  const app = await NestFactory.createApplicationContext(ProxiedModule, { logger: false });
-  const requester = app.get(getHttpPoolRequesterToken());
-  // The client's mode for http:// targets: forwarded in absolute-URI form, no CONNECT tunnel
-  // (undici's default tunnels them, which leaves the proxy only bytes to copy).
-  const agent = new undici.ProxyAgent({ uri: proxyUrl, connections: 64, proxyTunnel: false });
-  const url = `${origin}/snippet`;
-  const clients = {
-    'HttpPoolRequester via proxy': async () => (await requester.get(url)).json(),
-    'raw undici ProxyAgent': async () => {
-      const res = await agent.request({ origin, path: '/snippet', method: 'GET' });
-      return res.body.json();
-    },
-  };
+  const { clients, close } = await startClients(['nativeProxy', 'undiciProxy'], origin, proxyUrl);
   const rounds = await interleavedRounds(clients);
   console.log(`\nThrough a forward proxy (${proxyUrl}), same upstream and loop`);
   printRounds(rounds, Object.keys(clients));
@@ -292,7 +326,6 @@ async function throughProxy({
     );
     console.log(`| ${inFlight} | ${ratio}× |`);
   }
-  await agent.close();
-  await app.close();
+  await close();
   child.disconnect();
 }
