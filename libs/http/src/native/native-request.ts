@@ -92,10 +92,7 @@ export class NativeTargets {
       target = rest === '' || rest.startsWith('?') ? `/${rest}` : rest;
     } else if (ABSOLUTE.test(path)) {
       const url = new URL(path);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw badOption(this.client, 'path', describe(path), 'must use http: or https:');
-      }
-      origin = this.originOf(url);
+      origin = this.httpOriginOf(url, path);
       target = url.pathname + url.search;
     } else if (this.base) {
       origin = this.base.origin;
@@ -117,15 +114,19 @@ export class NativeTargets {
   private writtenOrigin(written: string, path: string): URL {
     let origin = this.written.get(written);
     if (origin === undefined) {
-      const url = new URL(written);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw badOption(this.client, 'path', describe(path), 'must use http: or https:');
-      }
-      origin = this.originOf(url);
+      origin = this.httpOriginOf(new URL(written), path);
       // Bounded: a client sent to ever new hosts parses each one instead.
       if (this.written.size < MAX_WRITTEN_ORIGINS) this.written.set(written, origin);
     }
     return origin;
+  }
+
+  /** The shared origin of `url` (of absolute path `path`); refuses a scheme other than http(s). */
+  private httpOriginOf(url: URL, path: string): URL {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw badOption(this.client, 'path', describe(path), 'must use http: or https:');
+    }
+    return this.originOf(url);
   }
 
   private originOf(url: URL): URL {
