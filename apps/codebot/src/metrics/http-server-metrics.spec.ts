@@ -15,6 +15,19 @@ async function sample(registry: Registry, series: string): Promise<number | unde
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
+/** Requests counted under `route` and `status` (GET). */
+function counted(registry: Registry, route: string, status: number): Promise<number | undefined> {
+  return sample(
+    registry,
+    `http_server_request_duration_seconds_count{http_request_method="GET",http_route="${route}",http_response_status_code="${status}"}`,
+  );
+}
+
+/** Requests with `method` in flight, as a scrape reads them. */
+function active(registry: Registry, method = 'GET'): Promise<number | undefined> {
+  return sample(registry, `http_server_active_requests{http_request_method="${method}"}`);
+}
+
 describe('HttpServerMetrics', () => {
   let registry: Registry;
   let server: Server;
@@ -59,38 +72,19 @@ describe('HttpServerMetrics', () => {
       await res.arrayBuffer();
     }
     // A response's 'close' comes a tick after its last byte was written, before the client reads it.
-    expect(
-      await sample(
-        registry,
-        'http_server_request_duration_seconds_count{http_request_method="GET",http_route="/items/:id",http_response_status_code="200"}',
-      ),
-    ).toBe(2);
-    expect(
-      await sample(
-        registry,
-        'http_server_request_duration_seconds_count{http_request_method="GET",http_route="unmatched",http_response_status_code="404"}',
-      ),
-    ).toBe(1);
+    expect(await counted(registry, '/items/:id', 200)).toBe(2);
+    expect(await counted(registry, 'unmatched', 404)).toBe(1);
     expect(await registry.metrics()).not.toContain('/items/1');
   });
 
   it('shows a request as active while it is handled, and not after', async () => {
     const answer = fetch(`${base}/slow`);
     await entered;
-    expect(await sample(registry, 'http_server_active_requests{http_request_method="GET"}')).toBe(
-      1,
-    );
+    expect(await active(registry)).toBe(1);
     release();
     await (await answer).arrayBuffer();
-    expect(await sample(registry, 'http_server_active_requests{http_request_method="GET"}')).toBe(
-      0,
-    );
-    expect(
-      await sample(
-        registry,
-        'http_server_request_duration_seconds_count{http_request_method="GET",http_route="/slow",http_response_status_code="202"}',
-      ),
-    ).toBe(1);
+    expect(await active(registry)).toBe(0);
+    expect(await counted(registry, '/slow', 202)).toBe(1);
   });
 
   it('ends a request whose client went away before the answer', async () => {
@@ -99,34 +93,20 @@ describe('HttpServerMetrics', () => {
     await once(socket, 'connect');
     socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
     await entered;
-    expect(await sample(registry, 'http_server_active_requests{http_request_method="GET"}')).toBe(
-      1,
-    );
+    expect(await active(registry)).toBe(1);
     // The metrics' 'close' listener was added first, so it has run when this one runs.
     const closed = once(await slowResponse, 'close');
     socket.destroy();
     await closed;
-    expect(await sample(registry, 'http_server_active_requests{http_request_method="GET"}')).toBe(
-      0,
-    );
-    expect(
-      await sample(
-        registry,
-        'http_server_request_duration_seconds_count{http_request_method="GET",http_route="/slow",http_response_status_code="200"}',
-      ),
-    ).toBe(1);
+    expect(await active(registry)).toBe(0);
+    expect(await counted(registry, '/slow', 200)).toBe(1);
   });
 
   it('counts nothing once detached', async () => {
     await (await fetch(`${base}/items/1`)).arrayBuffer();
     serverMetrics.detach();
     await (await fetch(`${base}/items/1`)).arrayBuffer();
-    expect(
-      await sample(
-        registry,
-        'http_server_request_duration_seconds_count{http_request_method="GET",http_route="/items/:id",http_response_status_code="200"}',
-      ),
-    ).toBe(1);
+    expect(await counted(registry, '/items/:id', 200)).toBe(1);
   });
 
   it('reuses the gauge a second AppMetrics finds on the same registry', async () => {
@@ -135,8 +115,6 @@ describe('HttpServerMetrics', () => {
     expect(second.activeRequests).toBe(first.activeRequests);
     first.requestStarted('POST');
     second.requestStarted('POST');
-    expect(await sample(registry, 'http_server_active_requests{http_request_method="POST"}')).toBe(
-      2,
-    );
+    expect(await active(registry, 'POST')).toBe(2);
   });
 });
