@@ -116,58 +116,68 @@ export class AttemptRunner<R> {
    * policy's bookkeeping is only worth paying once a retry is actually due. Its outcome is then
    * replayed as the policy's attempt 0, so cockatiel runs the whole retry loop.
    */
-  async run<A extends RunnableAttempt>(
+  run<A extends RunnableAttempt>(
     attempt: A,
     send: (attempt: A) => Promise<R>,
     retryable: boolean,
   ): Promise<R> {
-    if (!retryable || this.settings.retries <= 0) return this.once(attempt, send);
-    let first: { value: R } | { error: unknown };
-    try {
-      first = { value: await this.once(attempt, send) };
-    } catch (error) {
-      first = { error };
-    }
-    // Cancelled or out of total time: final, whatever the error looks like (with
-    // `clarifyTimeoutError` the total timeout's ETIMEDOUT reads as a retryable connect timeout).
-    if (attempt.aborted) throw attempt.reason;
-    if ('value' in first ? !this.retryableResult(first.value) : !this.retryableError(first.error)) {
-      if ('error' in first) throw first.error;
-      return first.value;
-    }
-    let replay: typeof first | undefined = first;
-    return abortable(
-      this.policy.execute(() => {
-        const outcome = replay;
-        replay = undefined;
-        if (!outcome) return this.once(attempt, send);
-        if ('error' in outcome) throw outcome.error;
-        return outcome.value;
-      }, attempt.signal),
-      attempt.signal,
-    );
+    // One async frame for the common request: the retry decision is taken where the first
+    // attempt's outcome arrives, not in a second frame awaiting it.
+    return this.once(attempt, send, retryable && this.settings.retries > 0);
   }
 
-  /** One attempt, through the breaker gate, reported to the observer. */
+  /**
+   * One attempt, through the breaker gate, reported to the observer; with `retryable`, an
+   * outcome that asks for a retry continues in the policy.
+   */
   private async once<A extends RunnableAttempt>(
     attempt: A,
     send: (attempt: A) => Promise<R>,
+    retryable: boolean,
   ): Promise<R> {
     if (attempt.aborted) throw attempt.reason;
     // Throws PoolUnavailableError while the origin's circuit is open: nothing is sent.
     const ticket = this.gate?.admit(attempt.url);
     const started = performance.now();
+    let response: R;
     try {
-      const response = await send(attempt);
-      const status = this.view.status(response);
-      this.observe(attempt, started, status);
-      if (ticket) settleTicket(ticket, status);
-      return response;
+      response = await send(attempt);
     } catch (error) {
       this.observe(attempt, started, undefined, error);
       if (ticket) settleTicket(ticket, undefined, error);
-      throw error;
+      if (!retryable) throw error;
+      // Cancelled or out of total time: final, whatever the error looks like (with
+      // `clarifyTimeoutError` the total timeout's ETIMEDOUT reads as a retryable connect timeout).
+      if (attempt.aborted) throw attempt.reason;
+      if (!this.retryableError(error)) throw error;
+      return this.retry(attempt, send, { error });
     }
+    const status = this.view.status(response);
+    this.observe(attempt, started, status);
+    if (ticket) settleTicket(ticket, status);
+    if (!retryable) return response;
+    if (attempt.aborted) throw attempt.reason;
+    if (!this.retryableResult(response)) return response;
+    return this.retry(attempt, send, { value: response });
+  }
+
+  /** The retries after a first outcome that asks for one, run by the policy (`first` replayed). */
+  private retry<A extends RunnableAttempt>(
+    attempt: A,
+    send: (attempt: A) => Promise<R>,
+    first: { value: R } | { error: unknown },
+  ): Promise<R> {
+    let replay: typeof first | undefined = first;
+    return abortable(
+      this.policy.execute(() => {
+        const outcome = replay;
+        replay = undefined;
+        if (!outcome) return this.once(attempt, send, false);
+        if ('error' in outcome) throw outcome.error;
+        return outcome.value;
+      }, attempt.signal),
+      attempt.signal,
+    );
   }
 
   private observe(
