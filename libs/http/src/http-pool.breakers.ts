@@ -32,8 +32,8 @@ export function isHttpConnectionFailure(error: unknown): boolean {
 
 /** Gate of one request attempt: refuses it while its origin's circuit is open. */
 export interface AttemptGate {
-  /** @throws PoolUnavailableError while the circuit of `url`'s origin is open */
-  admit(url: URL): PoolBreakerTicket;
+  /** @throws PoolUnavailableError while the circuit of `origin` (`protocol://host[:port]`) is open */
+  admit(origin: string): PoolBreakerTicket;
 }
 
 /** Completes an attempt's ticket from its outcome. */
@@ -65,8 +65,8 @@ export class HttpPoolBreakers implements AttemptGate {
     private readonly metrics: PoolMetrics,
   ) {}
 
-  admit(url: URL): PoolBreakerTicket {
-    return this.of(url.origin).admit();
+  admit(origin: string): PoolBreakerTicket {
+    return this.of(origin).admit();
   }
 
   /** The breaker of `origin`, created on first use. */

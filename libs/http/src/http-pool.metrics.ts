@@ -59,11 +59,16 @@ function portOf(url: { port: string; protocol: string }): string {
 export class HttpPoolMetricsRecorder implements RequestObserver {
   private readonly seenOrigins = new Map<string, { server_address: string; server_port: string }>();
   /**
-   * Label-bound histogram children per origin, method, status and error: building and checking a
-   * label object on every attempt costs more than the observation itself. Bounded by the origins
-   * a client talks to, the methods, the status codes and the known error codes.
+   * Label-bound histogram children by origin, method, then status code (an answer) or error
+   * type (a failure): building and checking a label object on every attempt costs more than the
+   * observation itself, and keys that are the same strings and numbers each time hash once.
+   * Bounded by the origins a client talks to, the methods, the status codes and the known error
+   * codes.
    */
-  private readonly durations = new Map<string, HistogramSeries>();
+  private readonly durations = new Map<
+    string,
+    Map<string, Map<number | string, HistogramSeries>>
+  >();
 
   constructor(
     private readonly metrics: PoolMetrics,
@@ -73,26 +78,37 @@ export class HttpPoolMetricsRecorder implements RequestObserver {
 
   attemptFinished(
     url: URL,
+    origin: string,
     method: string,
     status: number | undefined,
     seconds: number,
     error: unknown,
   ): void {
-    const statusCode = status === undefined ? '' : String(status);
     const errorType = error === undefined ? undefined : httpErrorType(error);
-    const errorLabel = errorType ?? (status !== undefined && status >= 400 ? statusCode : '');
-    const key = `${method} ${statusCode} ${errorLabel} ${url.protocol}//${url.host}`;
-    let child = this.durations.get(key);
+    let byMethod = this.durations.get(origin);
+    if (byMethod === undefined) {
+      byMethod = new Map();
+      this.durations.set(origin, byMethod);
+    }
+    let byOutcome = byMethod.get(method);
+    if (byOutcome === undefined) {
+      byOutcome = new Map();
+      byMethod.set(method, byOutcome);
+    }
+    // With no error type the status decides every label; a failure is keyed by its type.
+    const key = errorType ?? status ?? '';
+    let child = byOutcome.get(key);
     if (!child) {
+      const statusCode = status === undefined ? '' : String(status);
       child = new HistogramSeries(this.metrics.httpRequestDuration, {
         pool_name: this.poolName,
         http_request_method: method,
         http_response_status_code: statusCode,
-        error_type: errorLabel,
+        error_type: errorType ?? (status !== undefined && status >= 400 ? statusCode : ''),
         server_address: url.hostname,
         server_port: portOf(url),
       });
-      this.durations.set(key, child);
+      byOutcome.set(key, child);
     }
     child.observe(seconds);
     if (errorType === undefined) {

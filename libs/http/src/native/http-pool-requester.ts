@@ -11,7 +11,6 @@ import {
   type RetrySettings,
 } from '../retry/attempt-runner.js';
 import { isRequestRetryable } from '../retry/retry-rules.js';
-import { linkCancellation } from '../transport/pooled-attempt.js';
 import type { UndiciPoolResponse } from './http-pool-response.js';
 import { type HttpPoolResponse, StreamPoolResponse } from './http-pool-response.js';
 import { NativeAttempt } from './native-attempt.js';
@@ -20,6 +19,7 @@ import {
   type HttpPoolHeaders,
   type HttpPoolQuery,
   mergeHeaders,
+  type NativeTarget,
   NativeTargets,
   requestMethod,
   requestTimeout,
@@ -110,13 +110,13 @@ export class UndiciRoute implements NativeRoute {
     const name = this.settings.name;
     const method = requestMethod(name, request.method);
     const timeout = requestTimeout(name, request.timeout, this.settings.timeoutTotalMs);
-    const { origin, path } = this.resolve(request);
+    const { origin, originText, path } = this.resolve(request);
     const body = serializeBody(name, request.body);
     const headers = mergeHeaders(this.defaults, request.headers, body.json);
     // What errors carry as `config`, as on the axios path; also the cancellation inputs.
     const config = {
       method,
-      url: origin.origin + path,
+      url: originText + path,
       timeout,
       signal: request.signal,
       headers: request.headers ?? {},
@@ -124,13 +124,14 @@ export class UndiciRoute implements NativeRoute {
     const attempt = new NativeAttempt(
       config,
       origin,
+      originText,
       method,
       path,
       headers,
       body.body,
       this.settings.maxRedirects,
     );
-    const unlink = linkCancellation(config, attempt, undefined);
+    attempt.link(request.signal, timeout);
     const retryable = isRequestRetryable(
       { method, headers: request.headers, bodyIsStream: body.stream },
       this.runner.retryNonIdempotent,
@@ -139,16 +140,16 @@ export class UndiciRoute implements NativeRoute {
     try {
       response = await this.runner.run(attempt, this.settings.send, retryable);
     } catch (error) {
-      unlink(false);
+      attempt.unlink();
       throw error;
     }
     // The total timeout ends with the headers; the caller's signal keeps aborting the body.
-    unlink(true);
-    if (request.signal) response.whenFinished(() => unlink(false));
+    attempt.endTimeout();
+    if (request.signal) response.whenFinished(() => attempt.unlink());
     return response;
   }
 
-  private resolve(request: HttpPoolRequest): { origin: URL; path: string } {
+  private resolve(request: HttpPoolRequest): NativeTarget {
     try {
       return this.targets.resolve(request.path, request.query);
     } catch (error) {

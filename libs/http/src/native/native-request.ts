@@ -26,7 +26,15 @@ export type HttpPoolBody = string | Buffer | Uint8Array | Readable | object;
 /** Where a native request goes: its origin (cached per origin) and its request-line target. */
 export interface NativeTarget {
   origin: URL;
+  /** `origin.origin`, kept with the cached URL (the getter builds a new string on each read). */
+  originText: string;
   path: string;
+}
+
+/** A cached origin: its URL and its text. */
+interface KnownOrigin {
+  url: URL;
+  text: string;
 }
 
 const ABSOLUTE = /^[a-z][a-z\d+\-.]*:\/\//i;
@@ -55,10 +63,10 @@ export function badOption(client: string, option: string, given: string, allowed
  * kept in `origins`, so a request to a known upstream parses no URL.
  */
 export class NativeTargets {
-  private readonly origins = new Map<string, URL>();
+  private readonly origins = new Map<string, KnownOrigin>();
   /** Origins of absolute paths by their text as written (`http://Host:80` and `http://host` apart). */
-  private readonly written = new Map<string, URL>();
-  private readonly base: { origin: URL; path: string } | undefined;
+  private readonly written = new Map<string, KnownOrigin>();
+  private readonly base: { origin: KnownOrigin; path: string } | undefined;
 
   constructor(
     private readonly client: string,
@@ -80,7 +88,7 @@ export class NativeTargets {
         'must be a non-empty string: a path under the client baseURL or an absolute http(s) URL',
       );
     }
-    let origin: URL;
+    let origin: KnownOrigin;
     let target: string;
     const plain = PLAIN_ABSOLUTE.exec(path);
     if (plain !== null && !DOT_SEGMENT.test(path)) {
@@ -107,11 +115,11 @@ export class NativeTargets {
     }
     const search = query === undefined ? '' : serializeQuery(query);
     if (search !== '') target += (target.includes('?') ? '&' : '?') + search;
-    return { origin, path: target };
+    return { origin: origin.url, originText: origin.text, path: target };
   }
 
   /** The origin of `written` (the start of absolute path `path`), parsed once per spelling. */
-  private writtenOrigin(written: string, path: string): URL {
+  private writtenOrigin(written: string, path: string): KnownOrigin {
     let origin = this.written.get(written);
     if (origin === undefined) {
       origin = this.httpOriginOf(new URL(written), path);
@@ -122,18 +130,19 @@ export class NativeTargets {
   }
 
   /** The shared origin of `url` (of absolute path `path`); refuses a scheme other than http(s). */
-  private httpOriginOf(url: URL, path: string): URL {
+  private httpOriginOf(url: URL, path: string): KnownOrigin {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw badOption(this.client, 'path', describe(path), 'must use http: or https:');
     }
     return this.originOf(url);
   }
 
-  private originOf(url: URL): URL {
-    let origin = this.origins.get(url.origin);
+  private originOf(url: URL): KnownOrigin {
+    const text = url.origin;
+    let origin = this.origins.get(text);
     if (!origin) {
-      origin = new URL(url.origin);
-      this.origins.set(url.origin, origin);
+      origin = { url: new URL(text), text };
+      this.origins.set(text, origin);
     }
     return origin;
   }
@@ -166,9 +175,12 @@ export interface SerializedBody {
   stream: boolean;
 }
 
+/** The serialized form of no body, shared by every request without one. */
+const NO_BODY: SerializedBody = Object.freeze({ body: undefined, json: false, stream: false });
+
 /** Strings, bytes and streams as they are; plain objects and arrays as JSON. */
 export function serializeBody(client: string, body: unknown): SerializedBody {
-  if (body === undefined || body === null) return { body: undefined, json: false, stream: false };
+  if (body === undefined || body === null) return NO_BODY;
   if (typeof body === 'string' || body instanceof Uint8Array) {
     return { body, json: false, stream: false };
   }
@@ -231,6 +243,8 @@ export function requestTimeout(client: string, given: unknown, fallback: number)
 /** Upper-case method; anything but an HTTP token is refused. */
 export function requestMethod(client: string, given: unknown): string {
   if (given === undefined) return 'GET';
+  // The shortcut methods pass these as they are: no pattern to test.
+  if (given === 'GET' || given === 'POST' || given === 'PUT' || given === 'DELETE') return given;
   if (typeof given === 'string' && /^[A-Za-z]+$/.test(given)) return given.toUpperCase();
   throw badOption(client, 'method', describe(given), 'must be an HTTP method such as GET or POST');
 }

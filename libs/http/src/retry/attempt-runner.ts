@@ -23,6 +23,7 @@ export interface RequestObserver {
   /** One attempt ended: with a response (`status`) or with a failure (`error`). */
   attemptFinished(
     url: URL,
+    origin: string,
     method: string,
     status: number | undefined,
     seconds: number,
@@ -36,6 +37,8 @@ export interface RequestObserver {
 export interface RunnableAttempt {
   /** The request URL; only its origin, host and protocol are read here. */
   readonly url: URL;
+  /** `url.origin`, read once per request. */
+  readonly origin: string;
   /** Upper-case method. */
   readonly method: string;
   /** Aborts the request (caller cancel or total timeout); created on first read. */
@@ -137,7 +140,7 @@ export class AttemptRunner<R> {
   ): Promise<R> {
     if (attempt.aborted) throw attempt.reason;
     // Throws PoolUnavailableError while the origin's circuit is open: nothing is sent.
-    const ticket = this.gate?.admit(attempt.url);
+    const ticket = this.gate?.admit(attempt.origin);
     const started = performance.now();
     let response: R;
     try {
@@ -188,6 +191,7 @@ export class AttemptRunner<R> {
   ): void {
     this.observer?.attemptFinished(
       attempt.url,
+      attempt.origin,
       attempt.method,
       status,
       (performance.now() - started) / 1000,

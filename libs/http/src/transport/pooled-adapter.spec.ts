@@ -68,7 +68,7 @@ function recorder() {
   const finished: Array<{ method: string; status: number | undefined; error: unknown }> = [];
   const retrying: Array<{ url: string; reason: RetryReason; delayMs: number }> = [];
   const observer: RequestObserver = {
-    attemptFinished: (_url, method, status, _seconds, error) =>
+    attemptFinished: (_url, _origin, method, status, _seconds, error) =>
       finished.push({ method, status, error }),
     retrying: (url, reason, delayMs) => retrying.push({ url: url.href, reason, delayMs }),
   };

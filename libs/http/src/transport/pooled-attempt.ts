@@ -29,6 +29,8 @@ export class PooledAttempt implements TransportAttempt {
     readonly config: InternalAxiosRequestConfig,
     readonly url: URL,
     readonly method: string,
+    /** `url.origin`, read once (the breaker, the metrics and the dispatch all need it). */
+    readonly origin: string = url.origin,
   ) {}
 
   get signal(): AbortSignal {

@@ -11,6 +11,8 @@ export interface TransportAttempt {
   config: InternalAxiosRequestConfig;
   /** Absolute request URL (base URL, path and params already combined). */
   url: URL;
+  /** `url.origin` (`protocol://host[:port]`), read once per request. */
+  readonly origin: string;
   /** Upper-case method. */
   method: string;
   /**

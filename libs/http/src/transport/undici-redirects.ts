@@ -13,6 +13,11 @@ export interface RequestHop<B> {
 /** Statuses whose `Location` is followed (as undici's and the fetch spec's redirect rules). */
 const REDIRECT_STATUSES = new Set([300, 301, 302, 303, 307, 308]);
 
+/** Whether a response with `statusCode` is a redirect that may be followed. */
+export function isRedirectStatus(statusCode: number): boolean {
+  return REDIRECT_STATUSES.has(statusCode);
+}
+
 const CREDENTIALS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 
 /**

@@ -8,7 +8,7 @@ import { type BodyFlow, NativeBody } from '../native/native-body.js';
 import { toAxiosError } from './axios-errors.js';
 import type { ReleaseSlot } from './pool-limiter.js';
 import type { TransportAttempt } from './transport.interface.js';
-import { RedirectFollower } from './undici-redirects.js';
+import { isRedirectStatus, RedirectFollower } from './undici-redirects.js';
 import { afterUndiciTurn } from './undici-transport.buffered-response.js';
 import type { UndiciRequestInfo } from './undici-transport.request.js';
 
@@ -41,7 +41,8 @@ export function sendNative(
  */
 class NativeExchange implements Dispatcher.DispatchHandler, BodyFlow {
   private controller: Dispatcher.DispatchController | undefined;
-  private readonly redirects: RedirectFollower<NativeRequestBody>;
+  /** Made at the first redirect to follow; until then the attempt is the request line. */
+  private redirects: RedirectFollower<NativeRequestBody> | undefined;
   /** While a 3xx body drains: true (send the redirect's hop at its end), or the error to fail with. */
   private next: true | Error | undefined;
   private content: NativeBody | undefined;
@@ -59,18 +60,7 @@ class NativeExchange implements Dispatcher.DispatchHandler, BodyFlow {
     private readonly release: ReleaseSlot,
     private readonly resolve: (response: UndiciPoolResponse) => void,
     private readonly reject: (error: unknown) => void,
-  ) {
-    this.redirects = new RedirectFollower(
-      {
-        origin: attempt.url.origin,
-        path: attempt.path,
-        method: attempt.method,
-        headers: attempt.headers,
-        body: attempt.body,
-      },
-      attempt.maxRedirections,
-    );
-  }
+  ) {}
 
   start(): void {
     if (this.attempt.aborted) {
@@ -92,11 +82,24 @@ class NativeExchange implements Dispatcher.DispatchHandler, BodyFlow {
     statusCode: number,
     headers: IncomingHttpHeaders,
   ): void {
-    if (statusCode < 200 || this.attempt.aborted) return;
-    const follow = this.redirects.follow(statusCode, headers.location);
-    if (follow !== false) {
-      this.next = follow;
-      return;
+    const { attempt } = this;
+    if (statusCode < 200 || attempt.aborted) return;
+    if (attempt.maxRedirections > 0 && isRedirectStatus(statusCode)) {
+      this.redirects ??= new RedirectFollower(
+        {
+          origin: attempt.origin,
+          path: attempt.path,
+          method: attempt.method,
+          headers: attempt.headers,
+          body: attempt.body,
+        },
+        attempt.maxRedirections,
+      );
+      const follow = this.redirects.follow(statusCode, headers.location);
+      if (follow !== false) {
+        this.next = follow;
+        return;
+      }
     }
     const content = new NativeBody(this);
     this.content = content;
@@ -150,7 +153,7 @@ class NativeExchange implements Dispatcher.DispatchHandler, BodyFlow {
   }
 
   private dispatch(): void {
-    const { origin, path, method, headers, body } = this.redirects.hop;
+    const { origin, path, method, headers, body } = this.redirects?.hop ?? this.attempt;
     try {
       this.dispatcher.dispatch({ origin, path, method, headers, body }, this);
     } catch (error) {

@@ -26,6 +26,7 @@ function attemptFor(href: string, method: string, cfg = config()): TransportAtte
   return {
     config: cfg,
     url: new URL(href),
+    origin: new URL(href).origin,
     method,
     signal: new AbortController().signal,
     aborted: false,

@@ -53,9 +53,9 @@ export function undiciRequestOptions({
   request,
   headers,
 }: UndiciExchange): Dispatcher.DispatchOptions {
-  const { config, url, method } = attempt;
+  const { config, origin, method } = attempt;
   return {
-    origin: url.origin,
+    origin,
     path: request.path,
     method,
     headers,

@@ -33,6 +33,7 @@ function exchange(method: string, cfg = config()) {
     attempt: {
       config: cfg,
       url: new URL('http://a.test/x'),
+      origin: 'http://a.test',
       method,
       signal: new AbortController().signal,
       aborted: false,

@@ -255,13 +255,18 @@ export class UndiciTransport implements PooledTransport {
    * sockets, `poolLimit` slots, proxies and error codes as the axios path. The slot stays taken
    * until the response body is in (or cut); redirects are followed by {@link sendNative}.
    */
-  readonly sendNative = (attempt: NativeAttempt): Promise<UndiciPoolResponse> =>
-    this.dispatchWith(
-      attempt,
-      this.proxies.dispatcherFor(undefined, this.direct, attempt.config),
-      nativeRequestInfo,
-      (dispatcher, release) => sendNative(dispatcher, attempt, release),
+  readonly sendNative = (attempt: NativeAttempt): Promise<UndiciPoolResponse> => {
+    const dispatcher = this.proxies.dispatcherFor(undefined, this.direct, attempt.config);
+    // The common case, a plain-http upstream reached directly with a slot free, goes straight
+    // to the dispatch handler: no error to explain on the way back, no closure in between.
+    if (!this.closing && dispatcher === this.direct && !attempt.origin.startsWith('https:')) {
+      const release = this.limiter.tryAcquire();
+      if (release) return sendNative(dispatcher, attempt, release);
+    }
+    return this.dispatchWith(attempt, dispatcher, nativeRequestInfo, (route, release) =>
+      sendNative(route, attempt, release),
     );
+  };
 
   private sendAttempt(attempt: TransportAttempt): Promise<AxiosResponse> {
     const { config } = attempt;
@@ -281,7 +286,7 @@ export class UndiciTransport implements PooledTransport {
           request,
           headers: undiciHeaders(config),
           release,
-          keepAliveHint: (header) => this.recordKeepAliveHint(attempt.url.origin, header),
+          keepAliveHint: (header) => this.recordKeepAliveHint(attempt.origin, header),
         };
         return streamed
           ? sendStreamed(this.withRedirects(dispatcher), exchange)
@@ -325,7 +330,7 @@ export class UndiciTransport implements PooledTransport {
     const release = this.limiter.tryAcquire();
     if (release) return sendOn(release);
     return this.limiter
-      .acquire(attempt.signal, url.origin)
+      .acquire(attempt.signal, attempt.origin)
       .catch(rethrowAbort(attempt.signal))
       .then(sendOn);
   }
