@@ -53,6 +53,13 @@ describe.each(['undici', 'http'] as const)('HttpPoolRequester (%s transport)', (
   let clients: Requesters;
   /** A second origin, for cross-origin redirects. */
   let other: HttpTestUpstream;
+  /** Responses of `/held` waiting for the rest of their body. */
+  const held: Array<{ end(chunk: string): void }> = [];
+  /** Ends the oldest `/held` response with `rest`, once it has arrived at the upstream. */
+  const release = async (rest: string) => {
+    await waitFor(() => held.length > 0);
+    held.shift()!.end(rest);
+  };
 
   beforeAll(async () => {
     other = await startHttpUpstream();
@@ -72,6 +79,12 @@ describe.each(['undici', 'http'] as const)('HttpPoolRequester (%s transport)', (
             const n = Number(req.url?.split('/')[2] ?? 0);
             res.writeHead(302, { location: `/hop/${n + 1}` });
             res.end();
+          },
+          '/held': (_req, res) => {
+            // Headers and a first chunk now, the rest when the test says (see `release`).
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.write('{"parts": [1,');
+            held.push(res);
           },
           '/elsewhere': (_req, res) => {
             res.writeHead(307, { location: `${other.url}/landed` });
@@ -124,6 +137,26 @@ describe.each(['undici', 'http'] as const)('HttpPoolRequester (%s transport)', (
     let bytes = 0;
     for await (const chunk of big.body as AsyncIterable<Buffer>) bytes += chunk.length;
     expect(bytes).toBe(256 * 1024);
+  });
+
+  it('decodes a body that ends after the reader asked for it; a body that is no JSON rejects', async () => {
+    // The upstream holds each body's end until the reader is waiting for it.
+    const whole = await clients.api.get('/held');
+    const parsed = whole.json<{ parts: number[] }>();
+    await release(' 2]}');
+    expect(await parsed).toEqual({ parts: [1, 2] });
+
+    const broken = await clients.api.get('/held');
+    const failed = failure(broken.json());
+    await release(' oops');
+    expect(await failed).toBeInstanceOf(SyntaxError);
+
+    const bytes = await clients.api.get('/held');
+    const buffer = bytes.arrayBuffer();
+    await release('3]}');
+    expect(Buffer.from(await buffer).toString('utf8')).toBe('{"parts": [1,3]}');
+    // Each body ended in full: its connection took the next request.
+    expect(new Set(harness.upstream.requests.map((r) => r.connectionId)).size).toBe(1);
   });
 
   it('reuses one connection for sequential requests, shared with the client HttpService', async () => {

@@ -38,6 +38,21 @@ function utf8(chunks: Buffer[], length: number): string {
   return buffer.toString('utf8', bom ? 3 : 0, length);
 }
 
+/** Turns the chunks of a whole body into what a reader returns. */
+type Decoder = (chunks: Buffer[], length: number) => unknown;
+
+const decodeJson: Decoder = (chunks, length) => JSON.parse(utf8(chunks, length)) as unknown;
+
+const decodeArrayBuffer: Decoder = (chunks, length) => {
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out.buffer;
+};
+
 /**
  * The body of one native response, fed by the dispatch handler. Until a reader comes it keeps up
  * to {@link UNREAD_BODY_LIMIT} bytes and then pauses the transfer; `json()` / `text()` /
@@ -51,8 +66,10 @@ export class NativeBody {
   private error: Error | undefined;
   private reader: Reader | undefined;
   private paused = false;
+  /** The reader waiting for the end: settled with the decoded body (nothing for `dump()`). */
   private waiter:
-    { resolve: (body: Buffer[]) => void; reject: (error: unknown) => void } | undefined;
+    | { resolve: (value: unknown) => void; reject: (error: unknown) => void; decode?: Decoder }
+    | undefined;
   private readable: Readable | undefined;
   private onFinished: (() => void) | undefined;
 
@@ -90,9 +107,21 @@ export class NativeBody {
     if (this.readable) {
       this.readable.push(null);
     } else if (this.waiter) {
-      const { resolve } = this.waiter;
+      const { resolve, reject, decode } = this.waiter;
       this.waiter = undefined;
-      resolve(this.chunks);
+      if (decode === undefined) {
+        resolve(undefined);
+        return;
+      }
+      // Decoded here, not in a `then` after the waiter: one promise per read.
+      let value: unknown;
+      try {
+        value = decode(this.chunks, this.length);
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      resolve(value);
     }
   }
 
@@ -108,7 +137,7 @@ export class NativeBody {
       const { reject, resolve } = this.waiter;
       this.waiter = undefined;
       // dump() only wants the connection settled: a cut body is what it asked for.
-      if (this.reader === 'dump') resolve([]);
+      if (this.reader === 'dump') resolve(undefined);
       else reject(error);
     }
   }
@@ -116,23 +145,15 @@ export class NativeBody {
   // ---- the caller's readers ----
 
   json<T>(): Promise<T> {
-    return this.read('json', (chunks, length) => JSON.parse(utf8(chunks, length)) as T);
+    return this.read('json', decodeJson) as Promise<T>;
   }
 
   text(): Promise<string> {
-    return this.read('text', utf8);
+    return this.read('text', utf8) as Promise<string>;
   }
 
   arrayBuffer(): Promise<ArrayBuffer> {
-    return this.read('arrayBuffer', (chunks, length) => {
-      const out = new Uint8Array(length);
-      let offset = 0;
-      for (const chunk of chunks) {
-        out.set(chunk, offset);
-        offset += chunk.length;
-      }
-      return out.buffer;
-    });
+    return this.read('arrayBuffer', decodeArrayBuffer) as Promise<ArrayBuffer>;
   }
 
   /** Drops the body; keeps the connection when the rest is at most {@link DUMP_LIMIT} bytes. */
@@ -147,7 +168,7 @@ export class NativeBody {
     }
     this.resume();
     if (this.state === OPEN)
-      await new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+      await new Promise<unknown>((resolve, reject) => (this.waiter = { resolve, reject }));
   }
 
   /** The body as a Node `Readable` (made on first use), what has arrived so far first. */
@@ -174,7 +195,7 @@ export class NativeBody {
    * The whole body through `decode`; a body already in (the usual case for a small one) is
    * decoded at once, without waiting a turn.
    */
-  private read<T>(reader: Reader, decode: (chunks: Buffer[], length: number) => T): Promise<T> {
+  private read(reader: Reader, decode: Decoder): Promise<unknown> {
     try {
       this.take(reader);
       if (this.state === ENDED) return Promise.resolve(decode(this.chunks, this.length));
@@ -184,9 +205,7 @@ export class NativeBody {
     if (this.state === FAILED)
       return Promise.reject(this.error ?? new Error('response body failed'));
     this.resume();
-    return new Promise<Buffer[]>((resolve, reject) => (this.waiter = { resolve, reject })).then(
-      (chunks) => decode(chunks, this.length),
-    );
+    return new Promise<unknown>((resolve, reject) => (this.waiter = { resolve, reject, decode }));
   }
 
   private finished(): void {
