@@ -51,14 +51,27 @@ if (process.argv.includes(UPSTREAM_FLAG)) {
     ? jsonBody(bytes)
     : JSON.stringify({ id: 42, name: 'snippet', tags: ['ts', 'nest'], ok: true });
   const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-  const answer = (res) => {
+  // The delay each answer actually got (a ring of the latest), reported on request: with a
+  // latency, it is what caps the throughput of any client at a given number in flight.
+  const delays = new Float64Array(1 << 18);
+  let answered = 0;
+  const answer = (res, since) => {
+    delays[answered++ & (delays.length - 1)] = performance.now() - since;
     res.writeHead(200, headers);
     res.end(body);
   };
-  // Node's timers fire no earlier than asked, often up to a millisecond later.
+  // Node's timers count whole milliseconds from the loop's clock: a 1 ms timer fires a fraction
+  // of a millisecond to about two milliseconds after it was set.
   const server = http.createServer((_req, res) =>
-    latency ? setTimeout(answer, latency, res) : answer(res),
+    latency ? setTimeout(answer, latency, res, performance.now()) : answer(res, performance.now()),
   );
+  process.on('message', (message) => {
+    if (message !== 'delays') return;
+    const sorted = delays.slice(0, Math.min(answered, delays.length)).sort();
+    const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+    const mean = sorted.reduce((sum, d) => sum + d, 0) / Math.max(1, sorted.length);
+    process.send?.({ delays: { p10: at(0.1), p50: at(0.5), p90: at(0.9), mean } });
+  });
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () => process.send?.({ port: server.address().port }));
   process.on('disconnect', () => server.close(() => process.exit(0)));
@@ -70,7 +83,16 @@ async function startUpstream(args = []) {
     stdio: 'inherit',
   });
   const { port } = await new Promise((resolve) => child.once('message', resolve));
-  return { origin: `http://127.0.0.1:${port}`, stop: () => child.disconnect() };
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    /** Percentiles (ms) of the delay the upstream gave its latest answers. */
+    delays: async () => {
+      child.send('delays');
+      const message = await new Promise((resolve) => child.once('message', resolve));
+      return message.delays;
+    },
+    stop: () => child.disconnect(),
+  };
 }
 
 const WARMUP_MS = 1500;
@@ -294,6 +316,17 @@ export default async function run() {
         `| ${inFlight} | ${ratio(pooled, 'stock @nestjs/axios HttpService', inFlight)}× | ` +
           `${ratio(pooled, 'raw undici Agent', inFlight)}× | ` +
           `${ratio('HttpPoolRequester (native)', 'raw undici Agent', inFlight)}× |`,
+      );
+    }
+    if (args.length > 0) {
+      const d = await upstream.delays();
+      const ms = (value) => value.toFixed(2);
+      console.log(
+        `\nUpstream delay before each answer (its own clock, latest answers): p10 ${ms(d.p10)} ms, ` +
+          `p50 ${ms(d.p50)} ms, p90 ${ms(d.p90)} ms, mean ${ms(d.mean)} ms. With N in flight no ` +
+          `client exceeds N / (mean delay + its round trip) req/s: ` +
+          IN_FLIGHT.map((n) => `${n} in flight < ${Math.round((n * 1000) / d.mean)}`).join(', ') +
+          ' req/s.',
       );
     }
     if (first) upstream.stop();
