@@ -92,6 +92,19 @@ const NATIVE_VIEW: ResponseView<UndiciPoolResponse> = {
 };
 
 /**
+ * The final outcome of a native request: the total timeout ends with the response headers, the
+ * caller's signal keeps aborting the body until it is in; a failure unlinks both.
+ */
+function handOut(attempt: NativeAttempt, response: UndiciPoolResponse | undefined): void {
+  if (response === undefined) {
+    attempt.unlink();
+    return;
+  }
+  attempt.endTimeout();
+  if (attempt.linkedToSignal) response.whenFinished(() => attempt.unlink());
+}
+
+/**
  * The native route: a request becomes one {@link NativeAttempt} on the undici transport, run by
  * the client's retry rules and circuit breakers, reported to its metrics.
  */
@@ -106,7 +119,17 @@ export class UndiciRoute implements NativeRoute {
     this.defaults = Object.entries(settings.headers).flat();
   }
 
-  async send(request: HttpPoolRequest): Promise<HttpPoolResponse> {
+  send(request: HttpPoolRequest): Promise<HttpPoolResponse> {
+    try {
+      return this.start(request);
+    } catch (error) {
+      // Bad input fails the returned promise, as from an async function.
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /** Builds the attempt of `request` and runs it; throws (synchronously) for bad input. */
+  private start(request: HttpPoolRequest): Promise<HttpPoolResponse> {
     const name = this.settings.name;
     const method = requestMethod(name, request.method);
     const timeout = requestTimeout(name, request.timeout, this.settings.timeoutTotalMs);
@@ -131,22 +154,13 @@ export class UndiciRoute implements NativeRoute {
       body.body,
       this.settings.maxRedirects,
     );
-    attempt.link(request.signal, timeout);
     const retryable = isRequestRetryable(
       { method, headers: request.headers, bodyIsStream: body.stream },
       this.runner.retryNonIdempotent,
     );
-    let response: UndiciPoolResponse;
-    try {
-      response = await this.runner.run(attempt, this.settings.send, retryable);
-    } catch (error) {
-      attempt.unlink();
-      throw error;
-    }
-    // The total timeout ends with the headers; the caller's signal keeps aborting the body.
-    attempt.endTimeout();
-    if (request.signal) response.whenFinished(() => attempt.unlink());
-    return response;
+    attempt.link(request.signal, timeout);
+    // No async frame here: the runner calls handOut with the final outcome.
+    return this.runner.run(attempt, this.settings.send, retryable, handOut);
   }
 
   private resolve(request: HttpPoolRequest): NativeTarget {

@@ -57,6 +57,11 @@ export class NativeAttempt extends PooledAttempt {
     if (timeoutMs > 0) this.timer = setTimeout(timedOut, timeoutMs, this);
   }
 
+  /** Whether the caller's signal is linked (until {@link unlink}). */
+  get linkedToSignal(): boolean {
+    return this.external !== undefined;
+  }
+
   /** The caller's signal aborted (the attempt is the `abort` listener object). */
   handleEvent(): void {
     if (!this.aborted) this.abort(new CanceledError(undefined, this.config, undefined));

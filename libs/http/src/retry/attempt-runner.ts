@@ -1,3 +1,4 @@
+import type { PoolBreakerTicket } from '@nest-pools/core';
 import type { IRetryBackoffContext, RetryPolicy } from 'cockatiel';
 import { DelegateBackoff, handleWhen, retry } from 'cockatiel';
 
@@ -118,29 +119,42 @@ export class AttemptRunner<R> {
    * first attempt runs outside the policy: almost every request succeeds at once, and the
    * policy's bookkeeping is only worth paying once a retry is actually due. Its outcome is then
    * replayed as the policy's attempt 0, so cockatiel runs the whole retry loop.
+   *
+   * `settled`, when given, is called once with the request's final outcome (the response, or
+   * `undefined` for a failure) just before the returned promise settles: a caller with work to do
+   * at that moment needs no async frame of its own around the run.
    */
   run<A extends RunnableAttempt>(
     attempt: A,
     send: (attempt: A) => Promise<R>,
     retryable: boolean,
+    settled?: (attempt: A, response: R | undefined) => void,
   ): Promise<R> {
     // One async frame for the common request: the retry decision is taken where the first
     // attempt's outcome arrives, not in a second frame awaiting it.
-    return this.once(attempt, send, retryable && this.settings.retries > 0);
+    return this.once(attempt, send, retryable && this.settings.retries > 0, settled);
   }
 
   /**
    * One attempt, through the breaker gate, reported to the observer; with `retryable`, an
-   * outcome that asks for a retry continues in the policy.
+   * outcome that asks for a retry continues in the policy. `settled` (only for the first
+   * attempt) hears the final outcome.
    */
   private async once<A extends RunnableAttempt>(
     attempt: A,
     send: (attempt: A) => Promise<R>,
     retryable: boolean,
+    settled?: (attempt: A, response: R | undefined) => void,
   ): Promise<R> {
-    if (attempt.aborted) throw attempt.reason;
-    // Throws PoolUnavailableError while the origin's circuit is open: nothing is sent.
-    const ticket = this.gate?.admit(attempt.origin);
+    let ticket: PoolBreakerTicket | undefined;
+    try {
+      if (attempt.aborted) throw attempt.reason;
+      // Throws PoolUnavailableError while the origin's circuit is open: nothing is sent.
+      ticket = this.gate?.admit(attempt.origin);
+    } catch (error) {
+      settled?.(attempt, undefined);
+      throw error;
+    }
     const started = performance.now();
     let response: R;
     try {
@@ -148,20 +162,27 @@ export class AttemptRunner<R> {
     } catch (error) {
       this.observe(attempt, started, undefined, error);
       if (ticket) settleTicket(ticket, undefined, error);
-      if (!retryable) throw error;
       // Cancelled or out of total time: final, whatever the error looks like (with
       // `clarifyTimeoutError` the total timeout's ETIMEDOUT reads as a retryable connect timeout).
-      if (attempt.aborted) throw attempt.reason;
-      if (!this.retryableError(error)) throw error;
-      return this.retry(attempt, send, { error });
+      const retry = retryable && !attempt.aborted && this.retryableError(error);
+      if (retry) return this.retry(attempt, send, { error }, settled);
+      settled?.(attempt, undefined);
+      throw retryable && attempt.aborted ? attempt.reason : error;
     }
     const status = this.view.status(response);
     this.observe(attempt, started, status);
     if (ticket) settleTicket(ticket, status);
-    if (!retryable) return response;
-    if (attempt.aborted) throw attempt.reason;
-    if (!this.retryableResult(response)) return response;
-    return this.retry(attempt, send, { value: response });
+    if (retryable) {
+      if (attempt.aborted) {
+        settled?.(attempt, undefined);
+        throw attempt.reason;
+      }
+      if (this.retryableResult(response)) {
+        return this.retry(attempt, send, { value: response }, settled);
+      }
+    }
+    settled?.(attempt, response);
+    return response;
   }
 
   /** The retries after a first outcome that asks for one, run by the policy (`first` replayed). */
@@ -169,9 +190,10 @@ export class AttemptRunner<R> {
     attempt: A,
     send: (attempt: A) => Promise<R>,
     first: { value: R } | { error: unknown },
+    settled?: (attempt: A, response: R | undefined) => void,
   ): Promise<R> {
     let replay: typeof first | undefined = first;
-    return abortable(
+    const retried = abortable(
       this.policy.execute(() => {
         const outcome = replay;
         replay = undefined;
@@ -180,6 +202,17 @@ export class AttemptRunner<R> {
         return outcome.value;
       }, attempt.signal),
       attempt.signal,
+    );
+    if (!settled) return retried;
+    return retried.then(
+      (response) => {
+        settled(attempt, response);
+        return response;
+      },
+      (error: unknown) => {
+        settled(attempt, undefined);
+        throw error;
+      },
     );
   }
 
