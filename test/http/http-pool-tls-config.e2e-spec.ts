@@ -1,5 +1,10 @@
 // The TLS and HTTP/2 block of the HTTP pool's configuration, against real certificate files
 // made with openssl (the unit spec of the other variables needs no files).
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { captureConfigError as configErrorOf, REDACTED } from '@nest-pools/core';
 import {
   explainHttpPoolConfig,
@@ -171,6 +176,97 @@ describe('HTTP pool config: TLS files and HTTP/2', () => {
       secret: true,
     });
     expect(JSON.stringify(explained)).not.toContain(certs.clientKeyPassphrase);
+  });
+
+  it('names the passphrase when a wrong one happens to decrypt to bytes that are no key', () => {
+    // About one wrong passphrase in 256 leaves valid padding after decryption; OpenSSL then fails
+    // to decode the bytes (ERR_OSSL_UNSUPPORTED) instead of saying "bad decrypt". Find one.
+    const encrypted = readFileSync(certs.clientKeyEncrypted, 'utf8');
+    const decodes = (passphrase: string): string | undefined => {
+      try {
+        createPrivateKey({ key: encrypted, passphrase });
+        return 'decrypted';
+      } catch (error) {
+        return (error as { code?: string }).code;
+      }
+    };
+    let passphrase: string | undefined;
+    for (let i = 0; i < 20_000 && passphrase === undefined; i++) {
+      if (decodes(`wrong-${i}`) === 'ERR_OSSL_UNSUPPORTED') passphrase = `wrong-${i}`;
+    }
+    if (passphrase === undefined)
+      throw new Error('no wrong passphrase in 20,000 left valid padding');
+    const error = configErrorOf(() =>
+      parseHttpPoolConfig({
+        HTTP_TLS_CERT_FILE: certs.clientCert,
+        HTTP_TLS_KEY_FILE: certs.clientKeyEncrypted,
+        HTTP_TLS_KEY_PASSPHRASE: passphrase,
+      }),
+    );
+    expect(error.issues).toEqual([
+      expect.objectContaining({
+        variable: 'HTTP_TLS_KEY_PASSPHRASE',
+        given: `"${REDACTED}"`,
+        allowed: 'the passphrase of the key in HTTP_TLS_KEY_FILE (this one does not decrypt it)',
+      }),
+    ]);
+  });
+
+  it('names the key file when an encrypted key is cut short, whatever the passphrase', () => {
+    const lines = readFileSync(certs.clientKeyEncrypted, 'utf8').trimEnd().split('\n');
+    const cut = join(suite.dir, 'client-encrypted-cut.key');
+    writeFileSync(cut, `${[...lines.slice(0, 4), ...lines.slice(-1)].join('\n')}\n`);
+    for (const passphrase of [certs.clientKeyPassphrase, 'not-the-passphrase-42']) {
+      const error = configErrorOf(() =>
+        parseHttpPoolConfig({
+          HTTP_TLS_CERT_FILE: certs.clientCert,
+          HTTP_TLS_KEY_FILE: cut,
+          HTTP_TLS_KEY_PASSPHRASE: passphrase,
+        }),
+      );
+      expect(error.issues).toEqual([
+        expect.objectContaining({
+          variable: 'HTTP_TLS_KEY_FILE',
+          allowed: expect.stringContaining('a PEM private key file') as unknown,
+        }),
+      ]);
+    }
+  });
+
+  it('reads a legacy encrypted key (Proc-Type: 4,ENCRYPTED) and tells its passphrase from its damage', () => {
+    const legacy = join(suite.dir, 'client-legacy.key');
+    execFileSync('openssl', [
+      'rsa',
+      '-in',
+      certs.clientKey,
+      '-traditional',
+      '-aes256',
+      '-passout',
+      `pass:${certs.clientKeyPassphrase}`,
+      '-out',
+      legacy,
+    ]);
+    const text = readFileSync(legacy, 'utf8');
+    expect(text).toContain('Proc-Type: 4,ENCRYPTED');
+    const withKey = (file: string, passphrase: string) => ({
+      HTTP_TLS_CERT_FILE: certs.clientCert,
+      HTTP_TLS_KEY_FILE: file,
+      HTTP_TLS_KEY_PASSPHRASE: passphrase,
+    });
+    expect(parseHttpPoolConfig(withKey(legacy, certs.clientKeyPassphrase)).tlsKeyFile).toBe(legacy);
+    const wrong = configErrorOf(() =>
+      parseHttpPoolConfig(withKey(legacy, 'not-the-passphrase-42')),
+    );
+    expect(wrong.issues.map((i) => i.variable)).toEqual(['HTTP_TLS_KEY_PASSPHRASE']);
+    // The last base64 line loses four characters: three bytes, no longer whole cipher blocks.
+    const lines = text.trimEnd().split('\n');
+    lines[lines.length - 2] = (lines[lines.length - 2] as string).slice(0, -4);
+    const cut = join(suite.dir, 'client-legacy-cut.key');
+    writeFileSync(cut, `${lines.join('\n')}\n`);
+    const damaged = configErrorOf(() =>
+      parseHttpPoolConfig(withKey(cut, certs.clientKeyPassphrase)),
+    );
+    expect(damaged.issues.map((i) => i.variable)).toEqual(['HTTP_TLS_KEY_FILE']);
   });
 
   it('allows the verification opt-out from env outside production only', () => {

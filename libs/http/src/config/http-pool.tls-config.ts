@@ -128,8 +128,37 @@ function parseCertificate(pem: string): X509Certificate | undefined {
 }
 
 function openSslMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/^error:[0-9A-F]+:/, '');
+  const { message } = (error ?? {}) as { message?: unknown };
+  return (typeof message === 'string' ? message : String(error)).replace(/^error:[0-9A-F]+:/, '');
+}
+
+/**
+ * Whether an encrypted PEM key is whole, so that failing to decrypt it is the passphrase's fault.
+ * OpenSSL cannot tell: about one wrong passphrase in 256 leaves valid padding, and the decrypted
+ * bytes then fail to decode (`ERR_OSSL_UNSUPPORTED`), as a damaged file does. A PKCS#8 block
+ * (`ENCRYPTED PRIVATE KEY`) is whole when its base64 decodes to one DER sequence exactly as long
+ * as the block; a legacy block (`Proc-Type: 4,ENCRYPTED`) when it has its `DEK-Info` header and
+ * its base64 decodes to whole cipher blocks.
+ */
+function encryptedKeyIsWhole(pem: string): boolean {
+  const block = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/.exec(pem);
+  if (!block) return false;
+  const [, label, content] = block as unknown as [string, string, string];
+  const headers = /^((?:[A-Za-z-]+:.*\r?\n)*)\r?\n?/.exec(content)?.[1] ?? '';
+  const base64 = content.slice(headers.length).replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) return false;
+  const der = Buffer.from(base64, 'base64');
+  if (label === 'ENCRYPTED PRIVATE KEY') {
+    if (der.length < 2 || der[0] !== 0x30) return false;
+    const first = der[1] as number;
+    if (first < 0x80) return 2 + first === der.length;
+    const width = first & 0x7f;
+    if (width === 0 || width > 4 || der.length < 2 + width) return false;
+    let length = 0;
+    for (let i = 0; i < width; i++) length = length * 256 + (der[2 + i] as number);
+    return 2 + width + length === der.length;
+  }
+  return /^DEK-Info:/m.test(headers) && der.length > 0 && der.length % 8 === 0;
 }
 
 /** The client key, decrypted; records the issue (key file or passphrase) when it cannot be. */
@@ -149,7 +178,9 @@ function readClientKey(ctx: PoolConfigContext, pem: string): KeyObject | undefin
   try {
     return createPrivateKey({ key: pem, ...(encrypted ? { passphrase } : {}) });
   } catch (error) {
-    if (encrypted && (error as { code?: unknown }).code === 'ERR_OSSL_BAD_DECRYPT') {
+    const code = (error as { code?: unknown }).code;
+    const undecryptable = code === 'ERR_OSSL_BAD_DECRYPT' || code === 'ERR_OSSL_UNSUPPORTED';
+    if (encrypted && undecryptable && encryptedKeyIsWhole(pem)) {
       ctx.issue(
         'tlsKeyPassphrase',
         `the passphrase of the key in ${ctx.variable('tlsKeyFile')} (this one does not decrypt it)`,
