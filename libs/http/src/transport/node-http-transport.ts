@@ -3,10 +3,11 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 
 import { waitAtMost } from '@nest-pools/core';
-import type { AxiosAdapter, AxiosResponse } from 'axios';
+import type { AxiosAdapter, AxiosRequestConfig, AxiosResponse } from 'axios';
 import axios, { AxiosError, AxiosHeaders } from 'axios';
 
 import type { HttpPoolOriginStats } from '../interfaces/http-pool-stats.interface.js';
+import { DnsCache } from './dns-cache.js';
 import { withTlsHint } from './tls-errors.js';
 import type { PoolTlsOptions } from './tls-options.js';
 import type { PooledTransport, SendAttempt, TransportAttempt } from './transport.interface.js';
@@ -37,17 +38,25 @@ export interface NodeHttpTransportOptions {
   readTimeoutMs: number;
   /** CA, client certificate and verification of the `https.Agent`'s sockets. */
   tls: PoolTlsOptions;
+  /** Resolved addresses kept this long ({@link DnsCache}); 0: every connection resolves anew. */
+  dnsCacheTtlMs: number;
 }
+
+/** Connection failures after which a cached address is resolved again. */
+const STALE_ADDRESS_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /**
  * The stock axios `http` adapter on keep-alive `http.Agent`/`https.Agent`s with socket limits and
- * LIFO reuse. Kept selectable (`transport: 'http'`) for code that relies on Node's agents (custom
- * `lookup`, proxies, `socketPath`); it is several times slower than the undici transport.
+ * LIFO reuse and a {@link DnsCache}. Kept selectable (`transport: 'http'`) for code that relies on
+ * Node's agents (custom `lookup`, `socketPath`); it is several times slower than the undici
+ * transport.
  */
 export class NodeHttpTransport implements PooledTransport {
   readonly kind = 'http' as const;
   readonly httpAgent: http.Agent;
   readonly httpsAgent: https.Agent;
+  /** The DNS cache, when `dnsCacheTtlMs` > 0. */
+  readonly dnsCache: DnsCache | undefined;
   private readonly stock: AxiosAdapter;
   private inFlight = 0;
   private closing: Promise<void> | undefined;
@@ -65,6 +74,30 @@ export class NodeHttpTransport implements PooledTransport {
     this.httpAgent = new http.Agent(agentOptions);
     this.httpsAgent = new https.Agent({ ...agentOptions, ...options.tls });
     this.stock = axios.getAdapter('http');
+    this.dnsCache =
+      options.dnsCacheTtlMs > 0 ? new DnsCache({ ttlMs: options.dnsCacheTtlMs }) : undefined;
+    if (this.dnsCache) this.forgetRefusedAddresses(this.dnsCache);
+  }
+
+  /** A connection refused or timed out drops its host's cached addresses (the upstream may have moved). */
+  private forgetRefusedAddresses(cache: DnsCache): void {
+    for (const agent of [this.httpAgent, this.httpsAgent]) {
+      const target = agent as unknown as { createConnection: CreateConnection };
+      const create = target.createConnection;
+      target.createConnection = function (this: unknown, options, callback) {
+        const socket = create.call(this, options, callback);
+        const host = options.host;
+        if (host) {
+          socket?.once('error', (error: NodeJS.ErrnoException) => {
+            // With several addresses `net` reports an AggregateError of the attempts.
+            const { errors = [] } = error as { errors?: NodeJS.ErrnoException[] };
+            const codes = [error.code, ...errors.map((e) => e.code)];
+            if (codes.some((code) => STALE_ADDRESS_CODES.has(code ?? ''))) cache.forget(host);
+          });
+        }
+        return socket;
+      };
+    }
   }
 
   watchConnections(closed: (origin: string, seconds: number) => void): void {
@@ -107,6 +140,10 @@ export class NodeHttpTransport implements PooledTransport {
         validateStatus: null,
         httpAgent: this.httpAgent,
         httpsAgent: this.httpsAgent,
+        // Per request: an agent's own options would override the caller's `lookup`.
+        ...(this.dnsCache && config.lookup === undefined
+          ? { lookup: this.dnsCache.lookup as unknown as AxiosRequestConfig['lookup'] }
+          : {}),
       });
       response.config = config;
       return response;
