@@ -22,6 +22,7 @@ import {
 
 import type { GitHubStandIn } from '../../apps/codebot/src/dev/github-stand-in.js';
 import type { TelegramStandIn } from '../../apps/codebot/src/dev/telegram-stand-in.js';
+import { BUILD_LOCK, describeFailedCommand } from '../support/build-lock.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -82,20 +83,22 @@ let build: Promise<void> | undefined;
  * write the same outputs at once.
  */
 export function buildCodebot(): Promise<void> {
+  const startedAt = performance.now();
   build ??= execFileAsync(
     'flock',
-    [
-      join(tmpdir(), 'nest-pools-codebot-build.lock'),
-      process.execPath,
-      '--input-type=module',
-      '-e',
-      BUILD_SCRIPT,
-      ROOT,
-    ],
+    [BUILD_LOCK, process.execPath, '--input-type=module', '-e', BUILD_SCRIPT, ROOT],
     { cwd: ROOT, timeout: 300_000 },
-  ).then(() => {
-    if (!existsSync(MAIN)) throw new Error(`build finished but ${MAIN} is missing`);
-  });
+  ).then(
+    () => {
+      if (!existsSync(MAIN)) throw new Error(`build finished but ${MAIN} is missing`);
+    },
+    (error: unknown) => {
+      const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
+      throw new Error(
+        `building CodeBot (tsc -b apps/codebot/tsconfig.app.json under ${BUILD_LOCK}) failed after ${seconds} s: ${describeFailedCommand(error)}`,
+      );
+    },
+  );
   return build;
 }
 

@@ -18,6 +18,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
+import { BUILD_LOCK } from '../support/build-lock.js';
+
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -76,12 +78,15 @@ describe('packaging: npm pack of each lib installs into a fresh ESM project', ()
     mkdirSync(tarballs);
     mkdirSync(join(project, 'node_modules', '@nest-pools'), { recursive: true });
 
-    // One incremental `tsc -b` over every lib (what `npm run build` does for them).
+    // One incremental `tsc -b` over every lib (what `npm run build` does for them), under the
+    // suites' build lock: the CodeBot and wire-server suites build the same libs.
     let tscOutput = '';
     try {
       await run(
-        process.execPath,
+        'flock',
         [
+          BUILD_LOCK,
+          process.execPath,
           join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
           '-b',
           ...libs.map((lib) => `libs/${lib}/tsconfig.lib.json`),
