@@ -83,8 +83,14 @@ let build: Promise<void> | undefined;
  * write the same outputs at once.
  */
 export function buildCodebot(): Promise<void> {
+  build ??= timedBuild();
+  return build;
+}
+
+/** One build under the lock; a failure says how long it took and what the build printed. */
+function timedBuild(): Promise<void> {
   const startedAt = performance.now();
-  build ??= execFileAsync(
+  return execFileAsync(
     'flock',
     [BUILD_LOCK, process.execPath, '--input-type=module', '-e', BUILD_SCRIPT, ROOT],
     { cwd: ROOT, timeout: 300_000 },
@@ -99,7 +105,6 @@ export function buildCodebot(): Promise<void> {
       );
     },
   );
-  return build;
 }
 
 /** A running CodeBot child process. */

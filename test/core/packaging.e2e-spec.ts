@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { BUILD_LOCK } from '../support/build-lock.js';
+import { lockedTscBuild } from '../support/build-lock.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -82,17 +82,10 @@ describe('packaging: npm pack of each lib installs into a fresh ESM project', ()
     // suites' build lock: the CodeBot and wire-server suites build the same libs.
     let tscOutput = '';
     try {
-      await run(
-        'flock',
-        [
-          BUILD_LOCK,
-          process.execPath,
-          join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
-          '-b',
-          ...libs.map((lib) => `libs/${lib}/tsconfig.lib.json`),
-        ],
-        { cwd: root, maxBuffer: 16 * 1024 * 1024 },
-      );
+      await run('flock', lockedTscBuild(...libs.map((lib) => `libs/${lib}/tsconfig.lib.json`)), {
+        cwd: root,
+        maxBuffer: 16 * 1024 * 1024,
+      });
     } catch (error) {
       tscOutput = outputOf(error);
     }

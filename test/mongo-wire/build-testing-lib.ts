@@ -1,18 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 
-import { BUILD_LOCK } from '../support/build-lock.js';
-
-const require = createRequire(import.meta.url);
+import { lockedTscBuild } from '../support/build-lock.js';
 
 /**
  * Builds libs/testing to dist (what `npm run mongo:dev` runs first). Suites run in parallel
- * workers, so the build holds the suites' one build lock ({@link BUILD_LOCK}).
+ * workers, so the build holds the suites' one build lock ({@link lockedTscBuild}).
  */
 export function buildTestingLib(): void {
-  const tsc = require.resolve('typescript/bin/tsc');
-  const args = [BUILD_LOCK, process.execPath, tsc, '-b'];
-  const build = spawnSync('flock', [...args, 'libs/testing/tsconfig.lib.json'], {
+  const build = spawnSync('flock', lockedTscBuild('libs/testing/tsconfig.lib.json'), {
     encoding: 'utf8',
   });
   if (build.error) throw build.error;

@@ -17,6 +17,17 @@ export const BUILD_LOCK = join(
   `nest-pools-build-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}.lock`,
 );
 
+/** `flock`'s arguments for `tsc -b` of `projects` (paths from the checkout root) under {@link BUILD_LOCK}. */
+export function lockedTscBuild(...projects: string[]): string[] {
+  return [
+    BUILD_LOCK,
+    process.execPath,
+    join(ROOT, 'node_modules/typescript/bin/tsc'),
+    '-b',
+    ...projects,
+  ];
+}
+
 /** A failed child process's exit, signal and output, for the error that reports it. */
 export function describeFailedCommand(error: unknown): string {
   const e = error as {

@@ -29,11 +29,17 @@ export type ResolveAll = (
 ) => void;
 
 interface CacheEntry {
-  addresses: LookupAddress[];
+  /** The addresses of the resolver's first family, in its order; the rotation runs over these. */
+  preferred: LookupAddress[];
+  /** The addresses of the other family, in the resolver's order. */
+  others: LookupAddress[];
   expiresAt: number;
-  /** Where the next answer starts, so successive connections rotate over the addresses. */
+  /** Where the next answer starts in `preferred`, so successive connections rotate. */
   next: number;
 }
+
+/** Told the outcome of a resolution it waited for: the new entry, or why there is none. */
+type Settle = (error: NodeJS.ErrnoException | null, entry?: CacheEntry) => void;
 
 /** Entries kept before the expired ones are swept out at the next insertion. */
 const SWEEP_ABOVE = 256;
@@ -51,13 +57,13 @@ function familyOf(family: LookupOptions['family']): number {
  * A DNS cache for Node's agents (`transport: 'http'`), the counterpart of undici's
  * `interceptors.dns` on the undici transport: the system resolver's answers (`dns.lookup`, so
  * `/etc/hosts` and the search domains count) are kept `ttlMs` per name and address family, and
- * each new connection starts at the next address of the first family. Lookups of one name that overlap share one
- * resolution; failures are not kept. {@link DnsCache.forget} drops a name whose connection was
- * refused or timed out, so a moved upstream is found again before the TTL ends.
+ * each new connection starts at the next address of the first family. Lookups of one name that
+ * overlap share one resolution; failures are not kept. {@link DnsCache.forget} drops a name whose
+ * connection was refused or timed out, so a moved upstream is found again before the TTL ends.
  */
 export class DnsCache {
   private readonly entries = new Map<string, CacheEntry>();
-  private readonly pending = new Map<string, LookupCallback[]>();
+  private readonly pending = new Map<string, Settle[]>();
   private readonly options: { ttlMs: number; now: () => number; resolveAll: ResolveAll };
 
   constructor(options: { ttlMs: number; now?: () => number; resolveAll?: ResolveAll }) {
@@ -87,30 +93,31 @@ export class DnsCache {
       answer(entry, all, callback);
       return;
     }
-    const reply: LookupCallback = (error) => {
-      if (error) callback(error, all ? [] : '', undefined);
-      else answer(this.entries.get(key) as CacheEntry, all, callback);
+    const settle: Settle = (error, stored) => {
+      if (stored) answer(stored, all, callback);
+      else callback(error, all ? [] : '', undefined);
     };
     const waiting = this.pending.get(key);
     if (waiting) {
-      waiting.push(reply);
+      waiting.push(settle);
       return;
     }
-    this.pending.set(key, [reply]);
+    this.pending.set(key, [settle]);
     this.options.resolveAll(
       hostname,
       { family, ...(opts.hints === undefined ? {} : { hints: opts.hints }) },
       (error, addresses) => {
-        const callbacks = this.pending.get(key) ?? [];
+        const settles = this.pending.get(key) ?? [];
         this.pending.delete(key);
-        if (!error && addresses.length > 0) this.store(key, addresses);
-        const failure =
-          error ??
-          Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
-            code: 'ENOTFOUND',
-            hostname,
-          });
-        for (const cb of callbacks) cb(error || addresses.length === 0 ? failure : null, []);
+        const stored = !error && addresses.length > 0 ? this.store(key, addresses) : undefined;
+        const failure = stored
+          ? null
+          : (error ??
+            Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
+              code: 'ENOTFOUND',
+              hostname,
+            }));
+        for (const done of settles) done(failure, stored);
       },
     );
   };
@@ -123,12 +130,20 @@ export class DnsCache {
     }
   }
 
-  private store(key: string, addresses: LookupAddress[]): void {
+  private store(key: string, addresses: LookupAddress[]): CacheEntry {
     const now = this.options.now();
     if (this.entries.size >= SWEEP_ABOVE) {
       for (const [k, e] of this.entries) if (e.expiresAt <= now) this.entries.delete(k);
     }
-    this.entries.set(key, { addresses, expiresAt: now + this.options.ttlMs, next: 0 });
+    const firstFamily = (addresses[0] as LookupAddress).family;
+    const entry: CacheEntry = {
+      preferred: addresses.filter((a) => a.family === firstFamily),
+      others: addresses.filter((a) => a.family !== firstFamily),
+      expiresAt: now + this.options.ttlMs,
+      next: 0,
+    };
+    this.entries.set(key, entry);
+    return entry;
   }
 }
 
@@ -139,16 +154,13 @@ export class DnsCache {
  * the others after the rotated ones, for `net`'s own family selection.
  */
 function answer(entry: CacheEntry, all: boolean, callback: LookupCallback): void {
-  const { addresses } = entry;
-  const firstFamily = (addresses[0] as LookupAddress).family;
-  const preferred = addresses.filter((a) => a.family === firstFamily);
+  const { preferred, others } = entry;
   const start = entry.next % preferred.length;
   entry.next = start + 1;
-  const rotated = [...preferred.slice(start), ...preferred.slice(0, start)];
   if (all) {
-    callback(null, [...rotated, ...addresses.filter((a) => a.family !== firstFamily)]);
+    callback(null, [...preferred.slice(start), ...preferred.slice(0, start), ...others]);
   } else {
-    const picked = rotated[0] as LookupAddress;
+    const picked = preferred[start] as LookupAddress;
     callback(null, picked.address, picked.family);
   }
 }

@@ -18,6 +18,20 @@ type CreateConnection = (
   callback?: (err: Error | null, socket?: Duplex) => void,
 ) => Duplex | undefined;
 
+/** Calls `observe` with every socket `agent` opens, and the options it was opened with. */
+function onEachConnection(
+  agent: http.Agent,
+  observe: (socket: Duplex, options: Parameters<CreateConnection>[0]) => void,
+): void {
+  const target = agent as unknown as { createConnection: CreateConnection };
+  const create = target.createConnection;
+  target.createConnection = function (this: unknown, options, callback) {
+    const socket = create.call(this, options, callback);
+    if (socket) observe(socket, options);
+    return socket;
+  };
+}
+
 /** A host as it stands in a URL: IPv6 addresses in brackets. */
 function hostPart(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
@@ -82,21 +96,15 @@ export class NodeHttpTransport implements PooledTransport {
   /** A connection refused or timed out drops its host's cached addresses (the upstream may have moved). */
   private forgetRefusedAddresses(cache: DnsCache): void {
     for (const agent of [this.httpAgent, this.httpsAgent]) {
-      const target = agent as unknown as { createConnection: CreateConnection };
-      const create = target.createConnection;
-      target.createConnection = function (this: unknown, options, callback) {
-        const socket = create.call(this, options, callback);
-        const host = options.host;
-        if (host) {
-          socket?.once('error', (error: NodeJS.ErrnoException) => {
-            // With several addresses `net` reports an AggregateError of the attempts.
-            const { errors = [] } = error as { errors?: NodeJS.ErrnoException[] };
-            const codes = [error.code, ...errors.map((e) => e.code)];
-            if (codes.some((code) => STALE_ADDRESS_CODES.has(code ?? ''))) cache.forget(host);
-          });
-        }
-        return socket;
-      };
+      onEachConnection(agent, (socket, { host }) => {
+        if (!host) return;
+        socket.once('error', (error: NodeJS.ErrnoException) => {
+          // With several addresses `net` reports an AggregateError of the attempts.
+          const { errors = [] } = error as { errors?: NodeJS.ErrnoException[] };
+          const codes = [error.code, ...errors.map((e) => e.code)];
+          if (codes.some((code) => STALE_ADDRESS_CODES.has(code ?? ''))) cache.forget(host);
+        });
+      });
     }
   }
 
@@ -105,16 +113,12 @@ export class NodeHttpTransport implements PooledTransport {
       [this.httpAgent, 'http:'],
       [this.httpsAgent, 'https:'],
     ] as const) {
-      const target = agent as unknown as { createConnection: CreateConnection };
-      const create = target.createConnection;
-      target.createConnection = function (this: unknown, options, callback) {
-        const socket = create.call(this, options, callback);
+      onEachConnection(agent, (socket, options) => {
         const openedAt = performance.now();
         // A `socketPath` connection has no host or port: it is labelled as Node addresses it.
         const origin = `${scheme}//${hostPart(options.host || 'localhost')}:${options.port || (scheme === 'https:' ? 443 : 80)}`;
-        socket?.once('close', () => closed(origin, (performance.now() - openedAt) / 1000));
-        return socket;
-      };
+        socket.once('close', () => closed(origin, (performance.now() - openedAt) / 1000));
+      });
     }
   }
 
